@@ -1,0 +1,3 @@
+from zt_flows.cli import main
+
+main()

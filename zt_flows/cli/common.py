@@ -1,0 +1,169 @@
+"""Options shared by several commands, and the one place that builds :class:`Settings`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from zt_flows.settings import (
+    AwsSettings,
+    EngineSettings,
+    OnError,
+    Settings,
+    SourceSettings,
+    default_cache_dir,
+    parse_window,
+)
+
+WINDOW = "Observation window"
+AWS = "AWS"
+ENGINE = "Engine"
+
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="SOURCE",
+        help="Flow logs: s3://bucket/prefix, or a local file or folder (Parquet or gzip text).",
+        show_default=False,
+    ),
+]
+InventoryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--inventory",
+        help="Inventory snapshot folder (describe-*.json). Without it, collect from AWS first.",
+        file_okay=False,
+        show_default=False,
+    ),
+]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Start of the window: a duration before now (7d, 36h) or an ISO time (2026-11-01).",
+        rich_help_panel=WINDOW,
+        show_default=False,
+    ),
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        help="End of the window (exclusive): a duration before now or an ISO time.",
+        rich_help_panel=WINDOW,
+        show_default=False,
+    ),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", help="AWS profile name.", rich_help_panel=AWS, show_default=False),
+]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option("--region", help="AWS region.", rich_help_panel=AWS, show_default=False),
+]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL",
+        help="Custom AWS endpoint (S3-compatible store, local test server).",
+        rich_help_panel=AWS,
+        show_default=False,
+    ),
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        envvar="ZTFLOWS_CACHE_DIR",
+        help=f"Where downloaded S3 objects are kept (default {default_cache_dir()}).",
+        rich_help_panel=ENGINE,
+        show_default=False,
+    ),
+]
+OnErrorOpt = Annotated[
+    str,
+    typer.Option(
+        "--on-error",
+        help="On a corrupt object or bad record: 'stop' with a message, or 'skip' it and report.",
+        rich_help_panel=ENGINE,
+    ),
+]
+MemoryOpt = Annotated[
+    str,
+    typer.Option(
+        "--memory-limit",
+        help="DuckDB memory limit; beyond it, work spills to --temp-dir.",
+        rich_help_panel=ENGINE,
+    ),
+]
+TempDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--temp-dir",
+        help="Spill directory for large aggregations (default: DuckDB's own).",
+        rich_help_panel=ENGINE,
+        show_default=False,
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress bars."),
+]
+
+
+def build_settings(
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    cache_dir: Path | None = None,
+    on_error: str = "stop",
+    memory_limit: str = "4GB",
+    temp_dir: Path | None = None,
+    quiet: bool = False,
+    base: Settings | None = None,
+) -> Settings:
+    """The frozen settings for one run, from the command line."""
+    from zt_flows.errors import UsageError
+
+    if on_error not in ("stop", "skip"):
+        raise UsageError(f"--on-error: expected 'stop' or 'skip', found {on_error!r}")
+    policy: OnError = "skip" if on_error == "skip" else "stop"
+    base = base or Settings()
+    return replace(
+        base,
+        window=parse_window(since, until),
+        aws=replace(base.aws, profile=profile, region=region, endpoint_url=endpoint_url),
+        sources=SourceSettings(
+            cache_dir=cache_dir or base.sources.cache_dir,
+            download_workers=base.sources.download_workers,
+            on_error=policy,
+            progress=not quiet,
+        ),
+        engine=EngineSettings(memory_limit=memory_limit, threads=base.engine.threads, temp_dir=temp_dir),
+    )
+
+
+__all__ = [
+    "AwsSettings",
+    "CacheDirOpt",
+    "EndpointOpt",
+    "InventoryOpt",
+    "MemoryOpt",
+    "OnErrorOpt",
+    "ProfileOpt",
+    "QuietOpt",
+    "RegionOpt",
+    "SinceOpt",
+    "SourceArg",
+    "TempDirOpt",
+    "UntilOpt",
+    "build_settings",
+]

@@ -1,0 +1,53 @@
+"""The one place where exceptions become messages and exit codes.
+
+Library code raises :mod:`zt_flows.errors`; this boundary prints one clear line
+(and a hint) to stderr and returns the documented exit code. A traceback is shown
+only for an unexpected exception and only with ``--debug``: tracebacks carry local
+values, and those may hold flow data or credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+import click
+
+from zt_flows.errors import ExitCode, ZtFlowsError
+
+ISSUES_URL = "https://github.com/ztflows/ztflows/issues"
+
+
+def run_guarded(func: Callable[[], object], *, debug: bool, stderr: TextIO | None = None) -> int:
+    """Run ``func`` and return the exit code its outcome maps to."""
+    err = stderr or sys.stderr
+    try:
+        result = func()
+    except ZtFlowsError as exc:
+        print(f"error: {exc.message}", file=err)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=err)
+        return int(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        print("aborted", file=err)
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show(file=err)
+        return int(ExitCode.INPUT)
+    except KeyboardInterrupt:
+        print("interrupted", file=err)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # the boundary: anything else is our bug
+        if debug or os.environ.get("ZTFLOWS_DEBUG"):
+            raise
+        print(
+            f"internal error: {type(exc).__name__} (a bug in ztflows). "
+            f"Re-run with --debug for the traceback and report it at {ISSUES_URL}",
+            file=err,
+        )
+        return int(ExitCode.INTERNAL)
+    return int(result) if isinstance(result, int) else int(ExitCode.OK)

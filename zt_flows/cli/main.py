@@ -1,0 +1,65 @@
+"""The ``ztflows`` application: command registration and the entry point."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from zt_flows import __version__
+from zt_flows.cli import ingest, inventory
+from zt_flows.cli.errors import run_guarded
+
+HELP = """\
+Turn AWS VPC Flow Logs into least-privilege security groups.
+
+Read flow logs from S3 or a local folder, learn which workloads talk to which on which ports, and propose security-group rules that reference other security groups instead of CIDR ranges, as a Terraform change with evidence for every rule.
+
+Start with: [bold]ztflows analyze s3://my-flow-log-bucket/AWSLogs/ --since 14d --out out/[/bold]
+
+Exit codes: 0 ok; 1 findings at or above --fail-on, or `check` found flows the plan would block; 2 bad input or usage; 3 AWS error; 4 the plan failed its own replay; 70 internal error.
+"""
+
+app = typer.Typer(
+    name="ztflows",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ztflows {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show a traceback on internal errors (may include flow data)."
+    ),
+) -> None:
+    """Global options."""
+
+
+ingest.register(app)
+inventory.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns (and exits with) the documented exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = run_guarded(
+        lambda: app(args=args, prog_name="ztflows", standalone_mode=False),
+        debug="--debug" in args,
+    )
+    if argv is None:
+        sys.exit(code)
+    return code

@@ -1,0 +1,299 @@
+"""The inventory's domain model: frozen dataclasses, snake_case, no AWS JSON shapes.
+
+Everything a later stage needs to know about ENIs, security groups, rules, prefix
+lists, VPCs, subnets and peerings. CamelCase AWS responses are turned into these
+objects by ``inventory.parse`` and never leave the inventory package.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+Direction = Literal["ingress", "egress"]
+Tags = tuple[tuple[str, str], ...]
+
+
+class EndpointKind(StrEnum):
+    """What one side of a conversation is."""
+
+    ENI = "eni"  # a network interface in the inventory (has security groups, maybe)
+    INTERNET = "internet"  # a public address not known as an AWS service
+    AWS_SERVICE = "aws_service"  # pkt-*-aws-service, or an AWS-managed prefix list's range
+    PEERED_VPC = "peered_vpc"  # inside the CIDR of a VPC reached through a peering
+    ONPREM = "onprem"  # inside a configured on-premises range (VPN / Direct Connect)
+    VPC_UNKNOWN = "vpc_unknown"  # inside a known VPC's CIDR, but held by no known ENI
+    PRIVATE_OTHER = "private_other"  # RFC 1918 / ULA space outside every known range
+
+
+class InterfaceRole(StrEnum):
+    """Classification of an ENI from InterfaceType, RequesterManaged and Description.
+
+    AWS: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/requester-managed-eni.html
+    """
+
+    INSTANCE = "instance"
+    LOAD_BALANCER = "load_balancer"  # ALB / CLB (has security groups)
+    NETWORK_LOAD_BALANCER = "network_load_balancer"
+    GATEWAY_LOAD_BALANCER = "gateway_load_balancer"
+    NAT_GATEWAY = "nat_gateway"  # no security groups; rewrites addresses
+    TRANSIT_GATEWAY = "transit_gateway"  # no security groups; forwards
+    VPC_ENDPOINT = "vpc_endpoint"
+    LAMBDA = "lambda"
+    DATABASE = "database"  # RDS / Aurora / Redshift / DocumentDB ...
+    CACHE = "cache"  # ElastiCache / MemoryDB
+    OTHER_MANAGED = "other_managed"
+    UNATTACHED = "unattached"
+
+
+# Interfaces whose flow-log records are forwarded traffic: their pkt-srcaddr / pkt-dstaddr
+# name the real endpoints. AWS: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-records-examples.html
+FORWARDING_ROLES = frozenset(
+    {
+        InterfaceRole.NAT_GATEWAY,
+        InterfaceRole.TRANSIT_GATEWAY,
+        InterfaceRole.NETWORK_LOAD_BALANCER,
+        InterfaceRole.GATEWAY_LOAD_BALANCER,
+    }
+)
+# Interfaces that cannot carry security groups at all.
+NO_SECURITY_GROUP_ROLES = frozenset({InterfaceRole.NAT_GATEWAY, InterfaceRole.TRANSIT_GATEWAY})
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    id: str
+    vpc_id: str
+    subnet_id: str | None
+    account_id: str
+    region: str | None
+    availability_zone: str | None
+    interface_type: str  # AWS InterfaceType: interface, nat_gateway, lambda, ...
+    requester_managed: bool
+    requester_id: str | None
+    description: str
+    instance_id: str | None
+    status: str
+    primary_ipv4: str | None
+    private_ipv4s: tuple[str, ...]  # every private IPv4, the primary first
+    ipv6s: tuple[str, ...]
+    ipv4_prefixes: tuple[str, ...]  # prefix delegation (e.g. 10.0.10.16/28)
+    ipv6_prefixes: tuple[str, ...]
+    public_ips: tuple[str, ...]  # Elastic / auto-assigned public IPv4 addresses
+    security_group_ids: tuple[str, ...]
+    attach_time: datetime | None
+    role: InterfaceRole
+    tags: Tags = ()
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every single address this ENI holds (private v4, v6; not delegated prefixes)."""
+        return self.private_ipv4s + self.ipv6s
+
+    @property
+    def name(self) -> str | None:
+        return dict(self.tags).get("Name")
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    id: str
+    name: str
+    vpc_id: str | None
+    owner_id: str
+    description: str
+    tags: Tags = ()
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == "default"
+
+
+@dataclass(frozen=True)
+class SecurityGroupRule:
+    """One rule with exactly one peer, as DescribeSecurityGroupRules returns them.
+
+    ``protocol`` is AWS's IpProtocol: ``"-1"`` (all), ``"tcp"``, ``"udp"``, ``"icmp"``,
+    ``"icmpv6"`` or a protocol number as a string. Ports are None when the rule covers
+    all ports (AWS's -1); for ICMP, ``from_port`` is the type and ``to_port`` the code.
+    ``id`` is None only when the rule came from DescribeSecurityGroups' IpPermissions
+    (a hand-made snapshot without describe-security-group-rules.json).
+    """
+
+    id: str | None
+    group_id: str
+    group_owner_id: str | None
+    direction: Direction
+    protocol: str
+    from_port: int | None
+    to_port: int | None
+    cidr_ipv4: str | None = None
+    cidr_ipv6: str | None = None
+    prefix_list_id: str | None = None
+    referenced_group_id: str | None = None
+    referenced_group_owner_id: str | None = None
+    referenced_vpc_id: str | None = None
+    referenced_peering_id: str | None = None
+    description: str | None = None
+    tags: Tags = ()
+
+    def __post_init__(self) -> None:
+        peers = [self.cidr_ipv4, self.cidr_ipv6, self.prefix_list_id, self.referenced_group_id]
+        if sum(p is not None for p in peers) != 1:
+            raise ValueError(f"rule {self.id or '?'} of {self.group_id} must have exactly one peer")
+
+    @property
+    def peer_kind(self) -> Literal["cidr_ipv4", "cidr_ipv6", "prefix_list", "security_group"]:
+        if self.cidr_ipv4 is not None:
+            return "cidr_ipv4"
+        if self.cidr_ipv6 is not None:
+            return "cidr_ipv6"
+        if self.prefix_list_id is not None:
+            return "prefix_list"
+        return "security_group"
+
+    @property
+    def peer_value(self) -> str:
+        value = self.cidr_ipv4 or self.cidr_ipv6 or self.prefix_list_id or self.referenced_group_id
+        assert value is not None
+        return value
+
+
+@dataclass(frozen=True)
+class PrefixList:
+    id: str
+    name: str
+    owner_id: str
+    address_family: str  # IPv4 | IPv6
+    max_entries: int | None  # None for AWS-managed lists (their size counts instead)
+    cidrs: tuple[str, ...]
+
+    @property
+    def aws_managed(self) -> bool:
+        return self.owner_id == "AWS"
+
+    @property
+    def rule_weight(self) -> int:
+        """How many rules a reference to this list counts as against the SG quota."""
+        return self.max_entries if self.max_entries is not None else len(self.cidrs)
+
+    @property
+    def service(self) -> str | None:
+        """For AWS-managed lists (com.amazonaws.us-east-1.s3), the service name: ``s3``."""
+        if self.aws_managed and self.name.startswith("com.amazonaws."):
+            return self.name.rsplit(".", 1)[-1]
+        return None
+
+
+@dataclass(frozen=True)
+class Vpc:
+    id: str
+    owner_id: str
+    cidrs_ipv4: tuple[str, ...]
+    cidrs_ipv6: tuple[str, ...]
+    is_default: bool
+    region: str | None = None
+    tags: Tags = ()
+
+
+@dataclass(frozen=True)
+class Subnet:
+    id: str
+    vpc_id: str
+    cidr_ipv4: str | None
+    cidrs_ipv6: tuple[str, ...]
+    availability_zone: str | None
+    az_id: str | None
+    tags: Tags = ()
+
+
+@dataclass(frozen=True)
+class VpcPeering:
+    id: str
+    status: str  # active, pending-acceptance, deleted, ...
+    requester_vpc_id: str
+    requester_owner_id: str | None
+    requester_region: str | None
+    requester_cidrs: tuple[str, ...]
+    accepter_vpc_id: str
+    accepter_owner_id: str | None
+    accepter_region: str | None
+    accepter_cidrs: tuple[str, ...]
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One point-in-time collection: what AWS said at ``taken_at``."""
+
+    taken_at: datetime
+    source: str  # folder it was loaded from
+    account_ids: tuple[str, ...]
+    regions: tuple[str, ...]
+    interfaces: tuple[NetworkInterface, ...]
+    security_groups: tuple[SecurityGroup, ...]
+    rules: tuple[SecurityGroupRule, ...]
+    prefix_lists: tuple[PrefixList, ...]
+    vpcs: tuple[Vpc, ...]
+    subnets: tuple[Subnet, ...]
+    peerings: tuple[VpcPeering, ...]
+    # describe-* documents this snapshot lacked; what they would have told is not guessed.
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One side of a conversation, resolved."""
+
+    kind: EndpointKind
+    id: str  # eni-… for ENIs; the address for address-classed kinds; the service for AWS
+    vpc_id: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    label: str | None = None  # e.g. the peering id, the prefix list id, the ENI's role
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Every snapshot, plus the merged, latest-wins view stages query.
+
+    Build with ``inventory.load_inventory`` (from files) or ``Inventory.from_snapshots``.
+    """
+
+    snapshots: tuple[Snapshot, ...]  # oldest first
+    interfaces: Mapping[str, NetworkInterface] = field(default_factory=dict)
+    security_groups: Mapping[str, SecurityGroup] = field(default_factory=dict)
+    rules: tuple[SecurityGroupRule, ...] = ()
+    prefix_lists: Mapping[str, PrefixList] = field(default_factory=dict)
+    vpcs: Mapping[str, Vpc] = field(default_factory=dict)
+    subnets: Mapping[str, Subnet] = field(default_factory=dict)
+    peerings: tuple[VpcPeering, ...] = ()
+    missing: tuple[str, ...] = ()
+
+    def rules_of(self, group_id: str, direction: Direction | None = None) -> tuple[SecurityGroupRule, ...]:
+        return tuple(
+            r
+            for r in self.rules
+            if r.group_id == group_id and (direction is None or r.direction == direction)
+        )
+
+    def members_of(self, group_id: str) -> tuple[NetworkInterface, ...]:
+        """ENIs (in the latest view) that carry ``group_id``, sorted by id."""
+        return tuple(
+            sorted(
+                (eni for eni in self.interfaces.values() if group_id in eni.security_group_ids),
+                key=lambda e: e.id,
+            )
+        )
+
+    def is_internet_facing(self, eni: NetworkInterface) -> bool:
+        """Has a public address (or is an internet-facing load balancer node)."""
+        return bool(eni.public_ips) or any(
+            not ipaddress.ip_address(a).is_private for a in eni.ipv6s
+        )

@@ -1,0 +1,175 @@
+"""Configuration: one frozen object, passed explicitly to every stage.
+
+Nothing in the package reads environment variables or global state on its own
+except the AWS session factory (which follows the standard AWS settings) and the
+CLI, which builds a :class:`Settings` from its options. Stages receive the part
+they need (``settings.sources``, ``settings.recommend``, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from zt_flows.errors import UsageError
+
+OnError = Literal["stop", "skip"]
+Severity = Literal["info", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/ztflows`` or ``~/.cache/ztflows``."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "ztflows"
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """How to reach AWS. ``None`` means the standard boto3 resolution (env, config files)."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    # Collect the inventory in these regions; empty means the session's region.
+    regions: tuple[str, ...] = ()
+    # One role per account to assume for collecting (cross-account).
+    assume_roles: tuple[str, ...] = ()
+    max_attempts: int = 10
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Half-open observation window ``[since, until)`` in UTC; ``None`` leaves a side open."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for value in (self.since, self.until):
+            if value is not None and value.tzinfo is None:
+                raise UsageError(f"time window bound {value.isoformat()} has no time zone")
+        if self.since and self.until and self.since >= self.until:
+            raise UsageError(
+                f"--since ({self.since.isoformat()}) must be before --until "
+                f"({self.until.isoformat()})"
+            )
+
+    def contains_epoch(self, start: int, end: int) -> bool:
+        """Whether a record spanning ``[start, end]`` (epoch seconds) overlaps the window."""
+        if self.since is not None and end < self.since.timestamp():
+            return False
+        return not (self.until is not None and start >= self.until.timestamp())
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Reading flow logs: S3 listing, cache, parallelism, error policy."""
+
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    download_workers: int = 8
+    on_error: OnError = "stop"
+    # Show progress bars (the CLI turns this off for --quiet and non-terminals).
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The DuckDB engine: memory bound, threads, and where to spill."""
+
+    memory_limit: str = "4GB"
+    threads: int | None = None
+    temp_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    """Initiator detection and endpoint classification."""
+
+    # Client ports at or above this are ephemeral (Linux uses 32768-60999, Windows and
+    # NAT gateways 1024/49152-65535); a port below it is a candidate server port.
+    ephemeral_port_min: int = 32768
+    # Ports that are servers whenever they appear, whichever side is lower.
+    service_ports: frozenset[int] = frozenset(
+        {
+            20, 21, 22, 23, 25, 53, 67, 68, 80, 88, 110, 123, 135, 137, 138, 139, 143, 161,
+            389, 443, 445, 465, 514, 587, 636, 873, 993, 995, 1433, 1521, 2049, 2181,
+            2375, 2376, 2379, 2380, 3000, 3306, 3389, 4222, 5000, 5432, 5439, 5671, 5672,
+            5900, 5984, 6379, 6443, 7000, 7001, 8000, 8080, 8081, 8086, 8200, 8443, 8500,
+            8888, 9000, 9042, 9090, 9092, 9093, 9100, 9200, 9300, 9418, 10250, 11211,
+            15672, 27017, 50051,
+        }
+    )
+    # Ranges that are reached over VPN / Direct Connect: classed "onprem", not "internet".
+    onprem_cidrs: tuple[str, ...] = ()
+    # Resolve the conversation day in this zone (UTC keeps days stable across users).
+    day_timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class RecommendSettings:
+    """Thresholds and shapes for the least-privilege recommender."""
+
+    # Below either threshold an observed conversation still gets a rule, flagged low-confidence.
+    min_flows: int = 1
+    min_days: int = 1
+    # A rule seen on fewer than this share of the window's days is flagged low-confidence.
+    low_confidence_days_ratio: float = 0.34
+    # Merge observed ports into a range only when at least this share of it was observed.
+    port_range_density: float = 0.5
+    # AWS quota: inbound and outbound rules per security group (each direction).
+    max_rules_per_direction: int = 60
+    # Narrowing CIDR rules: at most this many CIDRs per (group, direction, port).
+    max_cidrs_per_port: int = 8
+    # Never narrow public access below the ports internet-facing load balancers serve.
+    keep_public_lb_ports: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, in one immutable value."""
+
+    window: TimeWindow = field(default_factory=TimeWindow)
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    sources: SourceSettings = field(default_factory=SourceSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    conversations: ConversationSettings = field(default_factory=ConversationSettings)
+    recommend: RecommendSettings = field(default_factory=RecommendSettings)
+    # Findings at or above this severity make `analyze` exit with ExitCode.POLICY.
+    fail_on: Severity | None = None
+
+    def with_window(self, window: TimeWindow) -> Settings:
+        return replace(self, window=window)
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(text: str, *, now: datetime | None = None, option: str = "--since") -> datetime:
+    """Parse ``7d`` / ``36h`` (before now) or an ISO date/time (UTC unless it says otherwise)."""
+    now = now or datetime.now(UTC)
+    match = _DURATION.match(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return now - timedelta(**{_UNITS[unit]: amount})
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{option}: expected a duration like 7d, 36h, 90m or an ISO date like "
+            f"2026-11-01 or 2026-11-01T12:00Z, found {text!r}"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_window(since: str | None, until: str | None, *, now: datetime | None = None) -> TimeWindow:
+    """A :class:`TimeWindow` from the CLI's ``--since`` / ``--until`` strings."""
+    return TimeWindow(
+        since=parse_time(since, now=now, option="--since") if since else None,
+        until=parse_time(until, now=now, option="--until") if until else None,
+    )
