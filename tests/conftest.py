@@ -36,7 +36,7 @@ def moto_server() -> Iterator[str]:
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, moto_server: str, tmp_path: Path) -> str:
-    """Fake credentials and a default region, isolated from the user's ~/.aws; returns the endpoint."""
+    """Fake credentials and region, isolated from the user's ~/.aws; returns the endpoint."""
     for name in list(os.environ):
         if name.startswith("AWS_"):
             monkeypatch.delenv(name, raising=False)

@@ -53,7 +53,9 @@ def make_session(settings: AwsSettings) -> boto3.session.Session:
         ) from None
 
 
-def client_config(settings: AwsSettings, *, max_pool_connections: int = 10) -> botocore.config.Config:
+def client_config(
+    settings: AwsSettings, *, max_pool_connections: int = 10
+) -> botocore.config.Config:
     """Adaptive retries: throttling slows us down instead of failing the run."""
     return botocore.config.Config(
         retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
@@ -63,8 +65,10 @@ def client_config(settings: AwsSettings, *, max_pool_connections: int = 10) -> b
 
 
 def aws_error(exc: Exception, *, action: str, resource: str) -> AwsError:
-    """Our error for a botocore exception raised by ``action`` (e.g. ``s3:ListBucket``) on ``resource``."""
-    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+    """Our error for a botocore failure of ``action`` (``s3:ListBucket``) on ``resource``."""
+    if isinstance(
+        exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError
+    ):
         return AwsCredentialsError(
             "no AWS credentials found",
             hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass --profile",

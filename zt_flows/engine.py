@@ -22,7 +22,9 @@ _SETUP = (
 )
 
 
-def connect_engine(settings: EngineSettings, database: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
+def connect_engine(
+    settings: EngineSettings, database: str | Path = ":memory:"
+) -> duckdb.DuckDBPyConnection:
     """A configured DuckDB connection: memory-bounded, spilling to ``temp_dir`` when set."""
     con = duckdb.connect(str(database))
     for statement in _SETUP:

@@ -18,7 +18,9 @@ class Task(Protocol):
 
 
 class Progress(Protocol):
-    def task(self, description: str, total: float | None = None) -> AbstractContextManager[Task]: ...
+    def task(
+        self, description: str, total: float | None = None
+    ) -> AbstractContextManager[Task]: ...
 
 
 class _NullTask:

@@ -147,7 +147,9 @@ def build_settings(
             on_error=policy,
             progress=not quiet,
         ),
-        engine=EngineSettings(memory_limit=memory_limit, threads=base.engine.threads, temp_dir=temp_dir),
+        engine=EngineSettings(
+            memory_limit=memory_limit, threads=base.engine.threads, temp_dir=temp_dir
+        ),
     )
 
 

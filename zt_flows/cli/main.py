@@ -10,15 +10,19 @@ from zt_flows import __version__
 from zt_flows.cli import ingest, inventory
 from zt_flows.cli.errors import run_guarded
 
-HELP = """\
-Turn AWS VPC Flow Logs into least-privilege security groups.
-
-Read flow logs from S3 or a local folder, learn which workloads talk to which on which ports, and propose security-group rules that reference other security groups instead of CIDR ranges, as a Terraform change with evidence for every rule.
-
-Start with: [bold]ztflows analyze s3://my-flow-log-bucket/AWSLogs/ --since 14d --out out/[/bold]
-
-Exit codes: 0 ok; 1 findings at or above --fail-on, or `check` found flows the plan would block; 2 bad input or usage; 3 AWS error; 4 the plan failed its own replay; 70 internal error.
-"""
+HELP = "\n\n".join(
+    [
+        "Turn AWS VPC Flow Logs into least-privilege security groups.",
+        "Read flow logs from S3 or a local folder, learn which workloads talk to which on"
+        " which ports, and propose security-group rules that reference other security groups"
+        " instead of CIDR ranges, as a Terraform change with evidence for every rule.",
+        "Start with: [bold]ztflows analyze s3://my-flow-log-bucket/AWSLogs/ --since 14d"
+        " --out out/[/bold]",
+        "Exit codes: 0 ok; 1 findings at or above --fail-on, or `check` found flows the plan"
+        " would block; 2 bad input or usage; 3 AWS error; 4 the plan failed its own replay;"
+        " 70 internal error.",
+    ]
+)
 
 app = typer.Typer(
     name="ztflows",

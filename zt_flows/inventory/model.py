@@ -276,7 +276,9 @@ class Inventory:
     peerings: tuple[VpcPeering, ...] = ()
     missing: tuple[str, ...] = ()
 
-    def rules_of(self, group_id: str, direction: Direction | None = None) -> tuple[SecurityGroupRule, ...]:
+    def rules_of(
+        self, group_id: str, direction: Direction | None = None
+    ) -> tuple[SecurityGroupRule, ...]:
         return tuple(
             r
             for r in self.rules

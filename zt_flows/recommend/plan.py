@@ -1,0 +1,546 @@
+"""The plan: what the recommender proposes, as frozen values and as ``plan.json``.
+
+``plan.json`` is versioned (``schema_version``) and deterministic: the same plan
+always serialises to the same bytes (fixed key order, sorted collections, no
+timestamps of the run itself). Rendering (Terraform, reports, pull requests) and
+``ztflows check`` read it back with :func:`read_plan`.
+
+The rules a group ends up with are its ``keep`` and ``add`` rules; ``remove`` rules
+are today's rules that go.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, cast
+
+from zt_flows.errors import Location, PlanFormatError
+
+SCHEMA_VERSION = 1
+
+RuleAction = Literal["keep", "add", "remove"]
+Direction = Literal["ingress", "egress"]
+PeerType = Literal["security_group", "cidr", "prefix_list"]
+Confidence = Literal["high", "low"]
+
+
+@dataclass(frozen=True, order=True)
+class Peer:
+    """The other side of a rule: a security group, a CIDR (v4 or v6) or a prefix list."""
+
+    type: PeerType
+    value: str  # sg-… | a CIDR in canonical (network-address) form | pl-…
+    name: str | None = None  # group name / prefix list name, for humans
+    owner_id: str | None = None  # for a group in another account
+    vpc_id: str | None = None  # for a group reached through a peering
+
+    @property
+    def is_ipv6(self) -> bool:
+        return self.type == "cidr" and ":" in self.value
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the traffic showed for one rule, over the observation window."""
+
+    flows: int
+    bytes: int
+    packets: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    days_seen: int
+    clients: tuple[str, ...]  # eni ids or addresses, sorted
+    servers: tuple[str, ...]
+    ports: tuple[int, ...] = ()  # observed server ports inside the rule's range, sorted
+    connections: int = 0  # new connections seen (SYN), where flags tell
+
+
+@dataclass(frozen=True)
+class PlannedRule:
+    direction: Direction
+    action: RuleAction
+    protocol: str  # "tcp" | "udp" | "icmp" | "icmpv6" | "-1" | a protocol number
+    from_port: int | None  # None for "-1" (all); ICMP: type
+    to_port: int | None  # ICMP: code
+    peer: Peer
+    reason: str
+    existing_rule_id: str | None = None  # sgr-… for keep/remove
+    evidence: Evidence | None = None
+    confidence: Confidence = "high"
+    description: str | None = None  # today's description (keep/remove) or the proposed one (add)
+    # For "add": the existing rules whose observed traffic it carries from now on.
+    replaces: tuple[str, ...] = ()
+    # For "remove": the kept or added rules that carry its observed traffic (overshadowing).
+    covered_by: tuple[str, ...] = ()
+
+    def sort_key(self) -> tuple[object, ...]:
+        return (
+            self.direction,
+            {"keep": 0, "add": 1, "remove": 2}[self.action],
+            self.protocol,
+            -1 if self.from_port is None else self.from_port,
+            -1 if self.to_port is None else self.to_port,
+            self.peer.type,
+            self.peer.value,
+            self.existing_rule_id or "",
+        )
+
+    @property
+    def key(self) -> str:
+        """A stable identifier of the rule inside its group (used by covered_by/replaces)."""
+        ports = "all" if self.from_port is None else f"{self.from_port}-{self.to_port}"
+        return f"{self.direction}:{self.protocol}:{ports}:{self.peer.type}:{self.peer.value}"
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    group_id: str
+    name: str
+    vpc_id: str | None
+    rules: tuple[PlannedRule, ...]
+    description: str | None = None
+    owner_id: str | None = None
+    # Why the group's proposal looks as it does: merges to fit quotas, no flow-log coverage, ...
+    notes: tuple[str, ...] = ()
+    # "observed": members' traffic was logged; "unlogged": nothing logged, rules kept as they are.
+    coverage: Literal["observed", "unlogged", "unattached"] = "observed"
+
+    def final_rules(self, direction: Direction | None = None) -> tuple[PlannedRule, ...]:
+        return tuple(
+            r
+            for r in self.rules
+            if r.action != "remove" and (direction is None or r.direction == direction)
+        )
+
+
+@dataclass(frozen=True)
+class ExposureFigures:
+    """Allowed (source, destination ENI, protocol, port) combinations, and internet reach."""
+
+    combinations: int
+    internet_reachable: tuple[str, ...]  # "eni-…:tcp/443", sorted
+
+    @property
+    def internet_reachable_count(self) -> int:
+        return len(self.internet_reachable)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    before: ExposureFigures
+    after: ExposureFigures
+
+
+@dataclass(frozen=True)
+class BlockedConversation:
+    """An observed conversation the plan does not allow, and why."""
+
+    client: str
+    server: str
+    protocol: int
+    server_port: int
+    flows: int
+    reason: str  # e.g. "probe: internet handshake without a session on an admin port"
+    group_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The replay of observed accepted conversations against the proposed rules."""
+
+    replayed: int
+    blocked: int
+    intentionally_blocked: int = 0
+    blocked_conversations: tuple[BlockedConversation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    window_start: datetime | None
+    window_end: datetime | None
+    security_groups: tuple[GroupPlan, ...]
+    exposure: Exposure
+    verification: Verification
+    # Observed accepted conversations the plan blocks on purpose, each with its reason.
+    intentionally_blocked: tuple[BlockedConversation, ...] = ()
+    generated_by: str = "ztflows"
+    settings: Mapping[str, object] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def group(self, group_id: str) -> GroupPlan:
+        for g in self.security_groups:
+            if g.group_id == group_id:
+                return g
+        raise KeyError(group_id)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _peer_json(peer: Peer) -> dict[str, object]:
+    key = "cidr" if peer.type == "cidr" else "id"
+    out: dict[str, object] = {"type": peer.type, key: peer.value}
+    if peer.name is not None:
+        out["name"] = peer.name
+    if peer.owner_id is not None:
+        out["owner_id"] = peer.owner_id
+    if peer.vpc_id is not None:
+        out["vpc_id"] = peer.vpc_id
+    return out
+
+
+def _evidence_json(ev: Evidence | None) -> dict[str, object] | None:
+    if ev is None:
+        return None
+    return {
+        "flows": ev.flows,
+        "connections": ev.connections,
+        "packets": ev.packets,
+        "bytes": ev.bytes,
+        "first_seen": _time(ev.first_seen),
+        "last_seen": _time(ev.last_seen),
+        "days_seen": ev.days_seen,
+        "clients": list(ev.clients),
+        "servers": list(ev.servers),
+        "ports": list(ev.ports),
+    }
+
+
+def _rule_json(rule: PlannedRule) -> dict[str, object]:
+    return {
+        "direction": rule.direction,
+        "action": rule.action,
+        "protocol": rule.protocol,
+        "from_port": rule.from_port,
+        "to_port": rule.to_port,
+        "peer": _peer_json(rule.peer),
+        "existing_rule_id": rule.existing_rule_id,
+        "confidence": rule.confidence,
+        "description": rule.description,
+        "evidence": _evidence_json(rule.evidence),
+        "reason": rule.reason,
+        "replaces": list(rule.replaces),
+        "covered_by": list(rule.covered_by),
+    }
+
+
+def _blocked_json(b: BlockedConversation) -> dict[str, object]:
+    return {
+        "client": b.client,
+        "server": b.server,
+        "protocol": b.protocol,
+        "server_port": b.server_port,
+        "flows": b.flows,
+        "group_id": b.group_id,
+        "reason": b.reason,
+    }
+
+
+def _figures_json(f: ExposureFigures) -> dict[str, object]:
+    return {
+        "combinations": f.combinations,
+        "internet_reachable_count": f.internet_reachable_count,
+        "internet_reachable": list(f.internet_reachable),
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, object]:
+    """The JSON document of a plan (key order is part of the format)."""
+    return {
+        "schema_version": plan.schema_version,
+        "generated_by": plan.generated_by,
+        "window": {"start": _time(plan.window_start), "end": _time(plan.window_end)},
+        "settings": dict(sorted(plan.settings.items())),
+        "security_groups": [
+            {
+                "group_id": g.group_id,
+                "name": g.name,
+                "vpc_id": g.vpc_id,
+                "owner_id": g.owner_id,
+                "description": g.description,
+                "coverage": g.coverage,
+                "notes": list(g.notes),
+                "rules": [_rule_json(r) for r in sorted(g.rules, key=PlannedRule.sort_key)],
+            }
+            for g in sorted(plan.security_groups, key=lambda g: g.group_id)
+        ],
+        "exposure": {
+            "before": _figures_json(plan.exposure.before),
+            "after": _figures_json(plan.exposure.after),
+        },
+        "verification": {
+            "replayed": plan.verification.replayed,
+            "blocked": plan.verification.blocked,
+            "intentionally_blocked": plan.verification.intentionally_blocked,
+            "blocked_conversations": [
+                _blocked_json(b) for b in plan.verification.blocked_conversations
+            ],
+        },
+        "intentionally_blocked": [_blocked_json(b) for b in plan.intentionally_blocked],
+    }
+
+
+def plan_to_json(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_plan(plan: Plan, path: Path) -> Path:
+    """Write ``plan.json`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(plan_to_json(plan), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Typed access to a JSON document that reports the path of anything wrong."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, expected: str, found: object) -> PlanFormatError:
+        shown = "null" if found is None else type(found).__name__
+        if isinstance(found, str | int | float):
+            shown = f"{shown} {found!r}"[:60]
+        return PlanFormatError(Location(self.source, path=path), expected, shown)
+
+    def obj(self, value: object, path: str) -> Mapping[str, object]:
+        if not isinstance(value, dict):
+            raise self.fail(path, "an object", value)
+        return cast(Mapping[str, object], value)
+
+    def arr(self, value: object, path: str) -> Sequence[object]:
+        if not isinstance(value, list):
+            raise self.fail(path, "an array", value)
+        return value
+
+    def req(self, d: Mapping[str, object], key: str, path: str) -> object:
+        if key not in d:
+            raise PlanFormatError(Location(self.source, path=path), f"key {key!r}", "nothing")
+        return d[key]
+
+    def str_(self, d: Mapping[str, object], key: str, path: str) -> str:
+        value = self.req(d, key, path)
+        if not isinstance(value, str):
+            raise self.fail(f"{path}.{key}", "a string", value)
+        return value
+
+    def opt_str(self, d: Mapping[str, object], key: str, path: str) -> str | None:
+        value = d.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(f"{path}.{key}", "a string or null", value)
+        return value
+
+    def int_(self, d: Mapping[str, object], key: str, path: str) -> int:
+        value = self.req(d, key, path)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(f"{path}.{key}", "an integer", value)
+        return value
+
+    def opt_int(self, d: Mapping[str, object], key: str, path: str) -> int | None:
+        value = d.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(f"{path}.{key}", "an integer or null", value)
+        return value
+
+    def time(self, d: Mapping[str, object], key: str, path: str) -> datetime | None:
+        text = self.opt_str(d, key, path)
+        if text is None:
+            return None
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise self.fail(f"{path}.{key}", "an ISO-8601 time", text) from None
+
+    def strs(self, d: Mapping[str, object], key: str, path: str) -> tuple[str, ...]:
+        items = self.arr(d.get(key, []), f"{path}.{key}")
+        out = []
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise self.fail(f"{path}.{key}[{i}]", "a string", item)
+            out.append(item)
+        return tuple(out)
+
+    def choice(self, d: Mapping[str, object], key: str, path: str, allowed: Sequence[str]) -> str:
+        value = self.str_(d, key, path)
+        if value not in allowed:
+            raise self.fail(f"{path}.{key}", " or ".join(repr(a) for a in allowed), value)
+        return value
+
+
+def _read_peer(r: _Reader, value: object, path: str) -> Peer:
+    d = r.obj(value, path)
+    kind = r.choice(d, "type", path, ("security_group", "cidr", "prefix_list"))
+    val = r.str_(d, "cidr" if kind == "cidr" else "id", path)
+    return Peer(
+        type=cast(PeerType, kind),
+        value=val,
+        name=r.opt_str(d, "name", path),
+        owner_id=r.opt_str(d, "owner_id", path),
+        vpc_id=r.opt_str(d, "vpc_id", path),
+    )
+
+
+def _read_evidence(r: _Reader, value: object, path: str) -> Evidence | None:
+    if value is None:
+        return None
+    d = r.obj(value, path)
+    ports = r.arr(d.get("ports", []), f"{path}.ports")
+    if not all(isinstance(p, int) for p in ports):
+        raise r.fail(f"{path}.ports", "integers", ports)
+    return Evidence(
+        flows=r.int_(d, "flows", path),
+        connections=r.opt_int(d, "connections", path) or 0,
+        packets=r.int_(d, "packets", path),
+        bytes=r.int_(d, "bytes", path),
+        first_seen=r.time(d, "first_seen", path),
+        last_seen=r.time(d, "last_seen", path),
+        days_seen=r.int_(d, "days_seen", path),
+        clients=r.strs(d, "clients", path),
+        servers=r.strs(d, "servers", path),
+        ports=tuple(cast(list[int], ports)),
+    )
+
+
+def _read_rule(r: _Reader, value: object, path: str) -> PlannedRule:
+    d = r.obj(value, path)
+    return PlannedRule(
+        direction=cast(Direction, r.choice(d, "direction", path, ("ingress", "egress"))),
+        action=cast(RuleAction, r.choice(d, "action", path, ("keep", "add", "remove"))),
+        protocol=r.str_(d, "protocol", path),
+        from_port=r.opt_int(d, "from_port", path),
+        to_port=r.opt_int(d, "to_port", path),
+        peer=_read_peer(r, r.req(d, "peer", path), f"{path}.peer"),
+        existing_rule_id=r.opt_str(d, "existing_rule_id", path),
+        confidence=cast(Confidence, d.get("confidence", "high")),
+        description=r.opt_str(d, "description", path),
+        evidence=_read_evidence(r, d.get("evidence"), f"{path}.evidence"),
+        reason=r.str_(d, "reason", path),
+        replaces=r.strs(d, "replaces", path),
+        covered_by=r.strs(d, "covered_by", path),
+    )
+
+
+def _read_blocked(r: _Reader, value: object, path: str) -> BlockedConversation:
+    d = r.obj(value, path)
+    return BlockedConversation(
+        client=r.str_(d, "client", path),
+        server=r.str_(d, "server", path),
+        protocol=r.int_(d, "protocol", path),
+        server_port=r.int_(d, "server_port", path),
+        flows=r.int_(d, "flows", path),
+        group_id=r.opt_str(d, "group_id", path),
+        reason=r.str_(d, "reason", path),
+    )
+
+
+def _read_figures(r: _Reader, value: object, path: str) -> ExposureFigures:
+    d = r.obj(value, path)
+    return ExposureFigures(
+        combinations=r.int_(d, "combinations", path),
+        internet_reachable=r.strs(d, "internet_reachable", path),
+    )
+
+
+def plan_from_dict(doc: object, *, source: str = "plan.json") -> Plan:
+    """Parse a plan document; errors name the JSON path of the bad value."""
+    r = _Reader(source)
+    d = r.obj(doc, "$")
+    version = r.int_(d, "schema_version", "$")
+    if version != SCHEMA_VERSION:
+        raise PlanFormatError(
+            Location(source, path="$.schema_version"),
+            f"schema_version {SCHEMA_VERSION}",
+            str(version),
+            hint="regenerate the plan with this version of ztflows",
+        )
+    window = r.obj(r.req(d, "window", "$"), "$.window")
+    groups = []
+    for i, g in enumerate(r.arr(r.req(d, "security_groups", "$"), "$.security_groups")):
+        path = f"$.security_groups[{i}]"
+        gd = r.obj(g, path)
+        rules = tuple(
+            _read_rule(r, rule, f"{path}.rules[{j}]")
+            for j, rule in enumerate(r.arr(r.req(gd, "rules", path), f"{path}.rules"))
+        )
+        groups.append(
+            GroupPlan(
+                group_id=r.str_(gd, "group_id", path),
+                name=r.str_(gd, "name", path),
+                vpc_id=r.opt_str(gd, "vpc_id", path),
+                owner_id=r.opt_str(gd, "owner_id", path),
+                description=r.opt_str(gd, "description", path),
+                coverage=cast(
+                    Literal["observed", "unlogged", "unattached"],
+                    r.choice(gd, "coverage", path, ("observed", "unlogged", "unattached")),
+                ),
+                notes=r.strs(gd, "notes", path),
+                rules=rules,
+            )
+        )
+    exposure = r.obj(r.req(d, "exposure", "$"), "$.exposure")
+    ver = r.obj(r.req(d, "verification", "$"), "$.verification")
+    settings = d.get("settings", {})
+    return Plan(
+        schema_version=version,
+        generated_by=r.str_(d, "generated_by", "$"),
+        window_start=r.time(window, "start", "$.window"),
+        window_end=r.time(window, "end", "$.window"),
+        settings=dict(r.obj(settings, "$.settings")),
+        security_groups=tuple(groups),
+        exposure=Exposure(
+            before=_read_figures(r, r.req(exposure, "before", "$.exposure"), "$.exposure.before"),
+            after=_read_figures(r, r.req(exposure, "after", "$.exposure"), "$.exposure.after"),
+        ),
+        verification=Verification(
+            replayed=r.int_(ver, "replayed", "$.verification"),
+            blocked=r.int_(ver, "blocked", "$.verification"),
+            intentionally_blocked=r.opt_int(ver, "intentionally_blocked", "$.verification") or 0,
+            blocked_conversations=tuple(
+                _read_blocked(r, b, f"$.verification.blocked_conversations[{i}]")
+                for i, b in enumerate(
+                    r.arr(
+                        ver.get("blocked_conversations", []), "$.verification.blocked_conversations"
+                    )
+                )
+            ),
+        ),
+        intentionally_blocked=tuple(
+            _read_blocked(r, b, f"$.intentionally_blocked[{i}]")
+            for i, b in enumerate(
+                r.arr(d.get("intentionally_blocked", []), "$.intentionally_blocked")
+            )
+        ),
+    )
+
+
+def read_plan(path: Path) -> Plan:
+    """Read ``plan.json``; a missing file, bad JSON or a bad value is a PlanFormatError."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanFormatError(Location(source), "a plan.json file", "no such file") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFormatError(
+            Location(source, line=exc.lineno, column=str(exc.colno)), "valid JSON", exc.msg
+        ) from None
+    return plan_from_dict(doc, source=source)
