@@ -1,0 +1,239 @@
+"""The registry of finding codes: one place that says what each finding means.
+
+A finding is something a reviewer should know about the current security groups
+or the traffic: each code has a title, a severity and why it matters. Stages emit
+:class:`Finding` values; reports, ``findings.json`` and exit codes read them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from zt_flows.settings import SEVERITIES, Severity
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    code: str
+    slug: str
+    title: str
+    severity: Severity
+    why: str
+
+
+_KINDS = (
+    FindingKind(
+        "ZT001",
+        "unused-rule",
+        "Rule matched no traffic in the window",
+        "low",
+        "A rule nothing uses is access granted for no reason; it is the easiest to remove.",
+    ),
+    FindingKind(
+        "ZT002",
+        "overshadowed-rule",
+        "Rule is overshadowed by a narrower rule",
+        "low",
+        "Everything it allowed was also allowed by a narrower rule, so only its extra breadth"
+        " is in use: access nobody needs.",
+    ),
+    FindingKind(
+        "ZT003",
+        "public-ingress",
+        "Ingress open to the whole internet",
+        "high",
+        "0.0.0.0/0 or ::/0 lets every host on the internet try the port; only the public"
+        " listeners of internet-facing load balancers need it.",
+    ),
+    FindingKind(
+        "ZT004",
+        "admin-port-from-cidr",
+        "SSH or RDP reachable from an address range",
+        "critical",
+        "Remote administration from a CIDR is the most common entry point; reach admin ports"
+        " through a bastion's security group or Session Manager instead.",
+    ),
+    FindingKind(
+        "ZT005",
+        "database-port-from-cidr",
+        "Database port reachable from an address range",
+        "high",
+        "A database should admit only the security groups of the services that use it, not"
+        " everything in a range.",
+    ),
+    FindingKind(
+        "ZT006",
+        "all-protocols-rule",
+        "Rule allows all protocols and ports",
+        "medium",
+        "An all-traffic rule (-1) grants every port, including ones no service listens on"
+        " today but might tomorrow.",
+    ),
+    FindingKind(
+        "ZT007",
+        "all-ports-rule",
+        "Rule allows every port of a protocol",
+        "medium",
+        "A 0-65535 range grants far more than the handful of ports services really use.",
+    ),
+    FindingKind(
+        "ZT008",
+        "cidr-peers-are-groups",
+        "CIDR rule whose observed peers all belong to security groups",
+        "medium",
+        "Every address that used the rule belongs to a known security group: a group"
+        " reference says who, not where, and follows instances as they come and go.",
+    ),
+    FindingKind(
+        "ZT009",
+        "data-tier-internet-egress",
+        "Data-tier group can reach the internet",
+        "high",
+        "A data store needs no outbound internet access; egress is how data leaves after a"
+        " compromise.",
+    ),
+    FindingKind(
+        "ZT010",
+        "default-group-in-use",
+        "Default security group in use",
+        "medium",
+        "The default group is shared by anything launched without a choice; its members"
+        " trust each other implicitly.",
+    ),
+    FindingKind(
+        "ZT011",
+        "unattached-group",
+        "Security group attached to nothing",
+        "low",
+        "An unused group is clutter that someone may attach later without reading its rules.",
+    ),
+    FindingKind(
+        "ZT012",
+        "internal-rejects",
+        "Rejected connection attempts from inside the VPC",
+        "medium",
+        "Something inside the network keeps trying and failing: a misconfiguration to fix,"
+        " or a compromised host probing.",
+    ),
+    FindingKind(
+        "ZT013",
+        "low-confidence-rule",
+        "Rule rests on traffic seen on few days",
+        "info",
+        "Traffic seen on few days of the window may be periodic (a weekly job) or a one-off;"
+        " confirm before relying on the rule, and observe longer before removing others.",
+    ),
+    FindingKind(
+        "ZT014",
+        "unlogged-members",
+        "Group members without flow-log coverage",
+        "medium",
+        "Without flow logs for a member, its traffic is unknown, so its rules are kept as"
+        " they are rather than guessed.",
+    ),
+    FindingKind(
+        "ZT015",
+        "internet-probes",
+        "Internet hosts completed handshakes on an admin port",
+        "high",
+        "Handshakes without a session are scanners finding an open port; the plan closes it"
+        " to everyone but the hosts that really use it.",
+    ),
+    FindingKind(
+        "ZT016",
+        "quota-merge",
+        "Rules merged to fit the security-group quota",
+        "info",
+        "AWS allows 60 rules per direction per group (a prefix list counts as its maximum"
+        " entries); the plan merged ranges to fit and says which.",
+    ),
+    FindingKind(
+        "ZT017",
+        "internet-rejects",
+        "Rejected connection attempts from the internet",
+        "info",
+        "Scans the security groups already stop; listed so a reviewer sees what is knocking.",
+    ),
+)
+
+REGISTRY: dict[str, FindingKind] = {k.code: k for k in _KINDS}
+BY_SLUG: dict[str, FindingKind] = {k.slug: k for k in _KINDS}
+
+
+def kind(slug: str) -> FindingKind:
+    """The registered kind for ``slug`` (a KeyError is a bug: every finding is registered)."""
+    return BY_SLUG[slug]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding: a registered kind, about one subject, with the evidence behind it."""
+
+    code: str
+    subject: str  # sg-…, sgr-…, eni-…: what the finding is about
+    message: str  # specific, one line
+    severity: Severity
+    group_id: str | None = None
+    rule_id: str | None = None
+    details: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def kind(self) -> FindingKind:
+        return REGISTRY[self.code]
+
+    def sort_key(self) -> tuple[int, str, str, str]:
+        return (-SEVERITIES.index(self.severity), self.code, self.subject, self.message)
+
+
+def make_finding(
+    slug: str,
+    subject: str,
+    message: str,
+    *,
+    severity: Severity | None = None,
+    group_id: str | None = None,
+    rule_id: str | None = None,
+    details: Iterable[tuple[str, object]] = (),
+) -> Finding:
+    k = kind(slug)
+    return Finding(
+        code=k.code,
+        subject=subject,
+        message=message,
+        severity=severity or k.severity,
+        group_id=group_id,
+        rule_id=rule_id,
+        details=tuple((key, str(value)) for key, value in details),
+    )
+
+
+def at_or_above(findings: Iterable[Finding], threshold: Severity) -> list[Finding]:
+    level = SEVERITIES.index(threshold)
+    return [f for f in findings if SEVERITIES.index(f.severity) >= level]
+
+
+def findings_to_json(findings: Iterable[Finding]) -> str:
+    """``findings.json``: sorted by severity (highest first), then code and subject."""
+    items = sorted(findings, key=Finding.sort_key)
+    doc = {
+        "schema_version": 1,
+        "counts": {s: sum(1 for f in items if f.severity == s) for s in reversed(SEVERITIES)},
+        "findings": [
+            {
+                "code": f.code,
+                "slug": f.kind.slug,
+                "title": f.kind.title,
+                "severity": f.severity,
+                "subject": f.subject,
+                "group_id": f.group_id,
+                "rule_id": f.rule_id,
+                "message": f.message,
+                "why": f.kind.why,
+                "details": dict(f.details),
+            }
+            for f in items
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
