@@ -35,8 +35,11 @@ class AwsSettings:
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
-    # Collect the inventory in these regions; empty means the session's region.
+    # Collect the inventory in these regions; empty means the session's region, and
+    # ("all",) every region enabled in the account.
     regions: tuple[str, ...] = ()
+    # Collect the inventory with each of these named profiles (one account each).
+    profiles: tuple[str, ...] = ()
     # One role per account to assume for collecting (cross-account).
     assume_roles: tuple[str, ...] = ()
     max_attempts: int = 10
@@ -75,6 +78,8 @@ class SourceSettings:
     on_error: OnError = "stop"
     # Show progress bars (the CLI turns this off for --quiet and non-terminals).
     progress: bool = True
+    # Keys per S3 ListObjectsV2 page (S3's maximum is 1000).
+    list_page_size: int = 1000
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,20 @@ class RecommendSettings:
     max_cidrs_per_port: int = 8
     # Never narrow public access below the ports internet-facing load balancers serve.
     keep_public_lb_ports: bool = True
+    # Remote administration: from the internet only peers with real sessions keep access.
+    admin_ports: frozenset[int] = frozenset({22, 3389})
+    # Database and cache ports (findings on CIDR access, data-tier detection).
+    database_ports: frozenset[int] = frozenset(
+        {1433, 1521, 2484, 3306, 5432, 5439, 5984, 6379, 6380, 8086, 9042, 9200, 9300}
+        | {11211, 26257, 27017, 27018, 27019, 28015}
+    )
+    # An internet peer on an admin port had a real session when its connections averaged at
+    # least this many packets, both directions (a handshake and a reset is 3 or 4) ...
+    admin_session_min_packets: float = 10.0
+    # ... or when it was seen on at least this many days of the window (0: days do not count).
+    admin_session_min_days: int = 0
+    # Keep a "-1" rule's all-traffic shape for a peer only if it used this many protocols.
+    all_traffic_min_protocols: int = 3
 
 
 @dataclass(frozen=True)

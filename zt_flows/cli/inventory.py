@@ -1,9 +1,192 @@
-"""`ztflows inventory`: registered on the application by :func:`register`."""
+"""`ztflows inventory collect|show`: registered on the application by :func:`register`."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from zt_flows.cli.common import AWS, EndpointOpt, QuietOpt, build_settings
+from zt_flows.cli.console import RichProgress
+from zt_flows.inventory.model import Inventory
+
+inventory_app = typer.Typer(
+    name="inventory",
+    help="Collect and inspect EC2 inventory snapshots (ENIs, security groups, rules).",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+COLLECT_HELP = (
+    "Collect an inventory snapshot from EC2 into DIR/<taken-at>/.\n\n"
+    "Writes the answers of the EC2 Describe calls as describe-*.json files, exactly as "
+    "`aws ec2 describe-... --output json` prints them, plus a manifest.json. One account "
+    "and one region: the files sit in the snapshot folder; several: in <account>/<region>/ "
+    "sub-folders. Read-only; the IAM actions it needs are in docs/iam-policy.json.\n\n"
+    "[bold]Examples[/bold]\n\n"
+    "  ztflows inventory collect --region us-east-1 --out inventory/\n\n"
+    "  ztflows inventory collect --all-regions --profile prod --profile staging "
+    "--out inventory/\n\n"
+    "  ztflows inventory collect --region eu-west-1 --region us-east-1 "
+    "--assume-role arn:aws:iam::111111111111:role/ztflows-read "
+    "--assume-role arn:aws:iam::222222222222:role/ztflows-read --out inventory/\n"
+)
+
+SHOW_HELP = (
+    "Summarise inventory snapshots: counts per kind, security groups with their members, "
+    "and what is missing.\n\n"
+    "DIR is a snapshot folder, a folder of snapshot folders, or a folder of hand-made "
+    "`aws ec2 describe-... > describe-....json` files.\n\n"
+    "[bold]Examples[/bold]\n\n"
+    "  ztflows inventory show inventory/2026-11-16T00-00-00Z\n\n"
+    "  ztflows inventory show inventory/\n"
+)
+
+
+@inventory_app.command("collect", help=COLLECT_HELP, no_args_is_help=True)
+def collect(
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="DIR", help="Folder to write the snapshot folder into."),
+    ],
+    region: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--region",
+            metavar="REGION",
+            help="Region to collect (repeat for several).",
+            rich_help_panel=AWS,
+        ),
+    ] = None,
+    all_regions: Annotated[
+        bool,
+        typer.Option(
+            "--all-regions",
+            help="Collect every region enabled in each account (ec2:DescribeRegions).",
+            rich_help_panel=AWS,
+        ),
+    ] = False,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--profile",
+            metavar="PROFILE",
+            help="AWS profile; repeat to collect several accounts, one profile each.",
+            rich_help_panel=AWS,
+        ),
+    ] = None,
+    assume_role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--assume-role",
+            metavar="ARN",
+            help="Role to assume (sts:AssumeRole) in each account to collect; one per account.",
+            rich_help_panel=AWS,
+        ),
+    ] = None,
+    endpoint_url: EndpointOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    from zt_flows.aws import make_session
+    from zt_flows.errors import UsageError
+    from zt_flows.inventory.collect import ALL_REGIONS, collect_inventory
+
+    regions = list(region or [])
+    profiles = list(profile or [])
+    if all_regions and regions:
+        raise UsageError("pass either --all-regions or --region, not both")
+    settings = build_settings(
+        profile=profiles[0] if len(profiles) == 1 else None,
+        region=regions[0] if regions else None,
+        endpoint_url=endpoint_url,
+        quiet=quiet,
+    )
+    aws = replace(
+        settings.aws,
+        regions=(ALL_REGIONS,) if all_regions else tuple(regions),
+        profiles=tuple(profiles) if len(profiles) > 1 else (),
+        assume_roles=tuple(assume_role or []),
+    )
+    folder = collect_inventory(
+        make_session(aws), aws, out, progress=RichProgress(enabled=not quiet)
+    )
+    from zt_flows.inventory.load import load_inventory
+
+    inventory = load_inventory(folder)
+    typer.echo(
+        f"collected {len(inventory.interfaces)} network interfaces, "
+        f"{len(inventory.security_groups)} security groups, {len(inventory.rules)} rules",
+        err=True,
+    )
+    typer.echo(str(folder))
+
+
+@inventory_app.command("show", help=SHOW_HELP, no_args_is_help=True)
+def show(
+    directory: Annotated[
+        list[Path],
+        typer.Argument(metavar="DIR...", help="Snapshot folder(s).", show_default=False),
+    ],
+) -> None:
+    from zt_flows.inventory.load import load_inventory
+
+    typer.echo("\n".join(summarize(load_inventory(directory))))
+
+
+def summarize(inventory: Inventory) -> list[str]:
+    """A readable summary of an inventory, one line per list entry (plain text)."""
+    lines = [f"{len(inventory.snapshots)} snapshot(s):"]
+    for snap in inventory.snapshots:
+        lines.append(
+            f"  {snap.taken_at:%Y-%m-%dT%H:%M:%SZ}  {snap.source}  "
+            f"accounts {', '.join(snap.account_ids) or '?'}  "
+            f"regions {', '.join(snap.regions) or '?'}"
+        )
+    roles = Counter(eni.role.value for eni in inventory.interfaces.values())
+    aws_lists = sum(pl.aws_managed for pl in inventory.prefix_lists.values())
+    active = sum(p.active for p in inventory.peerings)
+    derived = sum(rule.id is None for rule in inventory.rules)
+    lines += [
+        "",
+        "Latest view:",
+        f"  network interfaces {len(inventory.interfaces):>5}  "
+        + ", ".join(f"{role} {n}" for role, n in sorted(roles.items())),
+        f"  security groups    {len(inventory.security_groups):>5}",
+        f"  rules              {len(inventory.rules):>5}"
+        + (f"  ({derived} derived from IpPermissions, without ids)" if derived else ""),
+        f"  prefix lists       {len(inventory.prefix_lists):>5}  ({aws_lists} AWS-managed)",
+        f"  VPCs               {len(inventory.vpcs):>5}",
+        f"  subnets            {len(inventory.subnets):>5}",
+        f"  peerings           {len(inventory.peerings):>5}  ({active} active)",
+        "",
+        "Security groups:",
+    ]
+    for group in inventory.security_groups.values():
+        ingress = len(inventory.rules_of(group.id, "ingress"))
+        egress = len(inventory.rules_of(group.id, "egress"))
+        members = inventory.members_of(group.id)
+        lines.append(
+            f"  {group.id}  {_clean(group.name)}  {group.vpc_id or '-'}  "
+            f"{ingress} in / {egress} out  {len(members)} member(s)"
+        )
+        for eni in members:
+            lines.append(
+                f"      {eni.id}  {_clean(eni.name or '-')}  "
+                f"{eni.primary_ipv4 or (eni.ipv6s[:1] or ('-',))[0]}  {eni.role.value}"
+            )
+    lines += ["", "Missing:" if inventory.missing else "Missing: nothing"]
+    lines += [f"  {name}" for name in inventory.missing]
+    return lines
+
+
+def _clean(text: str) -> str:
+    """Names and descriptions come from AWS users: keep them on one printable line."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.add_typer(inventory_app, name="inventory")

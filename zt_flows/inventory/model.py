@@ -8,11 +8,13 @@ objects by ``inventory.parse`` and never leave the inventory package.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypeVar
+
+from zt_flows.errors import InventoryIncompleteError
 
 Direction = Literal["ingress", "egress"]
 Tags = tuple[tuple[str, str], ...]
@@ -183,10 +185,24 @@ class PrefixList:
 
     @property
     def service(self) -> str | None:
-        """For AWS-managed lists (com.amazonaws.us-east-1.s3), the service name: ``s3``."""
-        if self.aws_managed and self.name.startswith("com.amazonaws."):
-            return self.name.rsplit(".", 1)[-1]
-        return None
+        """For AWS-managed lists, the service name: ``s3`` for ``com.amazonaws.us-east-1.s3``.
+
+        Names carry a region or ``global`` and sometimes an ``ipv6`` marker before the
+        service, and a qualifier after it: ``com.amazonaws.global.cloudfront.origin-facing``
+        is ``cloudfront``, ``com.amazonaws.us-east-1.ipv6.vpc-lattice`` is ``vpc-lattice``.
+        """
+        if not (self.aws_managed and self.name.startswith("com.amazonaws.")):
+            return None
+        parts = self.name.split(".")[3:]  # drop "com", "amazonaws" and the region
+        if parts[:1] == ["ipv6"]:
+            parts = parts[1:]
+        return parts[0] if parts else None
+
+    @property
+    def aws_service(self) -> str | None:
+        """The service as flow logs name it in ``pkt-src-aws-service``: ``S3``, ``DYNAMODB``."""
+        service = self.service
+        return service.upper().replace("-", "_") if service else None
 
 
 @dataclass(frozen=True)
@@ -257,6 +273,7 @@ class Endpoint:
     vpc_id: str | None = None
     security_group_ids: tuple[str, ...] = ()
     label: str | None = None  # e.g. the peering id, the prefix list id, the ENI's role
+    interface_role: InterfaceRole | None = None  # for kind ENI: the ENI's role
 
 
 @dataclass(frozen=True)
@@ -275,6 +292,82 @@ class Inventory:
     subnets: Mapping[str, Subnet] = field(default_factory=dict)
     peerings: tuple[VpcPeering, ...] = ()
     missing: tuple[str, ...] = ()
+
+    @classmethod
+    def from_snapshots(cls, snapshots: Sequence[Snapshot]) -> Inventory:
+        """The merged view: every object as the latest snapshot that saw it describes it.
+
+        Objects seen only in older snapshots stay (flows from those days name them). A
+        group's rules come from the latest snapshot that knows the group, so a rule that
+        was revoked between snapshots does not survive. ``missing`` is the union of what
+        any snapshot lacked.
+        """
+        ordered = tuple(sorted(snapshots, key=lambda snap: snap.taken_at))
+        interfaces: dict[str, NetworkInterface] = {}
+        groups: dict[str, SecurityGroup] = {}
+        prefix_lists: dict[str, PrefixList] = {}
+        vpcs: dict[str, Vpc] = {}
+        subnets: dict[str, Subnet] = {}
+        peerings: dict[str, VpcPeering] = {}
+        rules_by_group: dict[str, list[SecurityGroupRule]] = {}
+        missing: set[str] = set()
+        for snap in ordered:
+            interfaces.update((eni.id, eni) for eni in snap.interfaces)
+            groups.update((sg.id, sg) for sg in snap.security_groups)
+            prefix_lists.update((pl.id, pl) for pl in snap.prefix_lists)
+            vpcs.update((vpc.id, vpc) for vpc in snap.vpcs)
+            subnets.update((subnet.id, subnet) for subnet in snap.subnets)
+            peerings.update((pcx.id, pcx) for pcx in snap.peerings)
+            known = {sg.id for sg in snap.security_groups} | {r.group_id for r in snap.rules}
+            for group_id in known:
+                rules_by_group[group_id] = []
+            for rule in snap.rules:
+                rules_by_group[rule.group_id].append(rule)
+            missing.update(snap.missing)
+        return cls(
+            snapshots=ordered,
+            interfaces=_sorted_by_key(interfaces),
+            security_groups=_sorted_by_key(groups),
+            rules=tuple(rule for gid in sorted(rules_by_group) for rule in rules_by_group[gid]),
+            prefix_lists=_sorted_by_key(prefix_lists),
+            vpcs=_sorted_by_key(vpcs),
+            subnets=_sorted_by_key(subnets),
+            peerings=tuple(peerings[k] for k in sorted(peerings)),
+            missing=tuple(sorted(missing)),
+        )
+
+    @property
+    def taken_at(self) -> tuple[datetime, ...]:
+        """When each snapshot was taken, oldest first."""
+        return tuple(snap.taken_at for snap in self.snapshots)
+
+    def group_addresses(self, group_id: str) -> tuple[str, ...]:
+        """Every private IPv4 and IPv6 address of the ENIs in ``group_id`` (latest view).
+
+        This is the set of addresses a rule referencing the group matches. Delegated
+        prefixes are in :meth:`group_prefixes`. Like :meth:`members_of`, it includes
+        ENIs seen only in older snapshots; ``IpResolver.interface_at`` answers for a moment.
+        """
+        found = {a for eni in self.members_of(group_id) for a in eni.addresses}
+        return tuple(sorted(found, key=_address_sort_key))
+
+    def group_prefixes(self, group_id: str) -> tuple[str, ...]:
+        """The delegated IPv4 / IPv6 prefixes of the ENIs in ``group_id`` (latest view)."""
+        found = {
+            p for eni in self.members_of(group_id) for p in eni.ipv4_prefixes + eni.ipv6_prefixes
+        }
+        return tuple(sorted(found, key=_network_sort_key))
+
+    def prefix_list_cidrs(self, prefix_list_id: str) -> tuple[str, ...]:
+        """The CIDRs of a managed prefix list; raises if the inventory does not know it."""
+        prefix_list = self.prefix_lists.get(prefix_list_id)
+        if prefix_list is None:
+            raise InventoryIncompleteError(
+                f"prefix list {prefix_list_id} is not in the inventory",
+                hint="collect describe-managed-prefix-lists.json and its "
+                f"get-managed-prefix-list-entries.{prefix_list_id}.json",
+            )
+        return prefix_list.cidrs
 
     def rules_of(
         self, group_id: str, direction: Direction | None = None
@@ -299,3 +392,20 @@ class Inventory:
         return bool(eni.public_ips) or any(
             not ipaddress.ip_address(a).is_private for a in eni.ipv6s
         )
+
+
+_V = TypeVar("_V")
+
+
+def _sorted_by_key(items: Mapping[str, _V]) -> dict[str, _V]:
+    return {key: items[key] for key in sorted(items)}
+
+
+def _address_sort_key(text: str) -> tuple[int, int]:
+    address = ipaddress.ip_address(text)
+    return address.version, int(address)
+
+
+def _network_sort_key(text: str) -> tuple[int, int, int]:
+    network = ipaddress.ip_network(text, strict=False)
+    return network.version, int(network.network_address), network.prefixlen

@@ -1,0 +1,131 @@
+"""`ztflows inventory show|collect` through the real entry point: output, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+from zt_flows.cli import main
+
+HANDMADE = FIXTURES / "inventory" / "handmade"
+
+
+@pytest.fixture
+def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credentials, no region, no config: nothing can reach AWS by accident."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+
+
+def test_show_summarises_counts_groups_members_and_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["inventory", "show", str(HANDMADE)])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "1 snapshot(s):"
+    assert f"  {HANDMADE}  accounts 111122223333  regions us-east-1" in lines[1]
+    assert (
+        "  network interfaces    12  cache 1, database 1, gateway_load_balancer 1, instance 1, "
+        "lambda 1, load_balancer 1, nat_gateway 1, network_load_balancer 1, other_managed 1, "
+        "transit_gateway 1, unattached 1, vpc_endpoint 1"
+    ) in lines
+    assert "  rules                 10  (10 derived from IpPermissions, without ids)" in lines
+    assert "  sg-0f1e2d3c4b5a69001  web  vpc-0f1e2d3c4b5a69780  6 in / 2 out  7 member(s)" in lines
+    assert "      eni-0f1e2d3c4b5a60010  api-1  10.0.10.21  instance" in lines
+    assert lines[lines.index("Missing:") + 1 :] == [
+        "  describe-managed-prefix-lists.json",
+        "  describe-security-group-rules.json",
+        "  describe-subnets.json",
+        "  describe-vpc-peering-connections.json",
+        "  describe-vpcs.json",
+    ]
+
+
+def test_show_several_snapshots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("2026-11-16T00-00-00Z", "2026-11-18T23-30-00Z"):
+        shutil.copytree(HANDMADE, tmp_path / name)
+    assert main(["inventory", "show", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "2 snapshot(s):"
+    assert out[1].startswith("  2026-11-16T00:00:00Z  ")
+    assert out[2].startswith("  2026-11-18T23:30:00Z  ")
+
+
+def test_show_malformed_file_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "snap"
+    shutil.copytree(HANDMADE, folder)
+    doc = json.loads((folder / "describe-network-interfaces.json").read_text())
+    doc["NetworkInterfaces"][3]["Groups"] = [{"GroupId": None}]
+    (folder / "describe-network-interfaces.json").write_text(json.dumps(doc))
+    code = main(["inventory", "show", str(folder)])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert err == [
+        f"error: {folder / 'describe-network-interfaces.json'}, "
+        "at NetworkInterfaces[3].Groups[0].GroupId: expected a string, found null"
+    ]
+
+
+def test_show_missing_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["inventory", "show", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"error: {tmp_path / 'nope'}: expected an inventory snapshot folder")
+
+
+@pytest.mark.usefixtures("no_aws")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "error: no AWS region to collect in"),
+        (
+            ["--region", "us-east-1", "--all-regions"],
+            "error: pass either --all-regions or --region, not both",
+        ),
+        (
+            ["--region", "us-east-1", "--assume-role", "ztflows-read"],
+            "error: --assume-role: expected a role ARN like "
+            "arn:aws:iam::123456789012:role/ztflows, found 'ztflows-read'",
+        ),
+    ],
+)
+def test_collect_usage_errors_exit_2(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["inventory", "collect", "--out", str(tmp_path / "out"), "--quiet", *args])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert err[0] == message
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "collect", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "ztflows inventory collect --region us-east-1 --out inventory/" in out
+    assert "--assume-role" in out
+    assert "--all-regions" in out
+
+
+@pytest.mark.usefixtures("no_aws")
+def test_collect_into_a_file_exits_2_before_calling_aws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "inventory"
+    blocker.write_text("not a folder")
+    code = main(["inventory", "collect", "--region", "us-east-1", "--out", str(blocker), "-q"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert err[0].startswith(f"error: cannot write a snapshot into {blocker}: ")

@@ -1,0 +1,269 @@
+"""Collecting a snapshot from EC2: the AWS adapter of the inventory stage.
+
+Every call goes through a boto3 paginator (NextToken followed to the end, pages merged
+into one document per command) with adaptive retries, and is written exactly as
+``aws ec2 <command> --output json`` prints it: the result key only (no
+``ResponseMetadata`` or ``NextToken``), four-space indentation, non-ASCII kept, times
+as ISO-8601 strings. A user can therefore hand-make or extend a snapshot with the AWS
+CLI, and a collected snapshot reads back the same way.
+
+The snapshot is written to a hidden temporary folder beside the target and renamed
+into place when complete: an interrupted run leaves nothing that looks like a snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
+
+import boto3
+import botocore.client
+
+from zt_flows.aws import aws_call, client_config, make_session
+from zt_flows.errors import OutputError, UsageError
+from zt_flows.inventory import layout
+from zt_flows.progress import NULL_PROGRESS, Progress, Task
+from zt_flows.settings import AwsSettings
+
+ALL_REGIONS = "all"
+SESSION_NAME = "ztflows-inventory"
+_ENABLED = frozenset({"opt-in-not-required", "opted-in"})
+_ROLE_ACCOUNT = re.compile(r"^arn:[\w-]+:iam::(\d{12}):role/")
+
+
+@dataclass(frozen=True)
+class _Account:
+    account_id: str
+    session: boto3.session.Session
+    via: str  # how it was reached, for messages: "profile prod", "role arn:…", "the session"
+
+
+def collect_inventory(
+    session: boto3.session.Session,
+    settings: AwsSettings,
+    out: Path,
+    *,
+    progress: Progress = NULL_PROGRESS,
+    now: datetime | None = None,
+) -> Path:
+    """Collect one snapshot into ``out/<taken-at>/`` and return that folder.
+
+    Accounts: ``settings.profiles`` (one account each), and one assumed role per
+    ``settings.assume_roles`` ARN (assumed with ``session``); with neither, the
+    account of ``session``. Regions: ``settings.regions``, every enabled region for
+    ``("all",)``, or the session's region.
+    """
+    taken_at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    target = Path(out) / layout.folder_name(taken_at)
+    if target.exists():
+        raise OutputError(
+            f"{target} already exists", hint="a snapshot taken at the same second is there"
+        )
+    if not (settings.regions or settings.region or session.region_name or settings.profiles):
+        raise UsageError(
+            "no AWS region to collect in",
+            hint="pass --region (repeatable) or --all-regions, or set AWS_REGION",
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        )
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write a snapshot into {target.parent}: {exc.strerror or exc}"
+        ) from None
+    try:
+        accounts = _accounts(session, settings)
+        plan = [(acct, region) for acct in accounts for region in _regions(acct, settings)]
+        nested = len(plan) > 1
+        with progress.task(
+            "collecting the inventory", total=len(plan) * len(layout.COMMANDS)
+        ) as task:
+            for account, region in plan:
+                folder = partial / account.account_id / region if nested else partial
+                folder.mkdir(parents=True, exist_ok=True)
+                task.update(description=f"inventory {account.account_id} {region}")
+                _collect_region(account, region, settings, folder, task)
+        manifest = {
+            "schema_version": layout.SCHEMA_VERSION,
+            "taken_at": layout.format_time(taken_at),
+            "account_ids": sorted({account.account_id for account, _ in plan}),
+            "regions": sorted({region for _, region in plan}),
+        }
+        _write_json(partial / layout.MANIFEST, manifest)
+        if target.exists():
+            raise OutputError(f"{target} appeared while collecting; not overwriting it")
+        partial.rename(target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return target
+
+
+# --------------------------------------------------------------------------- accounts, regions
+
+
+def _ec2(account: _Account, region: str, settings: AwsSettings) -> botocore.client.BaseClient:
+    return cast(
+        botocore.client.BaseClient,
+        account.session.client(
+            "ec2",
+            region_name=region,
+            endpoint_url=settings.endpoint_url,
+            config=client_config(settings),
+        ),
+    )
+
+
+def _accounts(session: boto3.session.Session, settings: AwsSettings) -> list[_Account]:
+    accounts: list[_Account] = []
+    for profile in settings.profiles:
+        profile_session = make_session(
+            replace(settings, profile=profile, region=session.region_name)
+        )
+        accounts.append(
+            _Account(
+                _caller_account(profile_session, settings), profile_session, f"profile {profile}"
+            )
+        )
+    for role_arn in settings.assume_roles:
+        accounts.append(_assume(session, role_arn, settings))
+    if not accounts:
+        accounts.append(
+            _Account(_caller_account(session, settings), session, "the default credentials")
+        )
+    seen: dict[str, str] = {}
+    for account in accounts:
+        if account.account_id in seen:
+            raise UsageError(
+                f"{seen[account.account_id]} and {account.via} both reach account "
+                f"{account.account_id}; pass one profile or role per account"
+            )
+        seen[account.account_id] = account.via
+    return accounts
+
+
+def _caller_account(session: boto3.session.Session, settings: AwsSettings) -> str:
+    # GetCallerIdentity needs no IAM permission: it cannot be denied.
+    sts = session.client(
+        "sts",
+        region_name=session.region_name or "us-east-1",
+        endpoint_url=settings.endpoint_url,
+        config=client_config(settings),
+    )
+    with aws_call("sts:GetCallerIdentity", "the caller"):
+        return str(sts.get_caller_identity()["Account"])
+
+
+def _assume(session: boto3.session.Session, role_arn: str, settings: AwsSettings) -> _Account:
+    match = _ROLE_ACCOUNT.match(role_arn)
+    if match is None:
+        raise UsageError(
+            f"--assume-role: expected a role ARN like arn:aws:iam::123456789012:role/ztflows, "
+            f"found {role_arn!r}"
+        )
+    sts = session.client(
+        "sts",
+        region_name=session.region_name or "us-east-1",
+        endpoint_url=settings.endpoint_url,
+        config=client_config(settings),
+    )
+    with aws_call("sts:AssumeRole", role_arn):
+        credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
+    assumed = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=session.region_name,
+    )
+    return _Account(match.group(1), assumed, f"role {role_arn}")
+
+
+def _regions(account: _Account, settings: AwsSettings) -> list[str]:
+    if settings.regions == (ALL_REGIONS,):
+        home = account.session.region_name or settings.region or "us-east-1"
+        client = account.session.client(
+            "ec2",
+            region_name=home,
+            endpoint_url=settings.endpoint_url,
+            config=client_config(settings),
+        )
+        with aws_call("ec2:DescribeRegions", f"account {account.account_id}"):
+            answer = client.describe_regions()
+        # Without AllRegions AWS lists the enabled regions only; some emulators list every
+        # region, so a region the account has not opted in to is skipped here too.
+        return sorted(
+            str(r["RegionName"])
+            for r in answer["Regions"]
+            if r.get("OptInStatus", "opt-in-not-required") in _ENABLED
+        )
+    if ALL_REGIONS in settings.regions:
+        raise UsageError("pass either --all-regions or --region, not both")
+    if settings.regions:
+        return list(dict.fromkeys(settings.regions))
+    region = settings.region or account.session.region_name
+    if region is None:
+        raise UsageError(
+            "no AWS region to collect in",
+            hint="pass --region, or set AWS_REGION or a profile region",
+        )
+    return [region]
+
+
+# --------------------------------------------------------------------------- one region
+
+
+def _collect_region(
+    account: _Account, region: str, settings: AwsSettings, folder: Path, task: Task
+) -> None:
+    client = _ec2(account, region, settings)
+    where = f"account {account.account_id} in {region}"
+    for command in layout.COMMANDS:
+        document = _paginate(client, command, where)
+        _write_json(folder / command.file, document)
+        if command is layout.PREFIX_LISTS:
+            for prefix_list in document[command.result_key]:
+                list_id = str(prefix_list["PrefixListId"])
+                entries = _paginate(
+                    client,
+                    layout.PREFIX_LIST_ENTRIES,
+                    f"{list_id} in {where}",
+                    PrefixListId=list_id,
+                )
+                _write_json(folder / layout.entries_file(list_id), entries)
+        task.advance()
+
+
+def _paginate(
+    client: botocore.client.BaseClient, command: layout.Command, where: str, **params: str
+) -> dict[str, list[Mapping[str, object]]]:
+    """Every page of one call, merged the way ``aws ec2 …`` merges them."""
+    items: list[Mapping[str, object]] = []
+    paginator = client.get_paginator(command.operation)
+    config = {"PageSize": command.page_size}
+    with aws_call(command.action, where):
+        for page in paginator.paginate(PaginationConfig=config, **params):
+            items.extend(page.get(command.result_key, []))
+    return {command.result_key: items}
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _write_json(path: Path, document: object) -> None:
+    text = json.dumps(document, indent=4, ensure_ascii=False, default=_json_default) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+__all__ = ["ALL_REGIONS", "collect_inventory"]
