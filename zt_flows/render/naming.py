@@ -1,0 +1,155 @@
+"""Readable, stable Terraform names for groups and rules.
+
+A rule's resource name says what it is: ``postgres_ingress_tcp_5432_from_api``.
+Names are derived only from the rule itself (never from its position in the plan),
+so adding one rule does not rename the others; where two rules would share a name,
+each gets a suffix hashed from its own identity, which is just as stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+from zt_flows.recommend.plan import GroupPlan, Peer, PlannedRule
+
+MAX_PART = 40
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+ANYWHERE_V4 = "0.0.0.0/0"
+ANYWHERE_V6 = "::/0"
+
+
+def slug(text: str, *, limit: int = MAX_PART) -> str:
+    """Lower-case ASCII words joined by ``_`` (accents dropped, other characters split)."""
+    ascii_text = (
+        unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    )
+    words = _NON_WORD.sub("_", ascii_text).strip("_")
+    return words[:limit].rstrip("_")
+
+
+def _digest(*parts: str, length: int = 6) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:length]
+
+
+def group_labels(groups: Sequence[GroupPlan]) -> dict[str, str]:
+    """group_id -> a unique identifier-safe label (``web_alb``; ``default_0a1b2c3d`` on a clash)."""
+    base: dict[str, str] = {}
+    for g in groups:
+        label = slug(g.name) or slug(g.group_id)
+        if not label[0].isalpha():
+            label = f"sg_{label}"
+        base[g.group_id] = label
+    counts = Counter(base.values())
+    labels: dict[str, str] = {}
+    for g in groups:
+        label = base[g.group_id]
+        if counts[label] > 1:
+            label = f"{label}_{slug(g.group_id.removeprefix('sg-'))}"
+        labels[g.group_id] = label
+    if len(set(labels.values())) != len(labels):  # two ids with the same hex: not from AWS
+        labels = {gid: f"{label}_{_digest(gid)}" for gid, label in labels.items()}
+    return labels
+
+
+def peer_words(peer: Peer, group_id: str, names: Mapping[str, str]) -> str:
+    """The peer as it reads in a resource name: a group's label, ``anywhere``, a CIDR."""
+    if peer.type == "security_group":
+        if peer.value == group_id:
+            return "self"
+        if peer.value in names:
+            return names[peer.value]
+        return slug(peer.name or "") or slug(peer.value)
+    if peer.type == "prefix_list":
+        return slug(peer.name or "") or slug(peer.value)
+    if peer.value == ANYWHERE_V4:
+        return "anywhere"
+    if peer.value == ANYWHERE_V6:
+        return "anywhere_ipv6"
+    return slug(peer.value, limit=60)
+
+
+def peer_text(peer: Peer, group_id: str) -> str:
+    """The peer as a person reads it: ``api (sg-…)``, ``0.0.0.0/0 (anywhere)``."""
+    if peer.type == "security_group":
+        if peer.value == group_id:
+            return f"itself ({peer.value})"
+        return f"{peer.name} ({peer.value})" if peer.name else peer.value
+    if peer.type == "prefix_list":
+        return f"prefix list {peer.name} ({peer.value})" if peer.name else peer.value
+    if peer.value in (ANYWHERE_V4, ANYWHERE_V6):
+        return f"{peer.value} (anywhere)"
+    return peer.value
+
+
+def ports_words(protocol: str, from_port: int | None, to_port: int | None) -> str:
+    """``tcp_5432``, ``tcp_8000_8100``, ``icmp_8_0``, ``icmp_all``, ``all``, ``proto_50``."""
+    if protocol == "-1":
+        return "all"
+    if protocol in ("icmp", "icmpv6"):
+        if from_port is None or from_port == -1:
+            return f"{protocol}_all"
+        if to_port is None or to_port == -1:
+            return f"{protocol}_{from_port}"
+        return f"{protocol}_{from_port}_{to_port}"
+    if protocol in ("tcp", "udp"):
+        if from_port == to_port:
+            return f"{protocol}_{from_port}"
+        return f"{protocol}_{from_port}_{to_port}"
+    return f"proto_{protocol}"
+
+
+def ports_text(protocol: str, from_port: int | None, to_port: int | None) -> str:
+    """``tcp/5432``, ``tcp/8000-8100``, ``icmp type 8 code 0``, ``all traffic``."""
+    if protocol == "-1":
+        return "all traffic"
+    if protocol in ("icmp", "icmpv6"):
+        if from_port is None or from_port == -1:
+            return f"{protocol} (all types)"
+        if to_port is None or to_port == -1:
+            return f"{protocol} type {from_port}"
+        return f"{protocol} type {from_port} code {to_port}"
+    if protocol in ("tcp", "udp"):
+        if from_port == to_port:
+            return f"{protocol}/{from_port}"
+        return f"{protocol}/{from_port}-{to_port}"
+    return f"protocol {protocol}"
+
+
+def rule_identity(group_id: str, rule: PlannedRule) -> tuple[str, ...]:
+    return (group_id, rule.action, rule.key, rule.existing_rule_id or "")
+
+
+def rule_names(
+    rules: Iterable[tuple[GroupPlan, PlannedRule]], labels: Mapping[str, str]
+) -> dict[tuple[str, ...], str]:
+    """rule identity -> a unique resource name, for every (group, rule) given."""
+    items = list(rules)
+    base: dict[tuple[str, ...], str] = {}
+    for group, rule in items:
+        word = "from" if rule.direction == "ingress" else "to"
+        name = "_".join(
+            [
+                labels[group.group_id],
+                rule.direction,
+                ports_words(rule.protocol, rule.from_port, rule.to_port),
+                word,
+                peer_words(rule.peer, group.group_id, labels),
+            ]
+        )
+        base[rule_identity(group.group_id, rule)] = name
+    counts = Counter(base.values())
+    names = {
+        ident: f"{name}_{_digest(*ident)}" if counts[name] > 1 else name
+        for ident, name in base.items()
+    }
+    seen: Counter[str] = Counter()
+    for ident in sorted(names):
+        name = names[ident]
+        seen[name] += 1
+        if seen[name] > 1:  # a hash collision: astronomically rare, still handled
+            names[ident] = f"{name}_{seen[name]}"
+    return names

@@ -1,0 +1,225 @@
+"""The pull request's title, body (Markdown) and commit message.
+
+The body is what a reviewer reads before approving: what changes and why, how much
+less is exposed, the evidence for every rule, the findings, whether the replay of
+observed traffic passed, and how to roll out and back. Every string that came from
+AWS is Markdown-escaped (:func:`zt_flows.render.text.md`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+from collections.abc import Sequence
+
+from zt_flows import __version__
+from zt_flows.findings import Finding
+from zt_flows.recommend.plan import BlockedConversation, GroupPlan, Plan
+from zt_flows.render.hcl import one_line
+from zt_flows.render.naming import peer_text, ports_text
+from zt_flows.render.rules import RenderedRule, last_day, window_days
+from zt_flows.render.terraform import TerraformModule
+from zt_flows.render.text import day, human_bytes, md, md_code, plural, utc
+from zt_flows.render.tfreadme import rollout_steps, window_text
+
+_PROTOCOLS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+
+
+def pr_title(plan: Plan) -> str:
+    window = ""
+    if plan.window_start is not None and plan.window_end is not None:
+        window = f" ({day(plan.window_start)} to {last_day(plan.window_end)})"
+    return f"Least-privilege security groups from VPC Flow Logs{window}"
+
+
+def _counts(module: TerraformModule) -> Counter[str]:
+    return Counter(r.action for r in module.rules)
+
+
+def _exposure(plan: Plan) -> list[str]:
+    before, after = plan.exposure.before, plan.exposure.after
+    lines = [
+        "### Exposure",
+        "",
+        "| | before | after |",
+        "|---|---:|---:|",
+        f"| allowed (source, ENI, protocol, port) combinations | {before.combinations:,}"
+        f" | {after.combinations:,} |",
+        f"| internet-reachable ENI:ports | {before.internet_reachable_count:,}"
+        f" | {after.internet_reachable_count:,} |",
+        "",
+    ]
+    closed = sorted(set(before.internet_reachable) - set(after.internet_reachable))
+    opened = sorted(set(after.internet_reachable) - set(before.internet_reachable))
+    if closed:
+        lines += [
+            "No longer reachable from the internet: " + ", ".join(md_code(x) for x in closed),
+            "",
+        ]
+    if opened:
+        lines += [
+            "**Newly reachable from the internet** (check these): "
+            + ", ".join(md_code(x) for x in opened),
+            "",
+        ]
+    return lines
+
+
+def _rule_row(r: RenderedRule, days: int | None) -> str:
+    spec, rule = r.spec, r.spec.rule
+    word = "from" if rule.direction == "ingress" else "to"
+    what = f"{rule.direction} {ports_text(spec.ip_protocol, spec.from_port, spec.to_port)} {word}"
+    change = {"add": "**add**", "keep": "keep", "remove": "~~remove~~"}[rule.action]
+    if rule.confidence == "low":
+        change += " (low confidence)"
+    ev = rule.evidence
+    if ev is None:
+        evidence = "– | – | – | – | – | –"
+    else:
+        seen = f"{ev.days_seen}/{days}" if days else str(ev.days_seen)
+        evidence = (
+            f"{ev.flows:,} | {human_bytes(ev.bytes)} | {utc(ev.first_seen)} |"
+            f" {utc(ev.last_seen)} | {seen} | {len(ev.clients):,}"
+        )
+    rule_id = f" {md_code(rule.existing_rule_id)}" if rule.existing_rule_id else ""
+    return (
+        f"| {change}{rule_id} | {md(what)} {md(peer_text(rule.peer, spec.group.group_id))} |"
+        f" {evidence} | {md(rule.reason)} |"
+    )
+
+
+def _group_section(group: GroupPlan, rules: Sequence[RenderedRule], days: int | None) -> list[str]:
+    lines = [f"#### {md(group.name)} ({md_code(group.group_id)})", ""]
+    if group.coverage != "observed":
+        lines += [f"Coverage: {md(group.coverage)}.", ""]
+    for note in group.notes:
+        lines += [f"> {md(note)}", ""]
+    lines += [
+        "| change | rule | flows | bytes | first seen | last seen | days | clients | why |",
+        "|---|---|---:|---:|---|---|---:|---:|---|",
+        *[_rule_row(r, days) for r in rules],
+        "",
+    ]
+    return lines
+
+
+def _findings(findings: Sequence[Finding]) -> list[str]:
+    lines = ["### Findings", ""]
+    if not findings:
+        return [*lines, "No findings were given (`ztflows pr --findings findings.json`).", ""]
+    by_severity = Counter(f.severity for f in findings)
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(by_severity.items(), key=lambda x: x[0]))
+    lines += [
+        f"{plural(len(findings), 'finding')} ({summary}).",
+        "",
+        "| severity | code | finding | subject | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for f in sorted(findings, key=Finding.sort_key):
+        lines.append(
+            f"| {f.severity} | {f.code} | {md(f.kind.title)} | {md(f.subject)} | {md(f.message)} |"
+        )
+    return [*lines, ""]
+
+
+def _blocked_rows(items: Sequence[BlockedConversation]) -> list[str]:
+    rows = ["| client | server | port | flows | reason |", "|---|---|---|---:|---|"]
+    for b in items:
+        proto = _PROTOCOLS.get(b.protocol, str(b.protocol))
+        rows.append(
+            f"| {md(b.client)} | {md(b.server)} | {proto}/{b.server_port} | {b.flows:,} |"
+            f" {md(b.reason)} |"
+        )
+    return rows
+
+
+def _verification(plan: Plan) -> list[str]:
+    v = plan.verification
+    lines = [
+        "### Verification",
+        "",
+        f"Replayed {plural(v.replayed, 'observed accepted conversation')} against the proposed"
+        f" rules: **{v.blocked:,} would be blocked**.",
+        "",
+    ]
+    if v.blocked_conversations:
+        lines += [
+            "**Blocked by the proposal although observed** (do not merge before this is"
+            " understood):",
+            "",
+            *_blocked_rows(v.blocked_conversations),
+            "",
+        ]
+    blocked_on_purpose = plan.intentionally_blocked
+    count = max(v.intentionally_blocked, len(blocked_on_purpose))
+    if count:
+        lines += [f"Blocked on purpose: {plural(count, 'conversation')}.", ""]
+        if blocked_on_purpose:
+            lines += [*_blocked_rows(blocked_on_purpose), ""]
+    return lines
+
+
+def pr_body(
+    plan: Plan,
+    module: TerraformModule,
+    findings: Sequence[Finding] = (),
+    *,
+    directory: str = "the Terraform directory",
+) -> str:
+    """The pull request body, Markdown (deterministic)."""
+    counts = _counts(module)
+    days = window_days(plan)
+    groups = {r.spec.group.group_id: r.spec.group for r in module.rules}
+    lines = [
+        "## Least-privilege security groups from VPC Flow Logs",
+        "",
+        f"ztflows read VPC Flow Logs observed {window_text(plan)} and proposes rules for"
+        f" {plural(len(groups), 'security group')}: **{counts['add']:,} added**,"
+        f" {counts['keep']:,} kept (adopted with `import` blocks, nothing recreated) and"
+        f" **{counts['remove']:,} removed** in phase 2 (`pending_removal.tf`)."
+        f" The Terraform is in {directory}; every rule's evidence is also in a comment"
+        " above it.",
+        "",
+        *_exposure(plan),
+        "### Changes by security group",
+        "",
+    ]
+    order = sorted(groups.values(), key=lambda g: (g.name, g.group_id))
+    for group in order:
+        rules = [r for r in module.rules if r.spec.group.group_id == group.group_id]
+        lines += _group_section(group, rules, days)
+    lines += _findings(findings)
+    lines += _verification(plan)
+    lines += ["### Rollout and rollback", ""]
+    lines += rollout_steps(module.rules, days, directory)
+    lines += ["", f"<sub>Generated by ztflows {__version__}.</sub>", ""]
+    return "\n".join(lines)
+
+
+def commit_message(plan: Plan, module: TerraformModule, directory: str) -> str:
+    """Subject, blank line, a body wrapped at 72 columns."""
+    counts = _counts(module)
+    before, after = plan.exposure.before, plan.exposure.after
+    v = plan.verification
+    names = sorted({one_line(r.spec.group.name) for r in module.rules})
+    group_count = len({r.spec.group.group_id for r in module.rules})
+    paragraphs = [
+        f"Phase 1 of the rollout: adopts {plural(counts['keep'], 'existing rule')} with import"
+        f" blocks, adds {plural(counts['add'], 'rule')}, and holds the"
+        f" {plural(counts['remove'], 'rule')} to remove in pending_removal.tf (deleting it and"
+        " pending_removal_imports.tf is phase 2).",
+        f"Exposure: {before.combinations:,} -> {after.combinations:,} allowed (source, ENI,"
+        f" protocol, port) combinations; {before.internet_reachable_count:,} ->"
+        f" {after.internet_reachable_count:,} internet-reachable ENI:ports.",
+        f"Verification: {plural(v.replayed, 'observed conversation')} replayed,"
+        f" {v.blocked:,} blocked, {v.intentionally_blocked:,} blocked on purpose.",
+        f"Security groups ({group_count}): {', '.join(names)}.",
+        f"Files: {directory}/ (PULL_REQUEST.md there explains the change).",
+    ]
+    subject = "ztflows: least-privilege security groups"
+    if plan.window_start is not None and plan.window_end is not None:
+        subject += f", {day(plan.window_start)} to {last_day(plan.window_end)}"
+    body = "\n\n".join(
+        textwrap.fill(p, 72, break_long_words=False, break_on_hyphens=False) for p in paragraphs
+    )
+    return f"{subject}\n\n{body}\n"
