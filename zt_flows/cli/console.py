@@ -18,7 +18,7 @@ from rich.progress import (
 )
 
 # Progress and summaries go to stderr so stdout stays clean for --format json.
-stderr_console = Console(stderr=True, highlight=False)
+stderr_console = Console(stderr=True, highlight=False, soft_wrap=True)
 stdout_console = Console(highlight=False)
 
 

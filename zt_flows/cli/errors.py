@@ -13,7 +13,10 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-import click
+import typer
+
+# typer (>= 0.25) vendors its own click and raises these, not the click package's.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from zt_flows.errors import ExitCode, ZtFlowsError
 
@@ -30,12 +33,15 @@ def run_guarded(func: Callable[[], object], *, debug: bool, stderr: TextIO | Non
         if exc.hint:
             print(f"  hint: {exc.hint}", file=err)
         return int(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=err)
         return int(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
+    except NoArgsIsHelpError:
+        # The command's help has been printed already: that is the whole answer.
+        return int(ExitCode.INPUT)
+    except ClickException as exc:
         exc.show(file=err)
         return int(ExitCode.INPUT)
     except KeyboardInterrupt:
