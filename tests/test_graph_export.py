@@ -1,0 +1,314 @@
+"""Exports: GraphML and JSON round-trips, DOT structure and escaping, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from test_graph_support import (
+    edge,
+    edges_frame,
+    eni,
+    inventory_of,
+    sample_inventory,
+    sample_rows,
+    sg,
+)
+
+from zt_flows.errors import OutputError
+from zt_flows.graph import (
+    GRAPH_FORMATS,
+    build_graph,
+    export_graph,
+    format_for,
+    graph_to_dot,
+    render_graph,
+)
+from zt_flows.inventory.model import InterfaceRole
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "graph"
+HOSTILE = 'evil" ]; } digraph x { "a\\N <script>&amp; ${jndi:x}\nnext\\'
+
+
+def small_graph() -> nx.DiGraph:
+    groups = [
+        sg("sg-1", "web-alb"),
+        sg("sg-2", "web"),
+        sg("sg-3", "postgres"),
+        sg("sg-4", "reports-lambda"),
+    ]
+    enis = [
+        eni("eni-1", "alb-a", "subnet-a", ("sg-1",), "10.0.0.10", role=InterfaceRole.LOAD_BALANCER),
+        eni("eni-2", "web-1", "subnet-a", ("sg-2",), "10.0.10.11"),
+        eni("eni-3", "postgres", "subnet-b", ("sg-3",), "10.0.20.5", role=InterfaceRole.DATABASE),
+        eni("eni-4", "lambda-a", "subnet-a", ("sg-4",), "10.0.10.100", role=InterfaceRole.LAMBDA),
+    ]
+    inventory = inventory_of(groups, enis)
+    rows = [
+        edge("2026-11-16", "internet:198.51.100.20", "eni-1", "tcp/443", flows=900),
+        edge("2026-11-16", "eni-1", "eni-2", "tcp/8080", flows=400),
+        edge("2026-11-17", "eni-2", "eni-3", "tcp/5432", flows=20),
+        edge("2026-11-16", "eni-2", "aws_service:S3", "tcp/443", flows=8),
+        edge("2026-11-16", "eni-4", "eni-3", "tcp/5432", flows=3, rejected=3),
+    ]
+    return build_graph(edges_frame(rows, inventory), inventory, level="security_group")
+
+
+def hostile_graph() -> nx.DiGraph:
+    groups = [sg("sg-bad", HOSTILE), sg("sg-ok", "ok")]
+    enis = [
+        eni("eni-bad", "bad\x07bell", None, ("sg-bad",), "10.0.0.1"),
+        eni("eni-ok", "ok", None, ("sg-ok",), "10.0.0.2"),
+    ]
+    inventory = inventory_of(groups, enis)
+    rows = [edge("2026-11-16", "eni-bad", "eni-ok", "tcp/443")]
+    return build_graph(edges_frame(rows, inventory), inventory, level="security_group")
+
+
+# --------------------------------------------------------------------------- a DOT reader
+
+_TOKEN = re.compile(r'\s*(?:("(?:[^"\\]|\\.)*")|(->)|([{}\[\];=,])|([A-Za-z_][A-Za-z0-9_]*))', re.S)
+
+
+def _tokens(text: str) -> list[str]:
+    found, position = [], 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        assert match is not None, f"DOT syntax error at {text[position : position + 30]!r}"
+        found.append(next(group for group in match.groups() if group is not None))
+        position = match.end()
+    return found
+
+
+def _unquote(token: str) -> str:
+    assert token.startswith('"'), token
+    assert token.endswith('"'), token
+    return re.sub(r"\\(.)", lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), token[1:-1])
+
+
+def parse_dot(text: str) -> tuple[dict[str, dict[str, str]], list[tuple[str, str, dict[str, str]]]]:
+    """A strict reader for the DOT subset graph_to_dot writes: nodes and edges."""
+    tokens = _tokens(text)
+    assert tokens[0] == "digraph"
+    assert tokens[2] == "{"
+    assert tokens[-1] == "}"
+    nodes: dict[str, dict[str, str]] = {}
+    edges: list[tuple[str, str, dict[str, str]]] = []
+    i = 3
+
+    def attrs() -> dict[str, str]:
+        nonlocal i
+        found: dict[str, str] = {}
+        assert tokens[i] == "["
+        i += 1
+        while tokens[i] != "]":
+            key, equals, value = tokens[i : i + 3]
+            assert re.fullmatch(r"[A-Za-z_]+", key), key
+            assert equals == "=", tokens[i : i + 3]
+            found[key] = _unquote(value)
+            i += 3
+            if tokens[i] == ",":
+                i += 1
+        i += 1
+        assert tokens[i] == ";"
+        i += 1
+        return found
+
+    while i < len(tokens) - 1:
+        token = tokens[i]
+        if token in ("graph", "node", "edge"):
+            i += 1
+            attrs()
+        elif token == "{":
+            assert tokens[i + 1 : i + 5] == ["rank", "=", "same", ";"]
+            i += 5
+            while tokens[i] != "}":
+                assert _unquote(tokens[i]) in nodes
+                assert tokens[i + 1] == ";"
+                i += 2
+            i += 1
+        elif tokens[i + 1] == "->":
+            u, v = _unquote(token), _unquote(tokens[i + 2])
+            i += 3
+            edges.append((u, v, attrs()))
+        else:
+            i += 1
+            nodes[_unquote(token)] = attrs()
+    return nodes, edges
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_graphml_round_trip(tmp_path: Path) -> None:
+    graph = small_graph()
+    path = export_graph(graph, tmp_path / "g.graphml", "graphml")
+    back = nx.read_graphml(path)
+    assert list(back) == list(graph)
+    assert list(back.edges) == list(graph.edges)
+    assert back.graph["level"] == "security_group"
+    web = back.nodes["sg-2"]
+    assert web["name"] == "web"
+    assert web["members"] == 1
+    assert isinstance(web["members"], int)
+    assert web["external"] is False
+    assert web["groups"] == "sg-2"
+    users = back.edges["internet", "sg-1"]
+    assert users["ports"] == "tcp/443"
+    assert users["flows"] == 900
+    assert users["rejected_only"] is False
+    assert users["first_seen"] == "2026-11-16T08:00:00Z"
+    assert back.edges["sg-4", "sg-3"]["rejected_only"] is True
+    for node, attrs in graph.nodes(data=True):
+        for key, value in attrs.items():
+            expected = ",".join(value) if isinstance(value, list) else value
+            assert back.nodes[node][key] == expected, (node, key)
+
+
+def test_json_round_trip_keeps_lists(tmp_path: Path) -> None:
+    graph = small_graph()
+    path = export_graph(graph, tmp_path / "g.json", "json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert sorted(data) == ["directed", "edges", "graph", "multigraph", "nodes"]
+    back = nx.node_link_graph(data, edges="edges")
+    assert isinstance(back, nx.DiGraph)
+    assert list(back.nodes(data=True)) == list(graph.nodes(data=True))
+    assert list(back.edges(data=True)) == list(graph.edges(data=True))
+    assert back.graph == graph.graph
+
+
+def test_dot_matches_golden_and_parses() -> None:
+    text = graph_to_dot(small_graph())
+    golden = GOLDEN / "small.dot"
+    if os.environ.get("ZTFLOWS_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+    nodes, edges = parse_dot(text)
+    assert list(nodes) == list(small_graph())
+    assert nodes["sg-1"]["label"] == "web-alb\n1 ENI · load balancer"
+    assert nodes["internet"]["shape"] == "ellipse"
+    assert nodes["sg-1"]["shape"] == "box"
+    by_pair = {(u, v): a for u, v, a in edges}
+    assert by_pair["sg-1", "sg-2"]["label"] == "tcp/8080"
+    assert by_pair["sg-4", "sg-3"]["style"] == "dashed"
+    assert "style" not in by_pair["sg-1", "sg-2"]
+    assert len(edges) == small_graph().number_of_edges()
+
+
+def test_dot_escapes_hostile_names() -> None:
+    graph = hostile_graph()
+    text = graph_to_dot(graph)
+    nodes, edges = parse_dot(text)  # would fail on an unescaped quote or brace
+    assert set(nodes) == {"sg-bad", "sg-ok"}
+    assert len(edges) == 1
+    one_line = 'evil" ]; } digraph x { "a\\N <script>&amp; ${jndi:x} next\\'
+    # The name is one line (its newline became a space) and every character survives;
+    # the label shortens it.
+    assert nodes["sg-bad"]["tooltip"] == one_line
+    assert nodes["sg-bad"]["label"].split("\n")[0] == one_line[:39] + "…"
+    assert len(re.findall(r"^\s*digraph", text, re.M)) == 1  # the others are inside strings
+    assert '\\"' in text
+    assert "\\\\N" in text
+
+
+def test_dot_escapes_node_ids() -> None:
+    graph = nx.DiGraph(level="eni")
+    graph.add_node('a"b\\\nc', name="x", kind="eni", external=False, tier=1, tier_name="app")
+    graph.add_node("d", name="y", kind="eni", external=False, tier=2, tier_name="app")
+    graph.add_edge('a"b\\\nc', "d", ports=["tcp/1"], rejected_only=False, flows=1)
+    nodes, edges = parse_dot(graph_to_dot(graph))
+    assert list(nodes) == ['a"b\\\nc', "d"]
+    assert edges[0][:2] == ('a"b\\\nc', "d")
+
+
+def test_graphml_and_json_carry_hostile_names(tmp_path: Path) -> None:
+    graph = hostile_graph()
+    back = nx.read_graphml(export_graph(graph, tmp_path / "g.graphml", "graphml"))
+    assert back.nodes["sg-bad"]["name"] == HOSTILE
+    # XML 1.0 cannot carry a BEL character: it is replaced, and the file still parses.
+    raw = (tmp_path / "g.graphml").read_bytes()
+    assert b"\x07" not in raw
+    ET.fromstring(raw)
+    data = json.loads(export_graph(graph, tmp_path / "g.json", "json").read_text("utf-8"))
+    assert [n["name"] for n in data["nodes"] if n["id"] == "sg-bad"] == [HOSTILE]
+
+
+@pytest.mark.parametrize("fmt", GRAPH_FORMATS)
+def test_exports_are_deterministic(fmt: str) -> None:
+    inventory = sample_inventory()
+    rows = sample_rows()
+    one = build_graph(edges_frame(rows, inventory), inventory, level="security_group")
+    two = build_graph(edges_frame(rows[::-1], inventory), inventory, level="security_group")
+    assert render_graph(one, fmt) == render_graph(two, fmt)  # type: ignore[arg-type]
+
+
+def test_export_replaces_atomically(tmp_path: Path) -> None:
+    target = tmp_path / "graph.dot"
+    target.write_text("old", encoding="utf-8")
+    export_graph(small_graph(), target, "dot")
+    assert target.read_text(encoding="utf-8").startswith("digraph")
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.dot"]
+
+
+def test_failed_export_leaves_nothing_behind(tmp_path: Path) -> None:
+    target = tmp_path / "graph.svg"
+    target.mkdir()
+    (target / "keep").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match="cannot write"):
+        export_graph(small_graph(), target, "svg")
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
+    assert (target / "keep").read_text(encoding="utf-8") == "x"
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("a.graphml", "graphml"),
+        ("a.JSON", "json"),
+        ("a.dot", "dot"),
+        ("a.gv", "dot"),
+        ("a.svg", "svg"),
+        ("a.png", "png"),
+        ("a.txt", None),
+        ("a", None),
+    ],
+)
+def test_format_for(name: str, fmt: str | None) -> None:
+    assert format_for(name) == fmt
+
+
+def test_every_format_survives_characters_utf8_and_xml_cannot_carry() -> None:
+    groups = [sg("sg-bad", "nul\x00 surrogate\udc80 bell\x07"), sg("sg-ok", "ok")]
+    enis = [
+        eni("eni-bad", "b", None, ("sg-bad",), "10.0.0.1"),
+        eni("eni-ok", "o", None, ("sg-ok",), "10.0.0.2"),
+    ]
+    inventory = inventory_of(groups, enis)
+    rows = [edge("2026-11-16", "eni-bad", "eni-ok", "tcp/443")]
+    graph = build_graph(edges_frame(rows, inventory), inventory, level="security_group")
+    outputs = {fmt: render_graph(graph, fmt) for fmt in GRAPH_FORMATS}
+    for fmt in ("graphml", "svg"):
+        ET.fromstring(outputs[fmt])
+    for fmt in ("json", "dot", "svg", "graphml"):
+        text = outputs[fmt].decode("utf-8")
+        assert "\x00" not in text
+    assert json.loads(outputs["json"])["nodes"][0]["name"].startswith("nul")
+    nodes, _ = parse_dot(outputs["dot"].decode("utf-8"))
+    assert nodes["sg-bad"]["label"].startswith("nul surrogate")
+    assert outputs["png"][:4] == b"\x89PNG"
+
+
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        path = export_graph(small_graph(), tmp_path / "g.json", "json")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644
