@@ -1,0 +1,186 @@
+"""Build the edge table: who initiates what, to which port, from canonical flow records.
+
+The heavy work is three DuckDB statements over the flow records (out of core):
+
+1. ``listeners.sql`` — one scan that learns which sockets are servers (they answered or
+   accepted a handshake);
+2. ``reduce.sql`` — one scan that orients every record and drops the client's ephemeral
+   port before grouping, so the aggregation has a few groups per conversation;
+3. ``fan_in.sql`` — on the (small) reduced table, orients what nothing else could.
+
+Then the distinct addresses are resolved to endpoints through the inventory's
+time-aware resolver (in Python, once per distinct address and hour), and
+``edges.sql`` aggregates to one row per (day, client, server, protocol, server port).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from zt_flows.conversations.endpoints import register_endpoints, register_forwarding
+from zt_flows.conversations.queries import query
+from zt_flows.inventory.model import Inventory
+from zt_flows.progress import NULL_PROGRESS, Progress
+from zt_flows.settings import ConversationSettings
+
+
+class FlowSource(Protocol):
+    """Anything that names a DuckDB view of canonical flow records (``sources.FlowLogs``)."""
+
+    @property
+    def view(self) -> str: ...
+
+
+COUNT_INPUT = "SELECT count(*) FROM zt_conv_input"
+METHOD_COUNTS = """
+SELECT method, sum(records) FILTER (WHERE is_request) AS requests, sum(records) AS records
+FROM zt_oriented
+GROUP BY method
+ORDER BY method
+"""
+EDGES_ORDERED = """
+SELECT * FROM zt_edges
+ORDER BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
+"""
+EDGE_TOTALS = """
+SELECT
+    count(*) AS edges,
+    count(*) FILTER (WHERE flows_by_heuristic > 0) AS heuristic_edges,
+    coalesce(sum(flows_by_heuristic), 0) AS heuristic_flows,
+    coalesce(sum(flows), 0) AS flows,
+    count(*) FILTER (WHERE accepted > 0) AS accepted_edges,
+    count(*) FILTER (WHERE accepted = 0) AS rejected_only_edges
+FROM zt_edges
+"""
+
+
+@dataclass(frozen=True)
+class ConversationReport:
+    """How the stage decided what it decided; printed by the CLI and kept in reports."""
+
+    input_records: int  # flow records (NODATA/SKIPDATA already excluded)
+    used_records: int  # after dropping duplicate NAT legs and unusable forwarded records
+    records_by_method: tuple[tuple[str, int], ...]  # all records (requests and responses)
+    requests_by_method: tuple[tuple[str, int], ...]
+    edges: int
+    accepted_edges: int
+    rejected_only_edges: int
+    heuristic_edges: int  # edges with at least one flow oriented by ports or fan-in
+    heuristic_flows: int
+    flows: int
+    distinct_addresses: int
+    seconds: float
+
+    @property
+    def dropped_records(self) -> int:
+        return self.input_records - self.used_records
+
+
+@dataclass(frozen=True)
+class Conversations:
+    """The edge table (a polars frame; small after aggregation) and the stage report."""
+
+    edges: pl.DataFrame
+    report: ConversationReport
+    notes: tuple[str, ...] = field(default=())
+
+
+def build_conversations(
+    flows: FlowSource,
+    inventory: Inventory,
+    settings: ConversationSettings,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    progress: Progress = NULL_PROGRESS,
+) -> Conversations:
+    """Orient, resolve and aggregate flow records into conversation edges."""
+    started = time.perf_counter()
+    con.view(flows.view).create_view("zt_conv_input", replace=True)
+    register_forwarding(con, inventory)
+    params = {
+        "service_ports": sorted(settings.service_ports),
+        "ephemeral_min": settings.ephemeral_port_min,
+    }
+    with progress.task("conversations", total=5) as task:
+        con.execute(query("normalize.sql"))
+        con.execute(query("listeners.sql"))
+        task.advance()
+        con.execute(query("reduce.sql"), params)
+        task.advance()
+        con.execute(query("fan_in.sql"))
+        task.advance()
+        addresses = register_endpoints(con, inventory, settings)
+        task.advance()
+        con.execute(query("edges.sql"))
+        task.advance()
+
+    edges = pl.from_arrow(con.sql(EDGES_ORDERED).to_arrow_table())
+    assert isinstance(edges, pl.DataFrame)
+    report = _report(con, addresses, time.perf_counter() - started)
+    return Conversations(edges=edges, report=report)
+
+
+def _report(con: duckdb.DuckDBPyConnection, addresses: int, seconds: float) -> ConversationReport:
+    input_row = con.execute(COUNT_INPUT).fetchone()
+    methods = con.execute(METHOD_COUNTS).fetchall()
+    totals = con.execute(EDGE_TOTALS).fetchone()
+    assert input_row is not None
+    assert totals is not None
+    used = sum(int(r[2] or 0) for r in methods)
+    return ConversationReport(
+        input_records=int(input_row[0]),
+        used_records=used,
+        records_by_method=tuple((str(m), int(r or 0)) for m, _, r in methods),
+        requests_by_method=tuple((str(m), int(q or 0)) for m, q, _ in methods),
+        edges=int(totals[0]),
+        heuristic_edges=int(totals[1]),
+        heuristic_flows=int(totals[2]),
+        flows=int(totals[3]),
+        accepted_edges=int(totals[4]),
+        rejected_only_edges=int(totals[5]),
+        distinct_addresses=addresses,
+        seconds=round(seconds, 3),
+    )
+
+
+# The edge table's columns, in order (edges.parquet and the frame through the API).
+EDGE_SCHEMA = pa.schema(
+    [  # type: ignore[arg-type]  # pyarrow-stubs type pa.field() of nested types loosely
+        pa.field("day", pa.date32()),
+        pa.field("client_kind", pa.string()),
+        pa.field("client_id", pa.string()),
+        pa.field("client_vpc_id", pa.string()),
+        pa.field("client_role", pa.string()),
+        pa.field("client_sgs", pa.list_(pa.string())),
+        pa.field("client_addrs", pa.list_(pa.string())),
+        pa.field("client_label", pa.string()),
+        pa.field("server_kind", pa.string()),
+        pa.field("server_id", pa.string()),
+        pa.field("server_vpc_id", pa.string()),
+        pa.field("server_role", pa.string()),
+        pa.field("server_sgs", pa.list_(pa.string())),
+        pa.field("server_addrs", pa.list_(pa.string())),
+        pa.field("server_label", pa.string()),
+        pa.field("protocol", pa.int32()),
+        pa.field("server_port", pa.int32()),
+        pa.field("flows", pa.int64()),
+        pa.field("accepted", pa.int64()),
+        pa.field("rejected", pa.int64()),
+        pa.field("connections", pa.int64()),
+        pa.field("packets", pa.int64()),
+        pa.field("bytes", pa.int64()),
+        pa.field("first_seen", pa.timestamp("us")),
+        pa.field("last_seen", pa.timestamp("us")),
+        pa.field("initiator", pa.string()),
+        pa.field("flows_by_flags", pa.int64()),
+        pa.field("flows_by_listener", pa.int64()),
+        pa.field("flows_by_heuristic", pa.int64()),
+        pa.field("vantage", pa.string()),
+    ]
+)

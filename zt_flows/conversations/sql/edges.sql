@@ -1,0 +1,168 @@
+-- Resolve both sides of every oriented row to endpoints and aggregate to the edge table:
+-- one row per (day, client, server, protocol, server port).
+--
+-- A connection between two logged interfaces is recorded at both (and, through a NAT
+-- gateway, at the gateway too). Each edge takes its figures from one vantage so nothing is
+-- doubled: the server's interface when it logged the edge (ingress rules are decided
+-- there), else the client's, else a forwarder's. Requests the client's own egress rules
+-- rejected never reach the server, so they are added from the client's vantage.
+CREATE OR REPLACE TEMP TABLE zt_edges AS
+WITH joined AS (
+    SELECT
+        z.*,
+        rc.kind AS c_kind, rc.id AS c_id, rc.vpc_id AS c_vpc, rc.label AS c_label,
+        rc.security_group_ids AS c_sgs, rc.interface_role AS c_role,
+        rs.kind AS s_kind, rs.id AS s_id, rs.vpc_id AS s_vpc, rs.label AS s_label,
+        rs.security_group_ids AS s_sgs, rs.interface_role AS s_role,
+        li.vpc_id AS l_vpc, li.security_group_ids AS l_sgs, li.interface_role AS l_role
+    FROM zt_oriented AS z
+    JOIN zt_res AS rc ON rc.address = z.client_a AND rc.hour = z.hour
+    JOIN zt_res AS rs ON rs.address = z.server_a AND rs.hour = z.hour
+    LEFT JOIN zt_local AS li ON li.interface_id = z.interface_id AND li.hour = z.hour
+),
+vantaged AS (
+    SELECT
+        *,
+        CASE
+            WHEN c_kind = 'eni' AND c_id = interface_id THEN 'client'
+            WHEN s_kind = 'eni' AND s_id = interface_id THEN 'server'
+            WHEN forwarded THEN 'middle'
+            WHEN local_hint IS NOT NULL THEN local_hint
+            WHEN c_kind = 'eni' AND s_kind <> 'eni' THEN 'server'
+            WHEN s_kind = 'eni' AND c_kind <> 'eni' THEN 'client'
+            ELSE 'middle'
+        END AS vantage
+    FROM joined
+),
+sides AS (
+    -- The logging interface is authoritative for its own side; an external address that
+    -- flow logs name as an AWS service (pkt-*-aws-service) is that service.
+    SELECT
+        DATE '1970-01-01' + CAST(hour // 24 AS INTEGER) AS day,
+        vantage,
+        protocol,
+        server_port,
+        is_request,
+        rejected AS is_reject,
+        method,
+        records,
+        packets,
+        bytes,
+        first_start,
+        last_end,
+        syns,
+        client_a,
+        server_a,
+        CASE
+            WHEN vantage = 'client' THEN 'eni'
+            WHEN c_kind = 'internet' AND client_service IS NOT NULL THEN 'aws_service'
+            ELSE c_kind
+        END AS client_kind,
+        CASE
+            WHEN vantage = 'client' THEN interface_id
+            WHEN c_kind = 'internet' AND client_service IS NOT NULL THEN client_service
+            ELSE c_id
+        END AS client_id,
+        CASE WHEN vantage = 'client' THEN coalesce(l_vpc, c_vpc) ELSE c_vpc END AS client_vpc_id,
+        CASE WHEN vantage = 'client' THEN coalesce(l_sgs, []) ELSE c_sgs END AS client_sgs,
+        CASE WHEN vantage = 'client' THEN coalesce(l_role, 'unknown') ELSE c_role END
+            AS client_role,
+        CASE WHEN vantage = 'client' THEN NULL ELSE c_label END AS client_label,
+        CASE
+            WHEN vantage = 'server' THEN 'eni'
+            WHEN s_kind = 'internet' AND server_service IS NOT NULL THEN 'aws_service'
+            ELSE s_kind
+        END AS server_kind,
+        CASE
+            WHEN vantage = 'server' THEN interface_id
+            WHEN s_kind = 'internet' AND server_service IS NOT NULL THEN server_service
+            ELSE s_id
+        END AS server_id,
+        CASE WHEN vantage = 'server' THEN coalesce(l_vpc, s_vpc) ELSE s_vpc END AS server_vpc_id,
+        CASE WHEN vantage = 'server' THEN coalesce(l_sgs, []) ELSE s_sgs END AS server_sgs,
+        CASE WHEN vantage = 'server' THEN coalesce(l_role, 'unknown') ELSE s_role END
+            AS server_role,
+        CASE WHEN vantage = 'server' THEN NULL ELSE s_label END AS server_label
+    FROM vantaged
+),
+per_vantage AS (
+    SELECT
+        day, client_kind, client_id, server_kind, server_id, protocol, server_port, vantage,
+        coalesce(sum(records) FILTER (WHERE is_request), 0) AS flows,
+        coalesce(sum(records) FILTER (WHERE is_request AND NOT is_reject), 0) AS accepted,
+        coalesce(sum(records) FILTER (WHERE is_request AND is_reject), 0) AS rejected,
+        coalesce(sum(syns), 0) AS connections,
+        sum(packets) AS packets,
+        sum(bytes) AS bytes,
+        min(first_start) AS first_start,
+        max(last_end) AS last_end,
+        coalesce(sum(records) FILTER (WHERE is_request AND method = 'tcp_flags'), 0) AS by_flags,
+        coalesce(sum(records) FILTER (WHERE is_request AND method = 'listener'), 0)
+            AS by_listener,
+        coalesce(sum(records) FILTER (WHERE is_request AND method = 'port_heuristic'), 0)
+            AS by_ports,
+        coalesce(sum(records) FILTER (WHERE is_request AND method = 'fan_in'), 0) AS by_fan_in,
+        list_sort(list_distinct(list(client_a))) AS client_addrs,
+        list_sort(list_distinct(list(server_a))) AS server_addrs,
+        min(client_vpc_id) AS client_vpc_id,
+        list_sort(list_distinct(flatten(list(client_sgs)))) AS client_sgs,
+        min(client_role) AS client_role,
+        min(client_label) AS client_label,
+        min(server_vpc_id) AS server_vpc_id,
+        list_sort(list_distinct(flatten(list(server_sgs)))) AS server_sgs,
+        min(server_role) AS server_role,
+        min(server_label) AS server_label
+    FROM sides
+    GROUP BY day, client_kind, client_id, server_kind, server_id, protocol, server_port, vantage
+),
+ranked AS (
+    SELECT
+        *,
+        row_number() OVER (
+            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
+            ORDER BY CASE vantage WHEN 'server' THEN 0 WHEN 'client' THEN 1 ELSE 2 END
+        ) AS preference,
+        sum(rejected) FILTER (WHERE vantage = 'client') OVER (
+            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
+        ) AS client_rejected,
+        bool_or(vantage = 'server') OVER (
+            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
+        ) AS server_logged,
+        min(first_start) OVER (
+            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
+        ) AS edge_first,
+        max(last_end) OVER (
+            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
+        ) AS edge_last
+    FROM per_vantage
+)
+SELECT
+    day,
+    client_kind, client_id, client_vpc_id, client_role, client_sgs, client_addrs, client_label,
+    server_kind, server_id, server_vpc_id, server_role, server_sgs, server_addrs, server_label,
+    CAST(protocol AS INTEGER) AS protocol,
+    CAST(server_port AS INTEGER) AS server_port,
+    CAST(flows + CASE WHEN server_logged AND vantage = 'server'
+                      THEN coalesce(client_rejected, 0) ELSE 0 END AS BIGINT) AS flows,
+    CAST(accepted AS BIGINT) AS accepted,
+    CAST(rejected + CASE WHEN server_logged AND vantage = 'server'
+                         THEN coalesce(client_rejected, 0) ELSE 0 END AS BIGINT) AS rejected,
+    CAST(connections AS BIGINT) AS connections,
+    CAST(packets AS BIGINT) AS packets,
+    CAST(bytes AS BIGINT) AS bytes,
+    make_timestamp(edge_first * 1000000) AS first_seen,
+    make_timestamp(edge_last * 1000000) AS last_seen,
+    CASE
+        WHEN by_flags > 0 THEN 'tcp_flags'
+        WHEN by_listener > 0 THEN 'listener'
+        WHEN by_ports > 0 THEN 'port_heuristic'
+        ELSE 'fan_in'
+    END AS initiator,
+    CAST(by_flags AS BIGINT) AS flows_by_flags,
+    CAST(by_listener AS BIGINT) AS flows_by_listener,
+    CAST(by_ports + by_fan_in AS BIGINT) AS flows_by_heuristic,
+    vantage
+FROM ranked
+WHERE preference = 1
+  AND flows + CASE WHEN server_logged AND vantage = 'server'
+                   THEN coalesce(client_rejected, 0) ELSE 0 END > 0;
