@@ -1,0 +1,315 @@
+"""`ztflows recommend`: flow logs and an inventory in, a verified plan.json out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from zt_flows.cli.common import (
+    CacheDirOpt,
+    EndpointOpt,
+    InventoryOpt,
+    MemoryOpt,
+    OnErrorOpt,
+    ProfileOpt,
+    QuietOpt,
+    RegionOpt,
+    SinceOpt,
+    SourceArg,
+    TempDirOpt,
+    UntilOpt,
+    build_settings,
+)
+from zt_flows.errors import OutputError, UsageError
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from zt_flows.findings import Finding
+    from zt_flows.inventory.model import Inventory
+    from zt_flows.recommend.plan import Plan
+    from zt_flows.rules import RuleAnalysis
+    from zt_flows.settings import Settings
+    from zt_flows.sources import FlowLogs
+
+RECOMMEND = "Recommendation"
+
+RECOMMEND_HELP = """\
+Propose least-privilege security-group rules from observed traffic, verified by replay.
+
+Reads the flow logs in SOURCE, builds the conversations, decides each one against today's
+rules, and proposes for every security group the smallest rule set that still allows
+everything observed: in-VPC peers as security-group references, public access only where
+internet-facing load balancers serve, other ranges narrowed to the observed addresses, AWS
+services through their prefix lists. A proposal is never wider than today's rule it comes
+from. Groups whose members were not all logged, and groups attached to nothing, keep
+their rules. Every observed accepted conversation is then replayed against the proposal;
+if one would be blocked (other than internet probes on admin ports, blocked on purpose),
+no plan is written and the exit code is 4.
+
+Writes the plan (--out) and findings.json beside it (or --findings).
+
+[bold]Examples[/bold]
+
+  ztflows recommend sample_data/flowlogs --inventory sample_data/inventory --out plan.json
+
+  ztflows recommend s3://my-flow-logs/AWSLogs/ --since 30d --inventory inv/ \\
+      --min-days 3 --out out/plan.json
+"""
+
+OutOpt = Annotated[
+    Path,
+    typer.Option("--out", "-o", help="Where to write plan.json.", dir_okay=False),
+]
+FindingsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--findings",
+        help="Where to write findings.json (default: beside --out).",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+MinFlowsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-flows",
+        help="Rules resting on fewer flows are flagged low-confidence.",
+        rich_help_panel=RECOMMEND,
+        show_default=False,
+    ),
+]
+MinDaysOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-days",
+        help="Rules seen on fewer days are flagged low-confidence.",
+        rich_help_panel=RECOMMEND,
+        show_default=False,
+    ),
+]
+MaxCidrsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-cidrs-per-port",
+        help="At most this many CIDRs per group, direction and port (default 8).",
+        rich_help_panel=RECOMMEND,
+        show_default=False,
+    ),
+]
+DensityOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--port-range-density",
+        help="Merge observed ports into a range only when this share of it was seen (0.5).",
+        rich_help_panel=RECOMMEND,
+        show_default=False,
+    ),
+]
+
+LOGGED_INTERFACES = "SELECT DISTINCT interface_id FROM {view} WHERE interface_id IS NOT NULL"
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("recommend", help=RECOMMEND_HELP, no_args_is_help=True)(recommend)
+
+
+def recommend(
+    source: SourceArg,
+    out: OutOpt,
+    inventory: InventoryOpt = None,
+    findings: FindingsOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    min_flows: MinFlowsOpt = None,
+    min_days: MinDaysOpt = None,
+    max_cidrs_per_port: MaxCidrsOpt = None,
+    port_range_density: DensityOpt = None,
+    on_error: OnErrorOpt = "stop",
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    cache_dir: CacheDirOpt = None,
+    memory_limit: MemoryOpt = "4GB",
+    temp_dir: TempDirOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    from zt_flows.cli.console import RichProgress
+    from zt_flows.conversations import build_conversations
+    from zt_flows.engine import connect_engine
+    from zt_flows.findings import findings_to_json
+    from zt_flows.recommend import plan_findings, recommend_rules, write_plan
+    from zt_flows.rules import evaluate_rules
+    from zt_flows.sources import read_flow_logs
+    from zt_flows.sources.cache import atomic_path
+
+    settings = build_settings(
+        since=since,
+        until=until,
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        cache_dir=cache_dir,
+        on_error=on_error,
+        memory_limit=memory_limit,
+        temp_dir=temp_dir,
+        quiet=quiet,
+    )
+    settings = _recommend_settings(
+        settings, min_flows, min_days, max_cidrs_per_port, port_range_density
+    )
+    found_inventory = load_or_collect(inventory, settings)
+    progress = RichProgress(enabled=settings.sources.progress)
+    con = connect_engine(settings.engine)
+    try:
+        flows = read_flow_logs(source, settings, con, progress=progress)
+        conversations = build_conversations(
+            flows, found_inventory, settings.conversations, con, progress=progress
+        )
+        logged = logged_interfaces(flows, con)
+    finally:
+        con.close()
+    analysis = evaluate_rules(
+        conversations.edges, found_inventory, settings.recommend, logged_interfaces=logged
+    )
+    plan = recommend_rules(
+        conversations.edges,
+        found_inventory,
+        analysis,
+        settings.recommend,
+        logged_interfaces=logged,
+        window=settings.window,
+        onprem_cidrs=settings.conversations.onprem_cidrs,
+    )
+    all_findings = (*analysis.findings, *plan_findings(plan))
+    findings_path = findings or out.with_name("findings.json")
+    try:
+        write_plan(plan, out)
+        with atomic_path(findings_path) as tmp:
+            tmp.write_text(findings_to_json(all_findings), encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {exc.filename or out}: {exc.strerror or exc}",
+            hint="check the path, its permissions and the free space",
+        ) from None
+    print_plan_summary(plan, all_findings, out, findings_path)
+    if analysis.unexplained or analysis.not_evaluable or analysis.notes:
+        print_undecided(analysis)
+
+
+def _recommend_settings(
+    settings: Settings,
+    min_flows: int | None,
+    min_days: int | None,
+    max_cidrs: int | None,
+    density: float | None,
+) -> Settings:
+    changes: dict[str, object] = {}
+    for name, value, low in (
+        ("min_flows", min_flows, 1),
+        ("min_days", min_days, 1),
+        ("max_cidrs_per_port", max_cidrs, 1),
+    ):
+        if value is not None:
+            if value < low:
+                option = "--" + name.replace("_", "-")
+                raise UsageError(f"{option}: expected an integer of at least {low}, found {value}")
+            changes[name] = value
+    if density is not None:
+        if not 0 < density <= 1:
+            raise UsageError(f"--port-range-density: expected a share in (0, 1], found {density}")
+        changes["port_range_density"] = density
+    return replace(settings, recommend=replace(settings.recommend, **changes))  # type: ignore[arg-type]
+
+
+def load_or_collect(folder: Path | None, settings: Settings) -> Inventory:
+    """The inventory in ``folder``, or one collected from AWS now (kept in a scratch folder)."""
+    from zt_flows.inventory import load_inventory
+
+    if folder is not None:
+        return load_inventory(folder)
+    import tempfile
+
+    from zt_flows.aws import make_session
+    from zt_flows.cli.console import RichProgress
+    from zt_flows.inventory import collect_inventory
+
+    with tempfile.TemporaryDirectory(prefix="ztflows-inventory-") as scratch:
+        snapshot = collect_inventory(
+            make_session(settings.aws),
+            settings.aws,
+            Path(scratch),
+            progress=RichProgress(enabled=settings.sources.progress),
+        )
+        return load_inventory(snapshot)
+
+
+def logged_interfaces(flows: FlowLogs, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Every ENI that wrote a record (NODATA and SKIPDATA included): flow-log coverage."""
+    from zt_flows.sources.sql import identifier
+
+    rows = con.execute(LOGGED_INTERFACES.format(view=identifier(flows.all_view))).fetchall()
+    return frozenset(str(r[0]) for r in rows)
+
+
+def print_undecided(analysis: RuleAnalysis) -> None:
+    """Accepted edges the model could not account for: worth a look, never guessed."""
+    from zt_flows.cli.console import stderr_console
+
+    lines = []
+    if analysis.unexplained:
+        lines.append(
+            f"  note       {len(analysis.unexplained)} accepted edge(s) today's rules do not "
+            "allow (a response seen as a request, or rules changed since the inventory)"
+        )
+    if analysis.not_evaluable:
+        reasons = sorted(
+            {r for v in analysis.not_evaluable for r in (v.ingress.reason, v.egress.reason) if r}
+        )
+        lines.append(
+            f"  note       {len(analysis.not_evaluable)} accepted edge(s) not evaluable: "
+            + "; ".join(reasons[:3])
+            + (f" and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+        )
+    lines.extend(f"  note       {n}" for n in analysis.notes)
+    for line in lines:
+        stderr_console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
+
+
+def print_plan_summary(
+    plan: Plan, findings: tuple[Finding, ...], out: Path, findings_path: Path
+) -> None:
+    """What changed, exposure, verification and findings, on stderr."""
+    from zt_flows.cli.console import stderr_console
+    from zt_flows.settings import SEVERITIES
+
+    actions = {"keep": 0, "add": 0, "remove": 0}
+    changed = 0
+    for group in plan.security_groups:
+        for rule in group.rules:
+            actions[rule.action] += 1
+        changed += any(r.action != "keep" for r in group.rules)
+    before, after = plan.exposure.before, plan.exposure.after
+    v = plan.verification
+    counts = [
+        f"{sum(1 for f in findings if f.severity == s)} {s}"
+        for s in reversed(SEVERITIES)
+        if any(f.severity == s for f in findings)
+    ]
+    lines = [
+        f"  groups     {len(plan.security_groups)}, {changed} with changes",
+        f"  rules      {actions['keep']} kept, {actions['add']} added, {actions['remove']} removed",
+        f"  exposure   {before.combinations:,} -> {after.combinations:,} combinations; "
+        f"internet-reachable ports {before.internet_reachable_count} -> "
+        f"{after.internet_reachable_count}",
+        f"  verified   {v.replayed:,} observed edges replayed, {v.blocked} blocked, "
+        f"{v.intentionally_blocked} blocked on purpose",
+        f"  findings   {len(findings)}" + (f" ({', '.join(counts)})" if counts else ""),
+    ]
+    stderr_console.print(f"{out} (findings: {findings_path})", style="bold", markup=False)
+    for line in lines:
+        stderr_console.print(line, markup=False, highlight=False, soft_wrap=True)

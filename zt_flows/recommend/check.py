@@ -1,0 +1,108 @@
+"""``check_plan``: shadow mode. Would the plan block anything newer flow logs show?
+
+Every accepted conversation in the (newer) edges is evaluated under the plan's final
+rules, with the semantics the recommender verified the plan with. A side the plan
+denies is *blocked* when today's rules allow it; it is *expected* when the plan blocks
+it on purpose (probes of the kind the plan listed); it is *unexplained* when today's
+rules deny it too (a response seen as a request, or rules that changed since the
+inventory was taken), which the plan cannot be blamed for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import groupby
+
+import polars as pl
+
+from zt_flows.inventory.model import Inventory
+from zt_flows.recommend.plan import BlockedConversation, Plan
+from zt_flows.recommend.ruleset import plan_ruleset
+from zt_flows.recommend.units import PROBE_REASON, conversation_stats, is_probe
+from zt_flows.recommend.verify import aggregate_blocked, home_group
+from zt_flows.rules.edges import Edge, edges_from_frame
+from zt_flows.rules.evaluate import DIRECTIONS, Evaluator, sides
+from zt_flows.rules.facts import NetworkFacts
+from zt_flows.rules.semantics import RuleSet
+from zt_flows.settings import RecommendSettings
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    replayed: int  # accepted edges evaluated
+    blocked: tuple[BlockedConversation, ...]  # today's rules allow them, the plan does not
+    expected: tuple[BlockedConversation, ...]  # blocked on purpose
+    unexplained: tuple[BlockedConversation, ...]  # today's rules do not allow them either
+    not_evaluable: int  # edges with a side that cannot be decided (no groups, unknown ENI)
+    blocked_edges: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocked
+
+    def by_group_and_port(
+        self,
+    ) -> tuple[tuple[tuple[str, int, int], tuple[BlockedConversation, ...]], ...]:
+        """``blocked`` grouped by (security group, protocol, port), in order."""
+
+        def key(b: BlockedConversation) -> tuple[str, int, int]:
+            return (b.group_id or "", b.protocol, b.server_port)
+
+        ordered = sorted(self.blocked, key=lambda b: (*key(b), b.server, b.client))
+        return tuple((k, tuple(items)) for k, items in groupby(ordered, key=key))
+
+
+def check_plan(
+    plan: Plan,
+    edges: pl.DataFrame | Iterable[Edge],
+    inventory: Inventory,
+    settings: RecommendSettings | None = None,
+) -> CheckResult:
+    """Replay ``edges`` (accepted conversations) against ``plan``'s final rules."""
+    settings = settings or RecommendSettings()
+    edge_list = edges_from_frame(edges) if isinstance(edges, pl.DataFrame) else tuple(edges)
+    facts = NetworkFacts(inventory)
+    today = RuleSet.from_inventory(inventory)
+    now = Evaluator(facts, today)
+    planned = Evaluator(facts, plan_ruleset(plan, inventory))
+    accepted = [e for e in edge_list if e.was_accepted]
+    stats = conversation_stats(accepted)
+    listed = {(b.client, b.server, b.protocol, b.server_port) for b in plan.intentionally_blocked}
+    blocked: list[tuple[Edge, str | None, str]] = []
+    expected: list[tuple[Edge, str | None, str]] = []
+    unexplained: list[tuple[Edge, str | None, str]] = []
+    not_evaluable = 0
+    for edge in accepted:
+        verdict = planned.evaluate(edge)
+        if "not_evaluable" in (verdict.ingress.verdict, verdict.egress.verdict):
+            not_evaluable += 1
+        denied = [d for d in DIRECTIONS if verdict.side(d).verdict == "denied"]
+        if not denied:
+            continue
+        direction = denied[0]
+        local = sides(edge, direction)[0]
+        current = now.evaluate(edge)
+        group_id = (
+            home_group(current, direction, today) if current.side(direction).allowed else None
+        )
+        group_id = group_id or (local.sgs[0] if local.sgs else None)
+        short = (edge.client.id, edge.server.id, edge.protocol, edge.server_port)
+        if short in listed or is_probe(edge, stats, settings):
+            expected.append((edge, group_id, PROBE_REASON))
+        elif not current.side(direction).allowed:
+            unexplained.append(
+                (edge, group_id, f"{direction} at {local.id}: today's rules do not allow it either")
+            )
+        else:
+            blocked.append(
+                (edge, group_id, f"{direction} at {local.id}: no rule of the plan allows it")
+            )
+    return CheckResult(
+        replayed=len(accepted),
+        blocked=aggregate_blocked(blocked),
+        expected=aggregate_blocked(expected),
+        unexplained=aggregate_blocked(unexplained),
+        not_evaluable=not_evaluable,
+        blocked_edges=len(blocked),
+    )

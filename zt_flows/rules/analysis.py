@@ -1,0 +1,253 @@
+"""``evaluate_rules``: today's rules against the observed conversations.
+
+For every accepted edge, which rules allow each side (all matches) and the narrowest
+one it is attributed to; for every rule, its usage counted over every match; which
+rules are unused or overshadowed; accepted edges today's rules do not explain; the
+flow-log coverage of every group; and the findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Literal
+
+import polars as pl
+
+from zt_flows.findings import Finding
+from zt_flows.inventory.model import Inventory
+from zt_flows.rules.edges import Edge, edges_from_frame
+from zt_flows.rules.evaluate import DIRECTIONS, EdgeVerdict, Evaluator, sides
+from zt_flows.rules.facts import NetworkFacts
+from zt_flows.rules.semantics import RuleSet, RuleSpec
+from zt_flows.settings import RecommendSettings
+
+Coverage = Literal["observed", "unlogged", "unattached"]
+
+
+@dataclass(frozen=True)
+class RuleUsage:
+    """What one of today's rules matched in the window (every match counts)."""
+
+    rule: RuleSpec
+    edges: int  # distinct conversations (client, server, protocol, port)
+    flows: int
+    bytes: int
+    packets: int
+    connections: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    days_seen: int
+    clients: tuple[str, ...]
+    servers: tuple[str, ...]
+    ports: tuple[int, ...]
+    # Conversations for which it was the narrowest matching rule.
+    attributed_edges: int = 0
+    attributed_flows: int = 0
+    # When it matched traffic but was never the narrowest: the rules that were.
+    overshadowed_by: tuple[str, ...] = ()
+
+    @property
+    def unused(self) -> bool:
+        return self.edges == 0
+
+    @property
+    def overshadowed(self) -> bool:
+        return self.edges > 0 and self.attributed_edges == 0
+
+
+@dataclass(frozen=True)
+class GroupCoverage:
+    """Which of a group's current members the flow logs saw."""
+
+    group_id: str
+    members: tuple[str, ...]
+    logged: tuple[str, ...]
+
+    @property
+    def unlogged(self) -> tuple[str, ...]:
+        return tuple(m for m in self.members if m not in set(self.logged))
+
+    @property
+    def status(self) -> Coverage:
+        if not self.members:
+            return "unattached"
+        return "unlogged" if self.unlogged else "observed"
+
+
+@dataclass(frozen=True)
+class RuleAnalysis:
+    rules: tuple[RuleUsage, ...]  # every rule of every group, by group then rule key
+    verdicts: tuple[EdgeVerdict, ...]  # every accepted edge, in input order
+    unexplained: tuple[EdgeVerdict, ...]  # accepted, but today's rules deny a side
+    not_evaluable: tuple[EdgeVerdict, ...]  # accepted, a side could not be decided
+    rejected: tuple[Edge, ...]  # edges with rejected requests
+    coverage: Mapping[str, GroupCoverage]
+    days: tuple[date, ...]  # the days the edges cover
+    findings: tuple[Finding, ...] = ()
+    notes: tuple[str, ...] = ()
+    _by_key: Mapping[str, RuleUsage] = field(default_factory=dict, repr=False, compare=False)
+
+    def usage(self, rule_key: str) -> RuleUsage:
+        return self._by_key[rule_key]
+
+    def group_rules(self, group_id: str) -> tuple[RuleUsage, ...]:
+        return tuple(u for u in self.rules if u.rule.group_id == group_id)
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.conversations: set[tuple[object, ...]] = set()
+        self.edges: set[int] = set()
+        self.flows = self.bytes = self.packets = self.connections = 0
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+        self.days: set[date] = set()
+        self.clients: set[str] = set()
+        self.servers: set[str] = set()
+        self.ports: set[int] = set()
+        self.attributed: set[tuple[object, ...]] = set()
+        self.attributed_flows = 0
+        self.shadowing: set[str] = set()
+
+    def add(self, index: int, edge: Edge) -> None:
+        if index in self.edges:
+            return
+        self.edges.add(index)
+        self.conversations.add(edge.conversation)
+        self.flows += edge.accepted
+        self.bytes += edge.bytes
+        self.packets += edge.packets
+        self.connections += edge.connections
+        if edge.first_seen is not None and (self.first is None or edge.first_seen < self.first):
+            self.first = edge.first_seen
+        if edge.last_seen is not None and (self.last is None or edge.last_seen > self.last):
+            self.last = edge.last_seen
+        self.days.add(edge.day)
+        self.clients.add(edge.client.id)
+        self.servers.add(edge.server.id)
+        self.ports.add(edge.server_port)
+
+    def usage(self, rule: RuleSpec) -> RuleUsage:
+        shadowed = bool(self.conversations) and not self.attributed
+        return RuleUsage(
+            rule=rule,
+            edges=len(self.conversations),
+            flows=self.flows,
+            bytes=self.bytes,
+            packets=self.packets,
+            connections=self.connections,
+            first_seen=self.first,
+            last_seen=self.last,
+            days_seen=len(self.days),
+            clients=tuple(sorted(self.clients)),
+            servers=tuple(sorted(self.servers)),
+            ports=tuple(sorted(self.ports)),
+            attributed_edges=len(self.attributed),
+            attributed_flows=self.attributed_flows,
+            overshadowed_by=tuple(sorted(self.shadowing)) if shadowed else (),
+        )
+
+
+def logged_from_edges(edges: Iterable[Edge]) -> frozenset[str]:
+    """The ENIs that logged some edge (its vantage): a fallback when records are not at hand."""
+    out = set()
+    for edge in edges:
+        if edge.vantage == "server" and edge.server.is_eni:
+            out.add(edge.server.id)
+        elif edge.vantage == "client" and edge.client.is_eni:
+            out.add(edge.client.id)
+    return frozenset(out)
+
+
+def group_coverage(facts: NetworkFacts, logged: frozenset[str]) -> dict[str, GroupCoverage]:
+    out = {}
+    for group_id in facts.inventory.security_groups:
+        members = facts.members.get(group_id, ())
+        out[group_id] = GroupCoverage(group_id, members, tuple(m for m in members if m in logged))
+    return out
+
+
+def evaluate_rules(
+    edges: pl.DataFrame | Iterable[Edge],
+    inventory: Inventory,
+    settings: RecommendSettings,
+    *,
+    logged_interfaces: frozenset[str] | None = None,
+) -> RuleAnalysis:
+    """Decide every accepted edge against today's rules and measure every rule's use.
+
+    ``logged_interfaces`` are the ENIs that wrote any flow-log record (NODATA included);
+    without it, the ENIs that logged some edge stand in.
+    """
+    from zt_flows.rules.detect import detect_findings
+
+    edge_list = edges_from_frame(edges) if isinstance(edges, pl.DataFrame) else tuple(edges)
+    facts = NetworkFacts(inventory)
+    ruleset = RuleSet.from_inventory(inventory)
+    evaluator = Evaluator(facts, ruleset)
+    logged = logged_from_edges(edge_list) if logged_interfaces is None else logged_interfaces
+
+    tallies = {rule.key: _Tally() for rule in ruleset.rules}
+    verdicts = []
+    for index, edge in enumerate(edge_list):
+        if not edge.was_accepted:
+            continue
+        verdict = evaluator.evaluate(edge)
+        verdicts.append(verdict)
+        for direction in DIRECTIONS:
+            side = verdict.side(direction)
+            for key in side.matched:
+                tallies[key].add(index, edge)
+            attributed = set(side.attributed)
+            for key in attributed:
+                tallies[key].attributed.add(edge.conversation)
+                tallies[key].attributed_flows += edge.accepted
+            for key in side.matched:
+                if key not in attributed:
+                    tallies[key].shadowing.update(attributed)
+
+    usages = tuple(
+        tallies[rule.key].usage(rule)
+        for rule in sorted(ruleset.rules, key=lambda r: (r.group_id, r.direction, r.key))
+    )
+    days = tuple(sorted({e.day for e in edge_list}))
+    analysis = RuleAnalysis(
+        rules=usages,
+        verdicts=tuple(verdicts),
+        unexplained=tuple(v for v in verdicts if v.verdict == "denied"),
+        not_evaluable=tuple(v for v in verdicts if v.verdict == "not_evaluable"),
+        rejected=tuple(e for e in edge_list if e.rejected > 0),
+        coverage=group_coverage(facts, logged),
+        days=days,
+        notes=_notes(facts, ruleset),
+        _by_key={u.rule.key: u for u in usages},
+    )
+    return replace(analysis, findings=detect_findings(analysis, facts, settings))
+
+
+def _notes(facts: NetworkFacts, ruleset: RuleSet) -> tuple[str, ...]:
+    missing = sorted(
+        {
+            r.peer.value
+            for r in ruleset.rules
+            if r.peer.kind == "prefix_list" and facts.prefix_list_networks(r.peer.value) is None
+        }
+    )
+    return tuple(
+        f"prefix list {pl_id} is not in the inventory: rules referencing it match nothing"
+        " here and are kept as they are"
+        for pl_id in missing
+    )
+
+
+__all__ = [
+    "Coverage",
+    "GroupCoverage",
+    "RuleAnalysis",
+    "RuleUsage",
+    "evaluate_rules",
+    "logged_from_edges",
+    "sides",
+]

@@ -1,0 +1,248 @@
+"""Exposure: how many (source, destination ENI, protocol, port) combinations rules allow.
+
+Sources are every ENI of the inventory plus the external classes (internet, on-premises,
+peered or other private space); destinations are every ENI with security groups;
+protocols are tcp and udp (65,536 ports each) and icmp and icmpv6 (one each, flow logs
+cannot tell types apart). A combination is allowed when the destination's ingress rules
+admit the source on that port and, for an ENI source, the source's egress rules admit
+the destination too. An ENI is matched by a CIDR or prefix-list rule when one of its
+addresses is; an external class when the rule's range holds some address of the class.
+ENIs without security groups (NAT and transit gateways) are neither sources nor
+destinations: nothing a security group says applies to them.
+
+ENIs with the same groups, VPC and set of matching CIDR/prefix-list peers behave the
+same on both ends, so the count runs over those equivalence classes, not ENI pairs.
+
+Internet-reachable ports: on an ENI with a public address (or an internet-facing load
+balancer node), every port an ingress rule opens to 0.0.0.0/0 or ::/0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from zt_flows.inventory.model import NetworkInterface
+from zt_flows.rules.facts import (
+    IPNetwork,
+    NetworkFacts,
+    bounds,
+    collapse,
+    network,
+    overlaps,
+)
+from zt_flows.rules.semantics import (
+    PORTED,
+    PORTS,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    RulePeer,
+    RuleSet,
+    RuleSpec,
+    protocol_text,
+)
+
+Intervals = tuple[tuple[int, int], ...]
+PortSets = dict[str, Intervals]
+PROTOCOLS = ("tcp", "udp", "icmp", "icmpv6")
+EXTERNAL_CLASSES = ("internet", "onprem", "private")
+_ALL: PortSets = {"tcp": ((0, PORTS - 1),), "udp": ((0, PORTS - 1),), "icmp": ((0, 0),)}
+_ALL["icmpv6"] = ((0, 0),)
+
+
+@dataclass(frozen=True)
+class ExposureCount:
+    combinations: int
+    internet_reachable: tuple[str, ...]  # "eni-…:tcp/443", "eni-…:tcp/0-65535", "eni-…:icmp"
+
+
+def _union(a: Intervals, b: Intervals) -> Intervals:
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(a + b):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return tuple(merged)
+
+
+def _intersect(a: Intervals, b: Intervals) -> Intervals:
+    out = []
+    for low_a, high_a in a:
+        for low_b, high_b in b:
+            low, high = max(low_a, low_b), min(high_a, high_b)
+            if low <= high:
+                out.append((low, high))
+    return _union(tuple(out), ())
+
+
+def rule_ports(rule: RuleSpec) -> PortSets:
+    """The protocol/port space a rule opens, in the four counted protocols."""
+    if rule.protocol is None:
+        return dict(_ALL)
+    if rule.protocol in PORTED:
+        return {protocol_text(rule.protocol): (rule.port_range(),)}
+    if rule.protocol in (PROTO_ICMP, PROTO_ICMPV6):
+        return {protocol_text(rule.protocol): ((0, 0),)}
+    return {}
+
+
+def _add(into: PortSets, more: PortSets) -> None:
+    for proto, intervals in more.items():
+        into[proto] = _union(into.get(proto, ()), intervals)
+
+
+def _size(ports: PortSets) -> int:
+    return sum(high - low + 1 for intervals in ports.values() for low, high in intervals)
+
+
+@dataclass(frozen=True)
+class _Class:
+    groups: tuple[str, ...]
+    vpc_id: str | None
+    signature: frozenset[RulePeer]  # CIDR / prefix-list peers matching one of its addresses
+
+
+class _Space:
+    """Which address classes a CIDR or prefix-list peer admits."""
+
+    def __init__(self, facts: NetworkFacts, onprem: Sequence[str]) -> None:
+        self.facts = facts
+        self.onprem = tuple(network(c) for c in onprem)
+        self.eni_addresses = [
+            a for eni in facts.current.values() if eni.security_group_ids for a in eni.addresses
+        ]
+
+    def nets(self, peer: RulePeer) -> tuple[IPNetwork, ...]:
+        if peer.kind == "cidr":
+            return (network(peer.value),)
+        return self.facts.prefix_list_networks(peer.value) or ()
+
+    def admits(self, peer: RulePeer, klass: str) -> bool:
+        nets = self.nets(peer)
+        if klass == "internet":
+            return any(self.facts.reaches_internet(n) for n in nets)
+        if klass == "onprem":
+            return any(overlaps(n, o) for n in nets for o in self.onprem)
+        return any(self._private_spare(n) for n in nets)
+
+    def _private_spare(self, net: IPNetwork) -> bool:
+        """Whether the CIDR holds internal addresses other than known ENIs and on-premises."""
+        internal = (_overlap(net, b) for b in self.facts.internal_blocks)
+        onprem = (_overlap(net, o) for o in self.onprem)
+        size = _size_of(internal) - _size_of(onprem)
+        held = sum(1 for a in self.eni_addresses if _holds(net, a))
+        return size > held
+
+
+def _size_of(nets: Iterable[IPNetwork | None]) -> int:
+    return sum(n.num_addresses for n in collapse(n for n in nets if n is not None))
+
+
+def _holds(net: IPNetwork, address: str) -> bool:
+    parsed = ipaddress.ip_address(address)
+    version, first, last = bounds(net)
+    return parsed.version == version and first <= int(parsed) <= last
+
+
+def _overlap(a: IPNetwork, b: IPNetwork) -> IPNetwork | None:
+    """The intersection of two CIDRs: the smaller one when they nest, else nothing."""
+    if not overlaps(a, b):
+        return None
+    return a if a.prefixlen >= b.prefixlen else b
+
+
+def measure_exposure(
+    ruleset: RuleSet, facts: NetworkFacts, *, onprem_cidrs: Sequence[str] = ()
+) -> ExposureCount:
+    """The exposure of a rule set (today's, or a plan's) over the inventory's ENIs."""
+    space = _Space(facts, onprem_cidrs)
+    address_peers = sorted(
+        {r.peer for r in ruleset.rules if r.peer.kind in ("cidr", "prefix_list")}
+    )
+    peer_nets = {p: space.nets(p) for p in address_peers}
+    enis = [e for e in facts.current.values() if e.security_group_ids]
+    classes: Counter[_Class] = Counter()
+    for eni in enis:
+        addresses = [ipaddress.ip_address(a) for a in eni.addresses]
+        signature = frozenset(
+            p
+            for p in address_peers
+            if any(a.version == n.version and a in n for a in addresses for n in peer_nets[p])
+        )
+        classes[_Class(tuple(sorted(eni.security_group_ids)), eni.vpc_id, signature)] += 1
+
+    externals = [k for k in EXTERNAL_CLASSES if k != "onprem" or onprem_cidrs]
+    total = 0
+    for dest, dest_count in classes.items():
+        ingress = [r for g in dest.groups for r in ruleset.of(g, "ingress")]
+        for source, source_count in classes.items():
+            pairs = dest_count * (dest_count - 1) if source == dest else dest_count * source_count
+            if not pairs:
+                continue
+            admitted = _admitted(ingress, source, facts)
+            if not admitted:
+                continue
+            egress = [r for g in source.groups for r in ruleset.of(g, "egress")]
+            sent = _reaching(egress, dest, facts)
+            allowed = {p: _intersect(admitted[p], sent[p]) for p in admitted if p in sent}
+            total += pairs * _size(allowed)
+        for klass in externals:
+            ports: PortSets = {}
+            for rule in ingress:
+                if rule.peer.kind != "security_group" and space.admits(rule.peer, klass):
+                    _add(ports, rule_ports(rule))
+            total += dest_count * _size(ports)
+    reachable = sorted(
+        entry
+        for eni in enis
+        if facts.inventory.is_internet_facing(eni)
+        for entry in _internet_entries(eni, ruleset)
+    )
+    return ExposureCount(total, tuple(reachable))
+
+
+def _admitted(ingress: Iterable[RuleSpec], source: _Class, facts: NetworkFacts) -> PortSets:
+    ports: PortSets = {}
+    for rule in ingress:
+        if rule.peer.kind == "security_group":
+            hit = rule.peer.value in source.groups and facts.vpcs_joined(
+                source.vpc_id, facts.group_vpc.get(rule.group_id)
+            )
+        else:
+            hit = rule.peer in source.signature
+        if hit:
+            _add(ports, rule_ports(rule))
+    return ports
+
+
+def _reaching(egress: Iterable[RuleSpec], dest: _Class, facts: NetworkFacts) -> PortSets:
+    ports: PortSets = {}
+    for rule in egress:
+        if rule.peer.kind == "security_group":
+            hit = rule.peer.value in dest.groups and facts.vpcs_joined(
+                dest.vpc_id, facts.group_vpc.get(rule.group_id)
+            )
+        else:
+            hit = rule.peer in dest.signature
+        if hit:
+            _add(ports, rule_ports(rule))
+    return ports
+
+
+def _internet_entries(eni: NetworkInterface, ruleset: RuleSet) -> list[str]:
+    ports: PortSets = {}
+    for group_id in eni.security_group_ids:
+        for rule in ruleset.of(group_id, "ingress"):
+            if rule.peer.is_public_any:
+                _add(ports, rule_ports(rule))
+    out = []
+    for proto in PROTOCOLS:
+        for low, high in ports.get(proto, ()):
+            if proto in ("icmp", "icmpv6"):
+                out.append(f"{eni.id}:{proto}")
+            else:
+                out.append(f"{eni.id}:{proto}/{low}" + ("" if low == high else f"-{high}"))
+    return out
