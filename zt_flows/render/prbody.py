@@ -16,13 +16,25 @@ from zt_flows import __version__
 from zt_flows.findings import Finding
 from zt_flows.recommend.plan import BlockedConversation, GroupPlan, Plan
 from zt_flows.render.hcl import one_line
-from zt_flows.render.naming import peer_text, ports_text
+from zt_flows.render.naming import peer_text
 from zt_flows.render.rules import RenderedRule, last_day, window_days
 from zt_flows.render.terraform import TerraformModule
-from zt_flows.render.text import day, human_bytes, md, md_code, plural, utc
+from zt_flows.render.text import (
+    CHANGE_MD,
+    COMBINATIONS_LABEL,
+    INTERNET_LABEL,
+    day,
+    days_seen,
+    human_bytes,
+    md,
+    md_code,
+    plural,
+    protocol_name,
+    reachability_changes,
+    rule_words,
+    utc,
+)
 from zt_flows.render.tfreadme import rollout_steps, window_text
-
-_PROTOCOLS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
 
 
 def pr_title(plan: Plan) -> str:
@@ -43,14 +55,12 @@ def _exposure(plan: Plan) -> list[str]:
         "",
         "| | before | after |",
         "|---|---:|---:|",
-        f"| allowed (source, ENI, protocol, port) combinations | {before.combinations:,}"
-        f" | {after.combinations:,} |",
-        f"| internet-reachable ENI:ports | {before.internet_reachable_count:,}"
+        f"| {COMBINATIONS_LABEL} | {before.combinations:,} | {after.combinations:,} |",
+        f"| {INTERNET_LABEL} | {before.internet_reachable_count:,}"
         f" | {after.internet_reachable_count:,} |",
         "",
     ]
-    closed = sorted(set(before.internet_reachable) - set(after.internet_reachable))
-    opened = sorted(set(after.internet_reachable) - set(before.internet_reachable))
+    closed, opened = reachability_changes(before, after)
     if closed:
         lines += [
             "No longer reachable from the internet: " + ", ".join(md_code(x) for x in closed),
@@ -67,16 +77,15 @@ def _exposure(plan: Plan) -> list[str]:
 
 def _rule_row(r: RenderedRule, days: int | None) -> str:
     spec, rule = r.spec, r.spec.rule
-    word = "from" if rule.direction == "ingress" else "to"
-    what = f"{rule.direction} {ports_text(spec.ip_protocol, spec.from_port, spec.to_port)} {word}"
-    change = {"add": "**add**", "keep": "keep", "remove": "~~remove~~"}[rule.action]
+    what = rule_words(rule.direction, spec.ip_protocol, spec.from_port, spec.to_port)
+    change = CHANGE_MD[rule.action]
     if rule.confidence == "low":
         change += " (low confidence)"
     ev = rule.evidence
     if ev is None:
         evidence = "– | – | – | – | – | –"
     else:
-        seen = f"{ev.days_seen}/{days}" if days else str(ev.days_seen)
+        seen = days_seen(ev.days_seen, days)
         evidence = (
             f"{ev.flows:,} | {human_bytes(ev.bytes)} | {utc(ev.first_seen)} |"
             f" {utc(ev.last_seen)} | {seen} | {len(ev.clients):,}"
@@ -125,9 +134,9 @@ def _findings(findings: Sequence[Finding]) -> list[str]:
 def _blocked_rows(items: Sequence[BlockedConversation]) -> list[str]:
     rows = ["| client | server | port | flows | reason |", "|---|---|---|---:|---|"]
     for b in items:
-        proto = _PROTOCOLS.get(b.protocol, str(b.protocol))
         rows.append(
-            f"| {md(b.client)} | {md(b.server)} | {proto}/{b.server_port} | {b.flows:,} |"
+            f"| {md(b.client)} | {md(b.server)} | {protocol_name(b.protocol)}/{b.server_port}"
+            f" | {b.flows:,} |"
             f" {md(b.reason)} |"
         )
     return rows

@@ -1,19 +1,29 @@
-"""Small, deterministic wording shared by the Terraform comments, READMEs and PR body.
+"""Small, deterministic wording shared by the Terraform comments, READMEs, PR body and report.
 
-Includes Markdown escaping: group names and descriptions come from AWS, and in a
-pull request body a ``|`` breaks a table, a backtick opens code, ``<img>`` is HTML
-and ``@team`` notifies people.
+Includes Markdown and HTML escaping: group names and descriptions come from AWS, and
+in a pull request body a ``|`` breaks a table, a backtick opens code, ``<img>`` is HTML
+and ``@team`` notifies people; in the HTML report any ``<`` or ``&`` would be markup.
 """
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 
+from zt_flows.recommend.plan import ExposureFigures
 from zt_flows.render.hcl import one_line
+from zt_flows.render.naming import ports_text
 
 # Only what is markup in the middle of a line; ids and CIDRs stay readable (web-alb).
 _MD_SPECIAL = frozenset("\\`*_[]|~#@")
 _HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"}
+_PROTOCOLS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+
+# The exposure figures, named the same in the PR body and the report.
+COMBINATIONS_LABEL = "allowed (source, ENI, protocol, port) combinations"
+INTERNET_LABEL = "internet-reachable ENI:ports"
+# How a rule change reads in Markdown tables.
+CHANGE_MD = {"add": "**add**", "keep": "keep", "remove": "~~remove~~"}
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -67,3 +77,34 @@ def md_code(text: str) -> str:
     """``text`` as a code span; only for values ztflows checked (ids, CIDRs, ports)."""
     body = one_line(text).replace("`", "'")
     return f"`{body}`"
+
+
+def html_text(text: str) -> str:
+    """``text`` as inert HTML (element content or a quoted attribute): one line, escaped."""
+    return html.escape(one_line(text), quote=True)
+
+
+def protocol_name(number: int) -> str:
+    """``tcp`` for 6; an unnamed protocol stays a number."""
+    return _PROTOCOLS.get(number, str(number))
+
+
+def rule_words(direction: str, protocol: str, from_port: int | None, to_port: int | None) -> str:
+    """``ingress tcp/443 from`` / ``egress all traffic to``: a rule, before its peer."""
+    word = "from" if direction == "ingress" else "to"
+    return f"{direction} {ports_text(protocol, from_port, to_port)} {word}"
+
+
+def days_seen(days: int, window_days: int | None) -> str:
+    """``2/3``: days with traffic out of the window's days (just ``2`` without a window)."""
+    return f"{days}/{window_days}" if window_days else str(days)
+
+
+def reachability_changes(
+    before: ExposureFigures, after: ExposureFigures
+) -> tuple[list[str], list[str]]:
+    """(closed, opened): ``eni-…:tcp/22`` entries reachable from the internet only before,
+    and only after, the change; sorted."""
+    closed = sorted(set(before.internet_reachable) - set(after.internet_reachable))
+    opened = sorted(set(after.internet_reachable) - set(before.internet_reachable))
+    return closed, opened

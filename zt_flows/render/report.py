@@ -1,0 +1,85 @@
+"""The analysis report: ``report.md`` and ``report.html`` from one :class:`ReportInput`.
+
+Both formats carry the same facts, computed once (``report_data``): the exposure
+before and after the change and the replay's verdict up top, then the findings by
+severity, every group's rule changes with their evidence, the security-group graph,
+the top talkers and what the flow logs covered. Names (Name tags, group names) are
+shown wherever a person reads, with the ids beside them; every string from AWS is
+escaped for its format. The output is deterministic: the same input gives the same
+bytes (no time of the run, everything sorted).
+
+    data = ReportInput(plan, findings, edges, inventory, logged_interfaces, ingest=summary)
+    render_report(data, Path("out"))  # out/report.md, out/report.html
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from zt_flows.errors import OutputError
+from zt_flows.inventory.model import Inventory
+from zt_flows.render.report_data import ReportInput, report_view
+from zt_flows.render.report_html import render_html
+from zt_flows.render.report_md import render_markdown
+from zt_flows.render.report_sections import graph_svg, security_group_graph
+
+__all__ = [
+    "ReportInput",
+    "graph_picture",
+    "render_report",
+    "report_html",
+    "report_markdown",
+]
+
+REPORT_FILES = ("report.md", "report.html")
+
+
+def graph_picture(edges: pl.DataFrame, inventory: Inventory) -> str | None:
+    """The security-group graph of the accepted traffic as SVG (None without traffic)."""
+    return graph_svg(security_group_graph(edges, inventory))
+
+
+def report_markdown(data: ReportInput) -> str:
+    """``report.md`` (pure, deterministic)."""
+    return render_markdown(report_view(data))
+
+
+def report_html(data: ReportInput) -> str:
+    """``report.html``: one self-contained page (pure, deterministic)."""
+    return render_html(report_view(data))
+
+
+def render_report(data: ReportInput, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` into ``out_dir``; returns their paths.
+
+    Each file is written to a temporary file beside it and renamed into place, so an
+    interruption never leaves a half-written report.
+    """
+    view = report_view(data)
+    texts = (render_markdown(view), render_html(view))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from None
+    temps: list[Path] = []
+    try:
+        for name, text in zip(REPORT_FILES, texts, strict=True):
+            fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+            temps.append(Path(temp))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            Path(temp).chmod(0o644)  # mkstemp's 0600 would hide the report from others
+        targets = tuple(out_dir / name for name in REPORT_FILES)
+        for temp_path, target in zip(temps, targets, strict=True):
+            temp_path.replace(target)
+    except OSError as exc:
+        for temp_path in temps:
+            with contextlib.suppress(OSError):
+                temp_path.unlink()
+        raise OutputError(f"cannot write the report into {out_dir}: {exc.strerror}") from None
+    return targets[0], targets[1]

@@ -1,0 +1,315 @@
+"""What the report shows, computed once for both formats.
+
+:class:`ReportInput` is everything the analysis hands over; :func:`report_view` turns
+it into plain values (numbers, sorted tuples, :class:`Ref` names) so the Markdown and
+HTML renderers only lay out the same facts and cannot disagree about them. Nothing
+here formats markup or escapes: the renderers do that.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import polars as pl
+
+from zt_flows import __version__
+from zt_flows.conversations.build import ConversationReport
+from zt_flows.findings import Finding
+from zt_flows.graph import port_label
+from zt_flows.inventory.model import Inventory
+from zt_flows.recommend.plan import BlockedConversation, Plan
+from zt_flows.render.report_coverage import CoverageView, coverage_view
+from zt_flows.render.report_names import Names, Ref
+from zt_flows.render.report_sections import (
+    GraphLink,
+    GroupView,
+    Talker,
+    graph_links,
+    graph_svg,
+    group_views,
+    security_group_graph,
+    top_talkers,
+)
+from zt_flows.render.rules import window_days
+from zt_flows.render.text import reachability_changes
+from zt_flows.render.tfreadme import window_text
+from zt_flows.settings import SEVERITIES
+from zt_flows.sources.model import IngestSummary
+
+LIST_LIMIT = 25  # rows of a long list shown before "and N more"
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """Everything the report shows; built by the analyze command (or a notebook)."""
+
+    plan: Plan
+    findings: tuple[Finding, ...]
+    edges: pl.DataFrame  # the edge table (EDGE_SCHEMA)
+    inventory: Inventory
+    logged_interfaces: frozenset[str]  # interface ids with any record (NODATA included)
+    ingest: IngestSummary | None = None
+    conversations: ConversationReport | None = None
+    graph_svg: str | None = None  # the security-group graph picture (zt_flows.graph)
+    title: str = "Least-privilege security groups"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """An ENI port reachable from the internet before and/or after the change."""
+
+    eni: Ref
+    port: str
+    before: bool
+    after: bool
+
+
+@dataclass(frozen=True)
+class Blocked:
+    client: Ref
+    server: Ref
+    port: str
+    flows: int
+    reason: str
+    group: Ref | None
+
+
+@dataclass(frozen=True)
+class BlockedSummary:
+    """Conversations blocked on purpose that share a server, a port and a reason."""
+
+    server: Ref
+    port: str
+    reason: str
+    conversations: int
+    clients: int
+    flows: int
+
+
+@dataclass(frozen=True)
+class Headline:
+    window: str  # "2026-11-16 to 2026-11-18 (3 days)"
+    window_days: int | None
+    combinations_before: int
+    combinations_after: int
+    reachable_before: int
+    reachable_after: int
+    closed: int  # ENI:ports reachable from the internet today and not after the change
+    opened: int  # ... and the other way round (a reviewer must look at these)
+    reach: tuple[Reach, ...]
+    replayed: int
+    blocked: int
+    intentionally_blocked: int
+    blocked_rows: tuple[Blocked, ...]
+    intentional_summary: tuple[BlockedSummary, ...]
+    intentional_rows: tuple[Blocked, ...]
+    intentional_more: int
+    kept: int
+    added: int
+    removed: int
+    groups: int
+    groups_changed: int
+    severity_counts: tuple[tuple[str, int], ...]  # most severe first, zeros included
+
+    @property
+    def reach_change(self) -> str:
+        """``3 closed`` / ``3 closed, 1 newly reachable``."""
+        text = f"{self.closed:,} closed"
+        return f"{text}, {self.opened:,} newly reachable" if self.opened else text
+
+    @property
+    def reduction(self) -> str | None:
+        """``99.1% fewer``: how much the allowed combinations shrink."""
+        before, after = self.combinations_before, self.combinations_after
+        if before <= 0 or after > before:
+            return None
+        share = (before - after) / before
+        if after and share > 0.999:
+            return "over 99.9% fewer"  # never round a remaining exposure away to 100%
+        return f"{share:.1%} fewer"
+
+
+@dataclass(frozen=True)
+class Detail:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FindingView:
+    severity: str
+    code: str
+    title: str
+    subject: Ref
+    group: Ref | None
+    message: str
+    why: str
+    details: tuple[Detail, ...]
+
+
+@dataclass(frozen=True)
+class SeverityBlock:
+    severity: str
+    findings: tuple[FindingView, ...]
+
+
+@dataclass(frozen=True)
+class ReportView:
+    title: str
+    version: str
+    headline: Headline
+    findings: tuple[SeverityBlock, ...]
+    finding_count: int
+    groups: tuple[GroupView, ...]
+    graph_svg: str | None
+    graph_links: tuple[GraphLink, ...]
+    by_bytes: tuple[Talker, ...]
+    by_flows: tuple[Talker, ...]
+    coverage: CoverageView
+
+
+def _blocked(names: Names, items: tuple[BlockedConversation, ...]) -> tuple[Blocked, ...]:
+    rows = [
+        Blocked(
+            client=names.endpoint(b.client),
+            server=names.endpoint(b.server),
+            port=port_label(b.protocol, b.server_port),
+            flows=b.flows,
+            reason=b.reason,
+            group=names.group(b.group_id) if b.group_id else None,
+        )
+        for b in items
+    ]
+    return tuple(
+        sorted(
+            rows,
+            key=lambda b: (
+                -b.flows,
+                b.server.sort_key,
+                b.port,
+                b.client.sort_key,
+                b.reason,
+                b.group.sort_key if b.group else ("", ""),
+            ),
+        )
+    )
+
+
+def _summary(rows: tuple[Blocked, ...]) -> tuple[BlockedSummary, ...]:
+    groups: dict[tuple[object, ...], list[Blocked]] = {}
+    for b in rows:
+        groups.setdefault((b.server.sort_key, b.port, b.reason), []).append(b)
+    out = [
+        BlockedSummary(
+            server=items[0].server,
+            port=items[0].port,
+            reason=items[0].reason,
+            conversations=len(items),
+            clients=len({b.client for b in items}),
+            flows=sum(b.flows for b in items),
+        )
+        for items in groups.values()
+    ]
+    return tuple(sorted(out, key=lambda s: (-s.flows, s.server.sort_key, s.port, s.reason)))
+
+
+def _reach(names: Names, plan: Plan) -> tuple[Reach, ...]:
+    before = set(plan.exposure.before.internet_reachable)
+    after = set(plan.exposure.after.internet_reachable)
+    rows = []
+    for entry in sorted(before | after):
+        eni_id, _, port = entry.rpartition(":")
+        rows.append(Reach(names.eni(eni_id or entry), port, entry in before, entry in after))
+
+    def order(r: Reach) -> tuple[object, ...]:
+        # Newly reachable first (a reviewer must look at them), then closed, then unchanged.
+        status = 0 if not r.before else 1 if not r.after else 2
+        return (status, r.eni.sort_key, r.port)
+
+    return tuple(sorted(rows, key=order))
+
+
+def _headline(data: ReportInput, names: Names) -> Headline:
+    plan = data.plan
+    actions = Counter(r.action for g in plan.security_groups for r in g.rules)
+    changed = sum(1 for g in plan.security_groups if any(r.action != "keep" for r in g.rules))
+    intentional = _blocked(names, plan.intentionally_blocked)
+    severities = Counter(f.severity for f in data.findings)
+    v = plan.verification
+    closed, opened = reachability_changes(plan.exposure.before, plan.exposure.after)
+    return Headline(
+        window=window_text(plan),
+        window_days=window_days(plan),
+        combinations_before=plan.exposure.before.combinations,
+        combinations_after=plan.exposure.after.combinations,
+        reachable_before=plan.exposure.before.internet_reachable_count,
+        reachable_after=plan.exposure.after.internet_reachable_count,
+        closed=len(closed),
+        opened=len(opened),
+        reach=_reach(names, plan),
+        replayed=v.replayed,
+        blocked=v.blocked,
+        intentionally_blocked=max(v.intentionally_blocked, len(plan.intentionally_blocked)),
+        blocked_rows=_blocked(names, v.blocked_conversations),
+        intentional_summary=_summary(intentional),
+        intentional_rows=intentional[:LIST_LIMIT],
+        intentional_more=max(0, len(intentional) - LIST_LIMIT),
+        kept=actions["keep"],
+        added=actions["add"],
+        removed=actions["remove"],
+        groups=len(plan.security_groups),
+        groups_changed=changed,
+        severity_counts=tuple((s, severities[s]) for s in reversed(SEVERITIES)),
+    )
+
+
+def _findings(data: ReportInput, names: Names) -> tuple[SeverityBlock, ...]:
+    views: dict[str, list[FindingView]] = {}
+
+    def order(f: Finding) -> tuple[object, ...]:
+        return (f.sort_key(), f.group_id or "", f.rule_id or "", f.details)
+
+    for f in sorted(data.findings, key=order):
+        subject = names.subject(f.subject)
+        group = names.group(f.group_id) if f.group_id and f.group_id != subject.id else None
+        views.setdefault(f.severity, []).append(
+            FindingView(
+                severity=f.severity,
+                code=f.code,
+                title=f.kind.title,
+                subject=subject,
+                group=group,
+                message=f.message,
+                why=f.kind.why,
+                details=tuple(Detail(k, names.expand(v)) for k, v in sorted(f.details)),
+            )
+        )
+    return tuple(SeverityBlock(s, tuple(views[s])) for s in reversed(SEVERITIES) if s in views)
+
+
+def report_view(data: ReportInput) -> ReportView:
+    """The report's facts. The picture is ``data.graph_svg``, or drawn from the edges."""
+    names = Names(data.plan, data.inventory, data.edges)
+    graph = security_group_graph(data.edges, data.inventory)
+    by_bytes, by_flows = top_talkers(data.edges, names)
+    return ReportView(
+        title=data.title,
+        version=__version__,
+        headline=_headline(data, names),
+        findings=_findings(data, names),
+        finding_count=len(data.findings),
+        groups=group_views(data.plan, data.inventory, data.logged_interfaces, names),
+        graph_svg=data.graph_svg if data.graph_svg is not None else graph_svg(graph),
+        graph_links=graph_links(graph),
+        by_bytes=by_bytes,
+        by_flows=by_flows,
+        coverage=coverage_view(
+            data.plan,
+            data.inventory,
+            data.logged_interfaces,
+            data.ingest,
+            data.conversations,
+            names,
+        ),
+    )
