@@ -716,3 +716,19 @@ def test_cli_help_and_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "theirs" / "flowlogs").mkdir(parents=True)
     assert main(["--out", str(tmp_path / "theirs")]) == 2
     assert (tmp_path / "theirs" / "flowlogs").is_dir()
+
+
+def test_scaled_estates_give_every_replica_a_valid_address_in_its_subnet() -> None:
+    import ipaddress
+
+    from zt_flows.sample.network import build_network
+
+    network = build_network(replicas=40)
+    # worker-1b takes over worker-1's address on purpose; every other address is unique.
+    addresses = [ip for eni in network.enis if eni.name != "worker-1b" for ip in eni.private_ips]
+    assert len(addresses) == len(set(addresses))
+    assert len(network.enis) > 60
+    for eni in network.enis:
+        subnet = ipaddress.ip_network(network.subnet(eni.subnet).cidr)
+        for ip in eni.private_ips:
+            assert ipaddress.ip_address(ip) in subnet, (eni.name, ip)

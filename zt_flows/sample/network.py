@@ -7,6 +7,7 @@ every scale names the same resources the same way.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -137,7 +138,7 @@ def _t(text: str) -> datetime:
 
 
 def _replica_ip(subnet: SubnetDef, host: int) -> str:
-    return f"{subnet.cidr.rsplit('.', 2)[0]}.{host}"
+    return str(ipaddress.ip_network(subnet.cidr)[host])
 
 
 def build_network(replicas: int = 2) -> Network:
