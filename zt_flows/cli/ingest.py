@@ -2,8 +2,189 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from zt_flows.cli.common import (
+    CacheDirOpt,
+    EndpointOpt,
+    MemoryOpt,
+    OnErrorOpt,
+    ProfileOpt,
+    QuietOpt,
+    RegionOpt,
+    SinceOpt,
+    SourceArg,
+    TempDirOpt,
+    UntilOpt,
+    build_settings,
+)
+from zt_flows.errors import UsageError
+
+if TYPE_CHECKING:
+    from zt_flows.sources import IngestSummary
+
+INGEST_HELP = """\
+Read flow logs and write them as one canonical Parquet file, with a summary.
+
+SOURCE is [bold]s3://bucket/prefix[/bold] or a local file or folder. Both AWS key layouts are
+recognised, AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{mm}/{dd}/\\[{HH}/] and the
+Hive-compatible AWSLogs/aws-account-id=/aws-service=/aws-region=/year=/month=/day=/\\[hour=],
+and objects outside --since/--until are pruned by their keys before anything is downloaded.
+Parquet and gzip text objects (any custom field order, versions 2 to 8) can be mixed.
+
+The output holds every record in the window in the canonical schema (AWS's Parquet column
+names and types), NODATA and SKIPDATA records included, and is itself a valid SOURCE. S3
+objects are cached (--cache-dir) by bucket, key and ETag: a second run downloads nothing.
+
+[bold]Examples[/bold]
+
+  [dim]# the last week of a bucket, with a summary[/dim]
+  ztflows ingest s3://my-flow-logs/AWSLogs/ --since 7d --out records.parquet
+
+  [dim]# one day, with another profile and region[/dim]
+  ztflows ingest s3://central-logs/AWSLogs/ --since 2026-11-16 --until 2026-11-17 \\
+      --profile audit --region eu-west-1 --out day.parquet
+
+  [dim]# a local copy of a bucket; skip corrupt objects and bad lines, and report them[/dim]
+  ztflows ingest ./flowlogs --on-error skip --out records.parquet
+
+  [dim]# only the summary, as JSON[/dim]
+  ztflows ingest sample_data/flowlogs --format json
+"""
+
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="Summary format: 'text' (on stderr) or 'json' (on stdout).",
+    ),
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Write the canonical records here (Parquet). Without it, only the summary.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("ingest", help=INGEST_HELP, no_args_is_help=True)(ingest)
+
+
+def ingest(
+    source: SourceArg,
+    out: OutOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    on_error: OnErrorOpt = "stop",
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    cache_dir: CacheDirOpt = None,
+    memory_limit: MemoryOpt = "4GB",
+    temp_dir: TempDirOpt = None,
+    quiet: QuietOpt = False,
+    summary_format: FormatOpt = "text",
+) -> None:
+    # Imports here keep `ztflows --help` fast.
+    from zt_flows.cli.console import RichProgress
+    from zt_flows.engine import connect_engine
+    from zt_flows.sources import read_flow_logs, write_records
+
+    if summary_format not in ("text", "json"):
+        raise UsageError(f"--format: expected 'text' or 'json', found {summary_format!r}")
+    settings = build_settings(
+        since=since,
+        until=until,
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        cache_dir=cache_dir,
+        on_error=on_error,
+        memory_limit=memory_limit,
+        temp_dir=temp_dir,
+        quiet=quiet,
+    )
+    con = connect_engine(settings.engine)
+    try:
+        progress = RichProgress(enabled=settings.sources.progress)
+        flows = read_flow_logs(source, settings, con, progress=progress)
+        if out is not None:
+            summary = write_records(flows, con, out, progress=progress)
+        else:
+            summary = flows.summarize(con)
+    finally:
+        con.close()
+    if summary_format == "json":
+        typer.echo(summary.to_json())
+    else:
+        print_summary(summary)
+
+
+def print_summary(summary: IngestSummary) -> None:
+    """The human summary, on stderr (stdout stays free for --format json)."""
+    from zt_flows.cli.console import stderr_console
+
+    s = summary
+    head = s.source + (f" -> {s.output}" if s.output else "")
+    lines = []
+    if s.window_since or s.window_until:
+        lines.append(f"  window     {_time(s.window_since)} .. {_time(s.window_until)}")
+    formats = f"{s.parquet_objects} Parquet, {s.text_objects} text"
+    lines.append(
+        f"  objects    {s.objects:,} read ({formats}) of {s.listed:,} listed;"
+        f" {s.pruned:,} outside the window"
+    )
+    fetched = (
+        f"; {s.downloaded:,} objects downloaded ({_size(s.downloaded_bytes)}),"
+        f" {s.cached:,} from the cache"
+    )
+    lines.append(f"  bytes      {_size(s.bytes)}" + ("" if s.local == s.objects else fetched))
+    lines.append(
+        f"  records    {s.records:,}: {s.flows:,} flows, {s.nodata:,} NODATA,"
+        f" {s.skipdata:,} SKIPDATA"
+    )
+    if s.versions:
+        parts = [
+            f"v{v.version}: {v.records:,}"
+            if v.version is not None
+            else f"no version: {v.records:,}"
+            for v in s.versions
+        ]
+        lines.append(f"  versions   {', '.join(parts)}")
+    if s.first_start or s.last_end:
+        lines.append(f"  time span  {_time(s.first_start)} .. {_time(s.last_end)}")
+    stderr_console.print(head, style="bold", markup=False, highlight=False, soft_wrap=True)
+    for line in lines:
+        stderr_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if s.skipped:
+        warn = [f"  skipped    {s.skipped_objects:,} objects, {s.skipped_lines:,} lines"]
+        warn.extend(f"    {item}" for item in s.skipped)
+        for line in warn:
+            stderr_console.print(
+                line, style="yellow", markup=False, highlight=False, soft_wrap=True
+            )
+
+
+def _time(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{count} B"

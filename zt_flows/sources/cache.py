@@ -1,0 +1,71 @@
+"""The local cache: downloaded S3 objects and canonical conversions of text objects.
+
+Layout under ``settings.sources.cache_dir``::
+
+    s3/<aa>/<sha256>.<suffix>      an S3 object, keyed by bucket, key and ETag
+    converted/<aa>/<sha256>.parquet  a text object as canonical Parquet, keyed by its
+                                   identity (bucket/key/ETag, or path/size/mtime) and
+                                   the converter's version
+
+A key is a hash, so odd characters in S3 keys never become paths, and an object that
+changes (new ETag, new mtime) gets a new entry instead of a stale hit. Every file is
+written to a ``.part`` name beside its target and renamed into place: a file under its
+final name is always complete. ``.part`` files a killed process left behind are removed
+on the next run once they are an hour old (younger ones may belong to a concurrent run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PART_SUFFIX = ".part"
+_STALE_PART_SECONDS = 3600
+
+
+def cache_key(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def entry_path(root: Path, area: str, key: str, suffix: str) -> Path:
+    return root / area / key[:2] / f"{key}{suffix}"
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target``; renamed to ``target`` when the block succeeds.
+
+    On any exception (including KeyboardInterrupt) the temporary file is removed and
+    ``target`` is left as it was.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PART_SUFFIX}")
+    try:
+        yield tmp
+        tmp.replace(target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def remove_stale_parts(root: Path, area: str) -> None:
+    """Delete ``.part`` files an interrupted earlier run left in ``root/area``."""
+    base = root / area
+    if not base.is_dir():
+        return
+    cutoff = time.time() - _STALE_PART_SECONDS
+    for path in base.glob(f"*/*{PART_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()

@@ -1,0 +1,225 @@
+"""The result of reading flow logs: views on the caller's connection, and what they cost.
+
+``FlowLogs`` holds the names of two TEMP VIEWs, never the records: every consumer
+(``summarize``, ``write_records``, later stages) runs SQL over them, and DuckDB streams
+the Parquet files underneath. Errors DuckDB raises while scanning (a corrupt data page
+the footer check could not see) are mapped back to the object by :func:`flow_log_errors`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from zt_flows.errors import FlowLogFormatError, Location, OutputError, excerpt
+from zt_flows.progress import NULL_PROGRESS, Progress
+from zt_flows.settings import TimeWindow
+from zt_flows.sources.cache import atomic_path
+from zt_flows.sources.model import (
+    FlowLogObject,
+    IngestSummary,
+    SkippedInput,
+    VersionCount,
+    epoch_to_datetime,
+)
+from zt_flows.sources.sql import identifier, string_literal
+
+# One scan gives every number of the summary; {relation} is a quoted view name or a
+# read_parquet() call rendered by zt_flows.sources.sql.
+SUMMARY_SQL = """
+SELECT version,
+       count(*) AS records,
+       count(*) FILTER (WHERE log_status = 'OK' OR log_status IS NULL) AS flows,
+       count(*) FILTER (WHERE log_status = 'NODATA') AS nodata,
+       count(*) FILTER (WHERE log_status = 'SKIPDATA') AS skipdata,
+       min("start") AS first_start,
+       max("end") AS last_end
+FROM {relation}
+GROUP BY version
+ORDER BY version NULLS LAST
+"""
+
+RELATION_SQL = "SELECT * FROM {view}"
+
+# Row order is kept for the copy so that the same input gives a byte-identical file.
+COPY_SQL = "COPY (SELECT * FROM {view}) TO {path} (FORMAT parquet, COMPRESSION zstd)"
+
+
+@dataclass(frozen=True)
+class FlowLogs:
+    """Flow records read from a source, as views on a DuckDB connection.
+
+    ``view``: the canonical columns (``zt_flows.schema.FIELDS`` order and types) of the
+    records that are flows (``log_status`` OK or missing) and overlap the window.
+    ``all_view``: the same with NODATA and SKIPDATA records (coverage).
+    """
+
+    view: str
+    all_view: str
+    objects: tuple[FlowLogObject, ...]
+    skipped: tuple[SkippedInput, ...] = ()
+    source: str = ""
+    listed: int = 0  # flow-log objects found under the source
+    pruned: int = 0  # of those, never read: their keys put them outside the window
+    window: TimeWindow = field(default_factory=TimeWindow)
+
+    def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        """The flow records as a relation (lazy; nothing is read until it is consumed)."""
+        return con.sql(RELATION_SQL.format(view=identifier(self.view)))
+
+    def summarize(self, con: duckdb.DuckDBPyConnection) -> IngestSummary:
+        """Counts, versions and time span: one scan of ``all_view``."""
+        with flow_log_errors(self):
+            rows = con.execute(SUMMARY_SQL.format(relation=identifier(self.all_view))).fetchall()
+        return self._summary(rows, None)
+
+    def _summary(self, rows: list[tuple[object, ...]], output: Path | None) -> IngestSummary:
+        versions = tuple(VersionCount(_opt_int(r[0]), _int(r[1])) for r in rows)
+        starts = [_int(r[5]) for r in rows if r[5] is not None]
+        ends = [_int(r[6]) for r in rows if r[6] is not None]
+        objects = self.objects
+        return IngestSummary(
+            source=self.source,
+            listed=self.listed,
+            pruned=self.pruned,
+            objects=len(objects),
+            parquet_objects=sum(1 for o in objects if o.format == "parquet"),
+            text_objects=sum(1 for o in objects if o.format == "text"),
+            bytes=sum(o.size for o in objects),
+            downloaded=sum(1 for o in objects if o.fetched == "downloaded"),
+            downloaded_bytes=sum(o.size for o in objects if o.fetched == "downloaded"),
+            cached=sum(1 for o in objects if o.fetched == "cached"),
+            local=sum(1 for o in objects if o.fetched == "local"),
+            records=sum(_int(r[1]) for r in rows),
+            flows=sum(_int(r[2]) for r in rows),
+            nodata=sum(_int(r[3]) for r in rows),
+            skipdata=sum(_int(r[4]) for r in rows),
+            versions=versions,
+            first_start=epoch_to_datetime(min(starts)) if starts else None,
+            last_end=epoch_to_datetime(max(ends)) if ends else None,
+            skipped=self.skipped,
+            window_since=self.window.since,
+            window_until=self.window.until,
+            output=output,
+        )
+
+
+def write_records(
+    flow_logs: FlowLogs,
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    *,
+    progress: Progress = NULL_PROGRESS,
+) -> IngestSummary:
+    """Write every record of ``all_view`` (NODATA/SKIPDATA included) to ``out`` as canonical
+    Parquet, atomically, and summarize what was written.
+
+    The file is itself a valid source for :func:`read_flow_logs`.
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise OutputError(
+            f"--out {out} is a folder", hint="pass a file name such as records.parquet"
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out.parent}: {exc.strerror}") from None
+    previous = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        with (
+            progress.task(f"writing {out.name}"),
+            flow_log_errors(flow_logs),
+            atomic_path(out) as tmp,
+        ):
+            con.execute(
+                COPY_SQL.format(view=identifier(flow_logs.all_view), path=string_literal(tmp))
+            )
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror}") from None
+    except duckdb.IOException as exc:
+        raise OutputError(f"cannot write {out}: {excerpt(exc, 120)}") from None
+    finally:
+        keep = bool(previous[0]) if previous else False
+        con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
+    written = f"read_parquet({string_literal(out)}, hive_partitioning = false)"
+    rows = con.execute(SUMMARY_SQL.format(relation=written)).fetchall()
+    return flow_logs._summary(rows, out)
+
+
+@contextmanager
+def flow_log_errors(flow_logs: FlowLogs) -> Iterator[None]:
+    """Map DuckDB errors met while scanning ``flow_logs`` to the object that caused them.
+
+    Wrap queries over ``flow_logs.view`` / ``all_view`` in it::
+
+        with flow_log_errors(flows):
+            con.execute("SELECT ... FROM " + flows.view)
+
+    A DuckDB error that names one of the objects' files becomes a
+    :class:`FlowLogFormatError` naming the object (``s3://bucket/key`` or its path);
+    other errors pass through unchanged.
+    """
+    try:
+        yield
+    except duckdb.Error as exc:
+        mapped = scan_error(flow_logs, exc)
+        if mapped is None:
+            raise
+        raise mapped from None
+
+
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
+_ERROR_CLASS = re.compile(r"^[A-Za-z ]*Error: ")
+# Errors that can come from bad data and need not name the file; parser, binder, catalog,
+# memory and I/O errors (a full disk) are not worth a probe.
+_DATA_ERRORS = (duckdb.InvalidInputException, duckdb.InternalException)
+# Reading every column of an object forces every page to be decoded.
+PROBE_SQL = "SELECT max(hash(COLUMNS(*))) FROM read_parquet({path}, binary_as_string = true)"
+
+
+def scan_error(flow_logs: FlowLogs, exc: duckdb.Error) -> FlowLogFormatError | None:
+    """The format error for a DuckDB error raised while scanning ``flow_logs``, or None.
+
+    DuckDB usually names the file; when it does not (a corrupt page header), the objects
+    are read one by one until the bad one is found. That costs a scan, on the error path only.
+    """
+    message = str(exc)
+    by_path = {str(o.local_path): o for o in flow_logs.objects}
+    for quoted in _QUOTED.findall(message):
+        obj = by_path.get(quoted)
+        if obj is not None:
+            return _format_error(obj, message.replace(quoted, "the file"))
+    if not (isinstance(exc, _DATA_ERRORS) or type(exc) is duckdb.Error):
+        return None
+    probe = duckdb.connect(config={"autoload_known_extensions": False})
+    try:
+        for obj in flow_logs.objects:
+            try:
+                probe.execute(PROBE_SQL.format(path=string_literal(obj.local_path))).fetchall()
+            except duckdb.Error as probe_exc:
+                return _format_error(obj, str(probe_exc).replace(str(obj.local_path), "the file"))
+    finally:
+        probe.close()
+    return None
+
+
+def _format_error(obj: FlowLogObject, detail: str) -> FlowLogFormatError:
+    # A message may carry a value from the data; keep only a short excerpt of it.
+    return FlowLogFormatError(
+        Location(obj.uri), "a readable Parquet object", excerpt(_ERROR_CLASS.sub("", detail), 80)
+    )
+
+
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def _opt_int(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
