@@ -80,11 +80,9 @@ def check(
     quiet: QuietOpt = False,
 ) -> None:
     from zt_flows.cli.console import RichProgress
-    from zt_flows.cli.recommend import load_or_collect
-    from zt_flows.conversations import build_conversations
     from zt_flows.engine import connect_engine
+    from zt_flows.pipeline import observe, obtain_inventory
     from zt_flows.recommend import check_plan, read_plan, settings_from_record
-    from zt_flows.sources import read_flow_logs
 
     if output_format not in ("table", "json"):
         raise UsageError(f"--format: expected 'table' or 'json', found {output_format!r}")
@@ -101,19 +99,16 @@ def check(
         quiet=quiet,
     )
     the_plan = read_plan(plan)
-    found_inventory = load_or_collect(inventory, settings)
     progress = RichProgress(enabled=settings.sources.progress)
+    found_inventory = obtain_inventory(inventory, settings, progress=progress)
     con = connect_engine(settings.engine)
     try:
-        flows = read_flow_logs(source, settings, con, progress=progress)
-        conversations = build_conversations(
-            flows, found_inventory, settings.conversations, con, progress=progress
-        )
+        observation = observe(source, settings, con, inventory=found_inventory, progress=progress)
     finally:
         con.close()
     result = check_plan(
         the_plan,
-        conversations.edges,
+        observation.conversations.edges,
         found_inventory,
         settings_from_record(the_plan.settings, settings.recommend),
     )

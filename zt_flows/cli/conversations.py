@@ -28,17 +28,23 @@ from zt_flows.errors import UsageError
 if TYPE_CHECKING:
     from zt_flows.conversations import ConversationReport
 
-HELP = """\
-Find who talks to whom: one row per (day, client, server, protocol, server port).
-
-Every flow record is oriented (which side opened the connection?) by, in order: TCP flags (SYN without ACK), listener evidence learnt from the whole data set, then port heuristics and fan-in for logs without flags (version 2, UDP, ICMP). Response records never become conversations. Both sides are resolved through the inventory (time-aware: an address belongs to the ENI that held it at that moment), behind NAT gateways through pkt-srcaddr/pkt-dstaddr, and a connection logged at both ends counts once.
-
-[bold]Examples[/bold]
-
-  ztflows conversations s3://my-flow-logs/AWSLogs/ --inventory snapshots/ --since 14d --out edges.parquet
-
-  ztflows conversations sample_data/flowlogs --inventory sample_data/inventory --out edges.parquet
-"""
+HELP = "\n\n".join(
+    [
+        "Find who talks to whom: one row per (day, client, server, protocol, server port).",
+        "Every flow record is oriented (which side opened the connection?) by, in order: TCP"
+        " flags (SYN without ACK), listener evidence learnt from the whole data set, then port"
+        " heuristics and fan-in for logs without flags (version 2, UDP, ICMP). Response records"
+        " never become conversations. Both sides are resolved through the inventory"
+        " (time-aware: an address belongs to the ENI that held it at that moment), behind NAT"
+        " gateways through pkt-srcaddr/pkt-dstaddr, and a connection logged at both ends counts"
+        " once.",
+        "[bold]Examples[/bold]",
+        "  ztflows conversations s3://my-flow-logs/AWSLogs/ --inventory snapshots/ --since 14d"
+        " --out edges.parquet",
+        "  ztflows conversations sample_data/flowlogs --inventory sample_data/inventory"
+        " --out edges.parquet",
+    ]
+)
 
 OutOpt = Annotated[
     Path,
@@ -73,7 +79,7 @@ def conversations(
     from zt_flows.cli.console import RichProgress
     from zt_flows.conversations import write_edges
     from zt_flows.engine import connect_engine
-    from zt_flows.pipeline import obtain_inventory, observe
+    from zt_flows.pipeline import observe, obtain_inventory
 
     if report_format not in ("text", "json"):
         raise UsageError(f"--format: expected 'text' or 'json', found {report_format!r}")

@@ -7,7 +7,17 @@ import sys
 import typer
 
 from zt_flows import __version__
-from zt_flows.cli import ingest, inventory
+from zt_flows.cli import (
+    analyze,
+    check,
+    conversations,
+    graph,
+    ingest,
+    inventory,
+    pr,
+    recommend,
+    terraform,
+)
 from zt_flows.cli.errors import run_guarded
 
 HELP = "\n\n".join(
@@ -53,8 +63,16 @@ def _root(
     """Global options."""
 
 
+# In pipeline order, which is the order `ztflows --help` lists them in.
 ingest.register(app)
 inventory.register(app)
+conversations.register(app)
+graph.register(app)
+recommend.register(app)
+check.register(app)
+terraform.register(app)
+pr.register(app)
+analyze.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

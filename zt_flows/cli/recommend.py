@@ -26,14 +26,10 @@ from zt_flows.cli.common import (
 from zt_flows.errors import OutputError, UsageError
 
 if TYPE_CHECKING:
-    import duckdb
-
     from zt_flows.findings import Finding
-    from zt_flows.inventory.model import Inventory
     from zt_flows.recommend.plan import Plan
     from zt_flows.rules import RuleAnalysis
     from zt_flows.settings import Settings
-    from zt_flows.sources import FlowLogs
 
 RECOMMEND = "Recommendation"
 
@@ -110,8 +106,6 @@ DensityOpt = Annotated[
     ),
 ]
 
-LOGGED_INTERFACES = "SELECT DISTINCT interface_id FROM {view} WHERE interface_id IS NOT NULL"
-
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
@@ -138,13 +132,12 @@ def recommend(
     temp_dir: TempDirOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
+    from zt_flows.analyze import recommend
     from zt_flows.cli.console import RichProgress
-    from zt_flows.conversations import build_conversations
     from zt_flows.engine import connect_engine
     from zt_flows.findings import findings_to_json
-    from zt_flows.recommend import plan_findings, recommend_rules, write_plan
-    from zt_flows.rules import evaluate_rules
-    from zt_flows.sources import read_flow_logs
+    from zt_flows.pipeline import observe, obtain_inventory
+    from zt_flows.recommend import write_plan
     from zt_flows.sources.cache import atomic_path
 
     settings = build_settings(
@@ -162,30 +155,15 @@ def recommend(
     settings = _recommend_settings(
         settings, min_flows, min_days, max_cidrs_per_port, port_range_density
     )
-    found_inventory = load_or_collect(inventory, settings)
     progress = RichProgress(enabled=settings.sources.progress)
+    found_inventory = obtain_inventory(inventory, settings, progress=progress)
     con = connect_engine(settings.engine)
     try:
-        flows = read_flow_logs(source, settings, con, progress=progress)
-        conversations = build_conversations(
-            flows, found_inventory, settings.conversations, con, progress=progress
-        )
-        logged = logged_interfaces(flows, con)
+        observation = observe(source, settings, con, inventory=found_inventory, progress=progress)
     finally:
         con.close()
-    analysis = evaluate_rules(
-        conversations.edges, found_inventory, settings.recommend, logged_interfaces=logged
-    )
-    plan = recommend_rules(
-        conversations.edges,
-        found_inventory,
-        analysis,
-        settings.recommend,
-        logged_interfaces=logged,
-        window=settings.window,
-        onprem_cidrs=settings.conversations.onprem_cidrs,
-    )
-    all_findings = (*analysis.findings, *plan_findings(plan))
+    result = recommend(observation, settings)
+    plan, all_findings = result.plan, result.findings
     findings_path = findings or out.with_name("findings.json")
     try:
         write_plan(plan, out)
@@ -197,8 +175,8 @@ def recommend(
             hint="check the path, its permissions and the free space",
         ) from None
     print_plan_summary(plan, all_findings, out, findings_path)
-    if analysis.unexplained or analysis.not_evaluable or analysis.notes:
-        print_undecided(analysis)
+    if result.analysis.unexplained or result.analysis.not_evaluable or result.analysis.notes:
+        print_undecided(result.analysis)
 
 
 def _recommend_settings(
@@ -224,36 +202,6 @@ def _recommend_settings(
             raise UsageError(f"--port-range-density: expected a share in (0, 1], found {density}")
         changes["port_range_density"] = density
     return replace(settings, recommend=replace(settings.recommend, **changes))  # type: ignore[arg-type]
-
-
-def load_or_collect(folder: Path | None, settings: Settings) -> Inventory:
-    """The inventory in ``folder``, or one collected from AWS now (kept in a scratch folder)."""
-    from zt_flows.inventory import load_inventory
-
-    if folder is not None:
-        return load_inventory(folder)
-    import tempfile
-
-    from zt_flows.aws import make_session
-    from zt_flows.cli.console import RichProgress
-    from zt_flows.inventory import collect_inventory
-
-    with tempfile.TemporaryDirectory(prefix="ztflows-inventory-") as scratch:
-        snapshot = collect_inventory(
-            make_session(settings.aws),
-            settings.aws,
-            Path(scratch),
-            progress=RichProgress(enabled=settings.sources.progress),
-        )
-        return load_inventory(snapshot)
-
-
-def logged_interfaces(flows: FlowLogs, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """Every ENI that wrote a record (NODATA and SKIPDATA included): flow-log coverage."""
-    from zt_flows.sources.sql import identifier
-
-    rows = con.execute(LOGGED_INTERFACES.format(view=identifier(flows.all_view))).fetchall()
-    return frozenset(str(r[0]) for r in rows)
 
 
 def print_undecided(analysis: RuleAnalysis) -> None:

@@ -1,12 +1,12 @@
 """Build the edge table: who initiates what, to which port, from canonical flow records.
 
-The heavy work is three DuckDB statements over the flow records (out of core):
-
-1. ``listeners.sql`` — one scan that learns which sockets are servers (they answered or
-   accepted a handshake);
-2. ``reduce.sql`` — one scan that orients every record and drops the client's ephemeral
-   port before grouping, so the aggregation has a few groups per conversation;
-3. ``fan_in.sql`` — on the (small) reduced table, orients what nothing else could.
+The heavy work is one DuckDB scan over the flow records (out of core), ``reduce.sql``:
+it orients every record its own flags (SYN / SYN-ACK) or a strong port signal (a service
+port against an ephemeral one) orient, and drops the client's ephemeral port before
+grouping, so the aggregation has a few groups per conversation instead of one per
+connection. The rest keep both ports (few: a long-lived connection keeps its ports), and
+``orient.sql`` decides them on the small reduced table from listener evidence learnt
+across the whole data set, then port heuristics, then fan-in.
 
 Then the distinct addresses are resolved to endpoints through the inventory's
 time-aware resolver (in Python, once per distinct address and hour), and
@@ -24,7 +24,7 @@ import polars as pl
 import pyarrow as pa
 
 from zt_flows.conversations.endpoints import register_endpoints, register_forwarding
-from zt_flows.conversations.queries import query
+from zt_flows.conversations.queries import run_script
 from zt_flows.inventory.model import Inventory
 from zt_flows.progress import NULL_PROGRESS, Progress
 from zt_flows.settings import ConversationSettings
@@ -91,6 +91,11 @@ class Conversations:
     notes: tuple[str, ...] = field(default=())
 
 
+def service_bits(ports: frozenset[int]) -> str:
+    """The service ports as a 65 536-character bit string (bit p set for port p)."""
+    return "".join("1" if p in ports else "0" for p in range(65536))
+
+
 def build_conversations(
     flows: FlowSource,
     inventory: Inventory,
@@ -104,20 +109,18 @@ def build_conversations(
     con.view(flows.view).create_view("zt_conv_input", replace=True)
     register_forwarding(con, inventory)
     params = {
-        "service_ports": sorted(settings.service_ports),
+        "service_bits": service_bits(settings.service_ports),
         "ephemeral_min": settings.ephemeral_port_min,
     }
-    with progress.task("conversations", total=5) as task:
-        con.execute(query("normalize.sql"))
-        con.execute(query("listeners.sql"))
+    with progress.task("conversations", total=4) as task:
+        for script in ("macros.sql", "normalize.sql", "reduce.sql"):
+            run_script(con, script, params)
         task.advance()
-        con.execute(query("reduce.sql"), params)
-        task.advance()
-        con.execute(query("fan_in.sql"))
+        run_script(con, "orient.sql", params)
         task.advance()
         addresses = register_endpoints(con, inventory, settings)
         task.advance()
-        con.execute(query("edges.sql"))
+        run_script(con, "edges.sql")
         task.advance()
 
     edges = pl.from_arrow(con.sql(EDGES_ORDERED).to_arrow_table())

@@ -31,21 +31,39 @@ _HALF_HOUR = 1800
 
 
 def register_forwarding(con: duckdb.DuckDBPyConnection, inventory: Inventory) -> None:
-    """``zt_forwarding(interface_id, translates)`` from every snapshot's interfaces."""
-    rows: dict[str, bool] = {}
+    """``zt_forwarding(interface_id)``: interfaces whose records are forwarded traffic, and
+    ``zt_own(interface_id, address)``: the addresses of the address-translating ones (NAT
+    gateways), whose legs with their own address are dropped as duplicates."""
+    forwarding: set[str] = set()
+    own: set[tuple[str, str]] = set()
     for snapshot in inventory.snapshots:
         for eni in snapshot.interfaces:
             if eni.role in FORWARDING_ROLES:
-                rows[eni.id] = eni.role is InterfaceRole.NAT_GATEWAY
-    table = pa.table(
-        {
-            "interface_id": pa.array(sorted(rows), pa.string()),
-            "translates": pa.array([rows[k] for k in sorted(rows)], pa.bool_()),
-        }
+                forwarding.add(eni.id)
+            if eni.role is InterfaceRole.NAT_GATEWAY:
+                own.update((eni.id, address) for address in eni.addresses)
+    _register(
+        con, "zt_forwarding", pa.table({"interface_id": pa.array(sorted(forwarding), pa.string())})
     )
-    con.register("zt_forwarding_arrow", table)
-    con.execute("CREATE OR REPLACE TEMP TABLE zt_forwarding AS SELECT * FROM zt_forwarding_arrow")
-    con.unregister("zt_forwarding_arrow")
+    pairs = sorted(own)
+    _register(
+        con,
+        "zt_own",
+        pa.table(
+            {
+                "interface_id": pa.array([p[0] for p in pairs], pa.string()),
+                "address": pa.array([p[1] for p in pairs], pa.string()),
+            }
+        ),
+    )
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """A temp table holding ``table`` (arrow registrations do not outlive the statement)."""
+    con.register(f"{name}_arrow", table)
+    # name is one of this module's own table names, never input.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")  # noqa: S608
+    con.unregister(f"{name}_arrow")
 
 
 def register_endpoints(
@@ -63,9 +81,7 @@ def register_endpoints(
         }
     )
     resolved = resolver.resolve_many(lookups).append_column("hour", hours)
-    con.register("zt_res_arrow", resolved)
-    con.execute("CREATE OR REPLACE TEMP TABLE zt_res AS SELECT * FROM zt_res_arrow")
-    con.unregister("zt_res_arrow")
+    _register(con, "zt_res", resolved)
     con.execute(query("self_addresses.sql"))
 
     ids: list[str] = []
@@ -89,7 +105,5 @@ def register_endpoints(
             "interface_role": pa.array(roles, pa.string()),
         }
     )
-    con.register("zt_local_arrow", local)
-    con.execute("CREATE OR REPLACE TEMP TABLE zt_local AS SELECT * FROM zt_local_arrow")
-    con.unregister("zt_local_arrow")
+    _register(con, "zt_local", local)
     return int(pairs.num_rows)

@@ -1,60 +1,54 @@
--- Orient every record (who is the client?) and drop the client's ephemeral port at once,
--- so the aggregation groups by (interface, client, server, server port, hour) instead of the
--- literal 5-tuple: a few groups per conversation instead of one per connection. Group keys
--- are kept narrow (a one-byte decision code, booleans) because this is the one statement
+-- The one scan over the flow records. Each record is oriented as far as the record itself
+-- allows, and the client's ephemeral port is dropped at once where it can be, so the
+-- aggregation groups by (interface, addresses, server port, hour) instead of the literal
+-- 5-tuple. Keys are few and narrow (a one-byte decision code; the source and destination
+-- as logged, not swapped into client and server yet) because this is the one statement
 -- whose cost grows with the number of records.
 --
 -- decision: 1 SYN without ACK (src is the client)   2 SYN-ACK (src is the server)
---           3 dst socket listens                     4 src socket listens
 --           5 dst port looks like a service          6 src port looks like a service
---           7 ambiguous: decided later from fan-in (both ports kept until then)
--- Even codes mean the record runs server -> client (a response).
+--           7 no flags, ports do not tell (non-TCP)  8 TCP without SYN / SYN-ACK, and
+--                                                      no strong port signal either
+-- The client's port is dropped for 1 and 5 (srcport) and 2 and 6 (dstport); 7 and 8 keep
+-- both, and orient.sql decides them from evidence learnt across the whole data set.
+-- tcp-flags are OR-ed per interval and ACK is only reported with SYN: SYN-ACK is 18.
+-- AWS: https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html (tcp-flags)
 CREATE OR REPLACE TEMP TABLE zt_reduced AS
 WITH decided AS (
     SELECT
-        n.*,
+        *,
         CAST(CASE
-            WHEN n.protocol = 6 AND (n.flags & 18) = 2 THEN 1
-            WHEN n.protocol = 6 AND (n.flags & 18) = 18 THEN 2
-            WHEN ld.k IS NOT NULL AND ls.k IS NULL THEN 3
-            WHEN ls.k IS NOT NULL AND ld.k IS NULL THEN 4
-            WHEN list_contains($service_ports, n.dstport)
-                 AND NOT list_contains($service_ports, n.srcport) THEN 5
-            WHEN list_contains($service_ports, n.srcport)
-                 AND NOT list_contains($service_ports, n.dstport) THEN 6
-            WHEN n.dstport < $ephemeral_min AND n.srcport >= $ephemeral_min THEN 5
-            WHEN n.srcport < $ephemeral_min AND n.dstport >= $ephemeral_min THEN 6
-            WHEN n.dstport < 1024 AND n.srcport >= 1024 THEN 5
-            WHEN n.srcport < 1024 AND n.dstport >= 1024 THEN 6
-            ELSE 7
+            WHEN protocol = 6 AND (flags & 18) = 2 THEN 1
+            WHEN protocol = 6 AND (flags & 18) = 18 THEN 2
+            WHEN protocol = 6 THEN [8, 5, 6][
+                zt_strong_side(srcport, dstport, CAST($service_bits AS BIT), $ephemeral_min) + 1
+            ]
+            ELSE [7, 5, 6][
+                zt_port_side(srcport, dstport, CAST($service_bits AS BIT), $ephemeral_min) + 1
+            ]
         END AS UTINYINT) AS decision
-    FROM zt_norm AS n
-    LEFT JOIN zt_listeners AS ld ON ld.k = hash(n.dst_a, n.dstport, n.protocol)
-    LEFT JOIN zt_listeners AS ls ON ls.k = hash(n.src_a, n.srcport, n.protocol)
+    FROM zt_norm
 )
 SELECT
     interface_id,
-    CASE WHEN decision % 2 = 0 THEN dst_a ELSE src_a END AS client_a,
-    CASE WHEN decision % 2 = 0 THEN src_a ELSE dst_a END AS server_a,
-    CASE WHEN decision % 2 = 0 THEN srcport ELSE dstport END AS server_port,
-    CASE WHEN decision = 7 THEN srcport END AS client_port,
+    src_a,
+    dst_a,
+    CASE WHEN decision IN (1, 5) THEN NULL ELSE srcport END AS srcport,
+    CASE WHEN decision IN (2, 6) THEN NULL ELSE dstport END AS dstport,
     protocol,
     start // 3600 AS hour,
     decision,
-    action = 'REJECT' AS rejected,
-    CASE WHEN decision % 2 = 0 THEN pkt_dst_aws_service ELSE pkt_src_aws_service END
-        AS client_service,
-    CASE WHEN decision % 2 = 0 THEN pkt_src_aws_service ELSE pkt_dst_aws_service END
-        AS server_service,
-    -- The sender of an egress record / the receiver of an ingress one is the logging
-    -- interface (v5+ logs say which); NULL when the log does not.
-    CASE flow_direction WHEN 'egress' THEN TRUE WHEN 'ingress' THEN FALSE END AS egress,
-    bool_or(forwarded) AS forwarded,
     count(*) AS records,
+    count_if(action = 'REJECT') AS rejected_records,
     sum(packets) AS packets,
     sum(bytes) AS bytes,
     min(start) AS first_start,
     max("end") AS last_end,
-    count_if(protocol = 6 AND (flags & 18) = 2) AS syns
+    count_if(decision = 1) AS syns,
+    min(pkt_src_aws_service) AS src_service,
+    min(pkt_dst_aws_service) AS dst_service,
+    -- The sender of an egress record / the receiver of an ingress one is the logging
+    -- interface (v5+ logs say which); NULL when the log does not.
+    bool_or(CASE flow_direction WHEN 'egress' THEN TRUE WHEN 'ingress' THEN FALSE END) AS egress
 FROM decided
 GROUP BY ALL;
