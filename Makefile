@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.ztflows-installed
 OUT ?= out/sample
 
-.PHONY: demo test lint unit install bench clean
+.PHONY: demo test lint chromium unit install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,23 @@ install: $(STAMP)
 
 # Runs the main job on the bundled sample VPC (three days of flow logs + its inventory).
 demo: $(STAMP)
-	$(BIN)/ztflows ingest sample_data/flowlogs --out $(OUT)/records.parquet
+	$(BIN)/ztflows analyze sample_data/flowlogs --inventory sample_data/inventory --out $(OUT)
+	@echo "open $(OUT)/report.html; the Terraform is in $(OUT)/terraform/"
 
 # Formatting, lint, types, then the whole test suite (two workers: one per core).
-test: lint unit
+test: lint chromium unit
+
+# The report's test opens report.html in headless Chromium (Debian's package).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the report's browser test"; \
+	    apt-get update -qq >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "the report's browser test needs /usr/bin/chromium: sudo apt-get install chromium"; \
+	    exit 1; \
+	  fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check zt_flows tests benchmarks

@@ -1,14 +1,102 @@
 """ztflows: AWS VPC Flow Logs to least-privilege security groups.
 
-The library API (one or two functions a stage) is what the CLI and the notebooks
-use::
+The library API — one or two functions a stage — is what the CLI and notebooks use::
 
-    import duckdb
-    from zt_flows import Settings, connect_engine, read_flow_logs, load_inventory
+    from zt_flows import Settings, analyze, connect_engine, load_inventory
 
     settings = Settings()
     con = connect_engine(settings.engine)
-    flows = read_flow_logs("sample_data/flowlogs", settings, con)
+    result = analyze("sample_data/flowlogs", settings, con,
+                     inventory=load_inventory("sample_data/inventory"))
+    result.observation.conversations.edges   # the edge table (polars)
+    result.plan                              # the verified plan
+
+Names are imported on first use, so ``import zt_flows`` stays cheap.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Settings": "zt_flows.settings",
+    "TimeWindow": "zt_flows.settings",
+    "parse_window": "zt_flows.settings",
+    "connect_engine": "zt_flows.engine",
+    "read_flow_logs": "zt_flows.sources",
+    "write_records": "zt_flows.sources",
+    "collect_inventory": "zt_flows.inventory",
+    "load_inventory": "zt_flows.inventory",
+    "build_resolver": "zt_flows.inventory",
+    "build_conversations": "zt_flows.conversations",
+    "read_edges": "zt_flows.conversations",
+    "write_edges": "zt_flows.conversations",
+    "build_graph": "zt_flows.graph",
+    "export_graph": "zt_flows.graph",
+    "evaluate_rules": "zt_flows.rules",
+    "recommend_rules": "zt_flows.recommend",
+    "check_plan": "zt_flows.recommend",
+    "read_plan": "zt_flows.recommend",
+    "write_plan": "zt_flows.recommend",
+    "render_terraform": "zt_flows.render.terraform",
+    "render_report": "zt_flows.render.report",
+    "observe": "zt_flows.pipeline",
+    "obtain_inventory": "zt_flows.pipeline",
+    "analyze": "zt_flows.analyze",
+    "recommend": "zt_flows.analyze",
+    "write_analysis": "zt_flows.analyze",
+}
+
+__all__ = [
+    "Settings",
+    "TimeWindow",
+    "__version__",
+    "analyze",
+    "build_conversations",
+    "build_graph",
+    "build_resolver",
+    "check_plan",
+    "collect_inventory",
+    "connect_engine",
+    "evaluate_rules",
+    "export_graph",
+    "load_inventory",
+    "observe",
+    "obtain_inventory",
+    "parse_window",
+    "read_edges",
+    "read_flow_logs",
+    "read_plan",
+    "recommend",
+    "recommend_rules",
+    "render_report",
+    "render_terraform",
+    "write_analysis",
+    "write_edges",
+    "write_plan",
+    "write_records",
+]
+
+if TYPE_CHECKING:
+    from zt_flows.analyze import analyze, recommend, write_analysis
+    from zt_flows.conversations import build_conversations, read_edges, write_edges
+    from zt_flows.engine import connect_engine
+    from zt_flows.graph import build_graph, export_graph
+    from zt_flows.inventory import build_resolver, collect_inventory, load_inventory
+    from zt_flows.pipeline import observe, obtain_inventory
+    from zt_flows.recommend import check_plan, read_plan, recommend_rules, write_plan
+    from zt_flows.render.report import render_report
+    from zt_flows.render.terraform import render_terraform
+    from zt_flows.rules import evaluate_rules
+    from zt_flows.settings import Settings, TimeWindow, parse_window
+    from zt_flows.sources import read_flow_logs, write_records
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zt_flows' has no attribute {name!r}")
+    return getattr(import_module(module), name)
