@@ -22,6 +22,7 @@ from zt_flows.cli.common import (
     TempDirOpt,
     UntilOpt,
     build_settings,
+    observed,
 )
 from zt_flows.errors import ExitCode, UsageError
 from zt_flows.settings import SEVERITIES
@@ -90,11 +91,7 @@ def analyze(
     temp_dir: TempDirOpt = None,
     quiet: QuietOpt = False,
 ) -> int:
-    from zt_flows.analyze import analyze as run_analysis
-    from zt_flows.analyze import write_analysis
-    from zt_flows.cli.console import RichProgress
-    from zt_flows.engine import connect_engine
-    from zt_flows.pipeline import obtain_inventory
+    from zt_flows.analyze import recommend, write_analysis
 
     if summary_format not in ("text", "json"):
         raise UsageError(f"--format: expected 'text' or 'json', found {summary_format!r}")
@@ -114,14 +111,9 @@ def analyze(
         temp_dir=temp_dir,
         quiet=quiet,
     )
-    progress = RichProgress(enabled=settings.sources.progress)
-    found = obtain_inventory(inventory, settings, progress=progress)
-    con = connect_engine(settings.engine)
-    try:
-        result = run_analysis(source, settings, con, inventory=found, progress=progress)
+    with observed(source, inventory, settings) as (con, observation, progress):
+        result = recommend(observation, settings)
         outputs = write_analysis(result, con, out, progress=progress)
-    finally:
-        con.close()
     if summary_format == "json":
         typer.echo(json.dumps({"out": str(out), **outputs.summary}, indent=2))
     else:

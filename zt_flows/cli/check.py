@@ -22,6 +22,7 @@ from zt_flows.cli.common import (
     TempDirOpt,
     UntilOpt,
     build_settings,
+    observed,
 )
 from zt_flows.errors import ExitCode, UsageError
 
@@ -79,9 +80,6 @@ def check(
     temp_dir: TempDirOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    from zt_flows.cli.console import RichProgress
-    from zt_flows.engine import connect_engine
-    from zt_flows.pipeline import observe, obtain_inventory
     from zt_flows.recommend import check_plan, read_plan, settings_from_record
 
     if output_format not in ("table", "json"):
@@ -99,13 +97,8 @@ def check(
         quiet=quiet,
     )
     the_plan = read_plan(plan)
-    progress = RichProgress(enabled=settings.sources.progress)
-    found_inventory = obtain_inventory(inventory, settings, progress=progress)
-    con = connect_engine(settings.engine)
-    try:
-        observation = observe(source, settings, con, inventory=found_inventory, progress=progress)
-    finally:
-        con.close()
+    with observed(source, inventory, settings) as (_, observation, _progress):
+        found_inventory = observation.inventory
     result = check_plan(
         the_plan,
         observation.conversations.edges,

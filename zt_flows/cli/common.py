@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from zt_flows.pipeline import Observation
+    from zt_flows.progress import Progress
 
 from zt_flows.settings import (
     AwsSettings,
@@ -116,6 +124,25 @@ QuietOpt = Annotated[
 ]
 
 
+@contextmanager
+def observed(
+    source: str, inventory_dir: Path | None, settings: Settings
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, Observation, Progress]]:
+    """Inventory (loaded, or collected first), an engine, and the observed conversations;
+    the connection stays open for the block (outputs may still scan the records)."""
+    from zt_flows.cli.console import RichProgress
+    from zt_flows.engine import connect_engine
+    from zt_flows.pipeline import observe, obtain_inventory
+
+    progress = RichProgress(enabled=settings.sources.progress)
+    inventory = obtain_inventory(inventory_dir, settings, progress=progress)
+    con = connect_engine(settings.engine)
+    try:
+        yield con, observe(source, settings, con, inventory=inventory, progress=progress), progress
+    finally:
+        con.close()
+
+
 def build_settings(
     *,
     since: str | None = None,
@@ -168,4 +195,5 @@ __all__ = [
     "TempDirOpt",
     "UntilOpt",
     "build_settings",
+    "observed",
 ]

@@ -22,6 +22,7 @@ from zt_flows.cli.common import (
     TempDirOpt,
     UntilOpt,
     build_settings,
+    observed,
 )
 from zt_flows.errors import UsageError
 
@@ -76,10 +77,7 @@ def conversations(
     quiet: QuietOpt = False,
     report_format: FormatOpt = "text",
 ) -> None:
-    from zt_flows.cli.console import RichProgress
     from zt_flows.conversations import write_edges
-    from zt_flows.engine import connect_engine
-    from zt_flows.pipeline import observe, obtain_inventory
 
     if report_format not in ("text", "json"):
         raise UsageError(f"--format: expected 'text' or 'json', found {report_format!r}")
@@ -95,14 +93,8 @@ def conversations(
         temp_dir=temp_dir,
         quiet=quiet,
     )
-    progress = RichProgress(enabled=settings.sources.progress)
-    inv = obtain_inventory(inventory, settings, progress=progress)
-    con = connect_engine(settings.engine)
-    try:
-        observation = observe(source, settings, con, inventory=inv, progress=progress)
-    finally:
-        con.close()
-    write_edges(observation.conversations.edges, out)
+    with observed(source, inventory, settings) as (_, observation, _progress):
+        write_edges(observation.conversations.edges, out)
     report = observation.conversations.report
     if report_format == "json":
         typer.echo(json.dumps(report_dict(report, out), indent=2))

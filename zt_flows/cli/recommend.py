@@ -22,6 +22,7 @@ from zt_flows.cli.common import (
     TempDirOpt,
     UntilOpt,
     build_settings,
+    observed,
 )
 from zt_flows.errors import OutputError, UsageError
 
@@ -133,10 +134,7 @@ def recommend(
     quiet: QuietOpt = False,
 ) -> None:
     from zt_flows.analyze import recommend
-    from zt_flows.cli.console import RichProgress
-    from zt_flows.engine import connect_engine
     from zt_flows.findings import findings_to_json
-    from zt_flows.pipeline import observe, obtain_inventory
     from zt_flows.recommend import write_plan
     from zt_flows.sources.cache import atomic_path
 
@@ -155,14 +153,8 @@ def recommend(
     settings = _recommend_settings(
         settings, min_flows, min_days, max_cidrs_per_port, port_range_density
     )
-    progress = RichProgress(enabled=settings.sources.progress)
-    found_inventory = obtain_inventory(inventory, settings, progress=progress)
-    con = connect_engine(settings.engine)
-    try:
-        observation = observe(source, settings, con, inventory=found_inventory, progress=progress)
-    finally:
-        con.close()
-    result = recommend(observation, settings)
+    with observed(source, inventory, settings) as (_, observation, _progress):
+        result = recommend(observation, settings)
     plan, all_findings = result.plan, result.findings
     findings_path = findings or out.with_name("findings.json")
     try:
