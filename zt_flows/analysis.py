@@ -1,7 +1,7 @@
 """The whole pipeline, from flow logs to a reviewed change: the library behind
 ``ztflows recommend`` and ``ztflows analyze``, and what a notebook calls.
 
-:func:`recommend` takes an :class:`~zt_flows.pipeline.Observation` to a verified plan
+:func:`build_recommendation` takes an :class:`~zt_flows.pipeline.Observation` to a verified plan
 and its findings; :func:`analyze` does both halves; :func:`write_analysis` writes every
 artefact of a run into one folder.
 """
@@ -47,7 +47,7 @@ class Recommendation:
         return tuple(f for f in self.findings if SEVERITIES.index(f.severity) >= level)
 
 
-def recommend(observation: Observation, settings: Settings) -> Recommendation:
+def build_recommendation(observation: Observation, settings: Settings) -> Recommendation:
     """Judge today's rules against the observed conversations and propose a verified plan.
 
     Raises :class:`~zt_flows.errors.VerificationError` if the plan would block observed
@@ -86,7 +86,7 @@ def analyze(
     observation = observe(
         source, settings, con, inventory=inventory, session=session, progress=progress
     )
-    return recommend(observation, settings)
+    return build_recommendation(observation, settings)
 
 
 @dataclass(frozen=True)
