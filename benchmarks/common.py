@@ -7,17 +7,21 @@ baseline see the same load on a shared machine.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import multiprocessing
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -32,18 +36,39 @@ class Dataset:
     root: Path
     records: int
     delivery: str  # the sample generator's --delivery: parquet or text
+    # Where the cases' scratch folders go; beside ``root`` unless given (``--data`` points
+    # at a folder the harness does not own).
+    scratch_parent: Path | None = None
 
     @property
     def flowlogs(self) -> Path:
         return self.root / "flowlogs"
 
+    @property
+    def inventory(self) -> Path:
+        return self.root / "inventory"
+
     def files(self) -> list[str]:
         suffix = "*.parquet" if self.delivery == "parquet" else "*.gz"
         return sorted(str(p) for p in self.flowlogs.rglob(suffix))
 
+    def warm(self) -> int:
+        """Read every file of the data set once, so that no case pays for a cold page cache.
+
+        Reading the bytes, not running a query: a ``count(*)`` over Parquet reads only the
+        footers, and a real query at 100M records costs a minute.
+        """
+        total = 0
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file():
+                with path.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        total += len(chunk)
+        return total
+
     @property
     def scratch_root(self) -> Path:
-        return self.root.parent / f"scratch-{self.root.name}"
+        return (self.scratch_parent or self.root.parent) / f"scratch-{self.root.name}"
 
     def scratch(self, name: str) -> Path:
         """A per-case scratch folder (outputs, caches), emptied before each run."""
@@ -64,13 +89,18 @@ def dataset(records: int, delivery: str = "parquet", *, data_dir: Path = DATA) -
     """The sample at ``records`` records, generated once with the sample generator and reused.
 
     A data set is complete when its ``complete.json`` exists (written last), so an
-    interrupted generation is redone, never half-used.
+    interrupted generation is redone, never half-used. The marker also names the version
+    of the generator that wrote it (a digest of its source): a data set written by another
+    version is generated again, since an old one may not even load (before the fix of
+    replica addresses, every inventory above ~3M records was invalid).
     """
     root = data_dir / f"sample-{delivery}-{records}"
     marker = root / "complete.json"
-    if marker.exists() and "records" not in json.loads(marker.read_text()):
-        marker.write_text(_records_json(root))
-    if not marker.exists():
+    version = generator_version()
+    written = json.loads(marker.read_text()) if marker.exists() else {}
+    if written and written.get("generator") != version:
+        print(f"{root} was written by another version of the sample generator", flush=True)
+    if written.get("generator") != version or "records" not in written:
         shutil.rmtree(root, ignore_errors=True)
         print(f"generating {records:,} records ({delivery}) into {root} ...", flush=True)
         started = time.perf_counter()
@@ -82,8 +112,38 @@ def dataset(records: int, delivery: str = "parquet", *, data_dir: Path = DATA) -
         print(done.stdout.strip(), flush=True)
         written = json.loads(_records_json(root))
         written["seconds"] = round(time.perf_counter() - started, 1)
+        written["generator"] = version
         marker.write_text(json.dumps(written))
     return Dataset(root, int(json.loads(marker.read_text())["records"]), delivery)
+
+
+def existing_dataset(root: Path, *, data_dir: Path = DATA) -> Dataset:
+    """A data set the sample generator already wrote elsewhere (``run.py --data``).
+
+    Used as it is: its delivery is told from its files, its records are counted, nothing
+    is written into it (scratch folders go under ``data_dir``). That it was written by the
+    current generator is the caller's word.
+    """
+    root = root.resolve()
+    if not (root / "flowlogs").is_dir() or not (root / "inventory").is_dir():
+        raise SystemExit(f"--data {root}: expected the sample generator's flowlogs/ and inventory/")
+    parquet = next((root / "flowlogs").rglob("*.parquet"), None) is not None
+    text = next((root / "flowlogs").rglob("*.gz"), None) is not None
+    if parquet == text:
+        found = "both Parquet and gzip text" if parquet else "no flow-log files"
+        raise SystemExit(f"--data {root}: expected one delivery (parquet or text), found {found}")
+    records = int(json.loads(_records_json(root))["records"])
+    return Dataset(root, records, "parquet" if parquet else "text", scratch_parent=data_dir)
+
+
+def generator_version() -> str:
+    """A digest of the sample generator's source (and the schema it writes)."""
+    package = REPO / "zt_flows"
+    digest = hashlib.sha256()
+    for path in [*sorted((package / "sample").glob("*.py")), package / "schema.py"]:
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _records_json(root: Path) -> str:
@@ -110,8 +170,18 @@ def _records_json(root: Path) -> str:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What ``run`` may return instead of a bare record count: the records it handled and
+    a short note shown beside the run (how many groups, how much it spilled)."""
+
+    records: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Case:
-    """One timed operation. ``run(data)`` returns the number of records it handled.
+    """One timed operation. ``run(data)`` returns the number of records it handled (or an
+    :class:`Outcome`, which adds a note).
 
     ``baseline`` names the case (same stage) this one is compared with; a case with no
     baseline is a baseline, or shown for reference. ``delivery`` picks the data set;
@@ -120,38 +190,93 @@ class Case:
 
     stage: str
     name: str
-    run: Callable[[Dataset], int]
+    run: Callable[[Dataset], int | Outcome]
     baseline: str | None = None
     delivery: str = "parquet"
     setup: Callable[[Dataset], object] | None = None
 
 
 @dataclass
+class Run:
+    """One run of a case, in a process of its own."""
+
+    round: int
+    seconds: float | None  # None when the run failed
+    peak_rss_mb: float
+    # CPU seconds of the run (user + system, every thread): against ``seconds`` it tells
+    # a slow run from one that waited for cores other jobs held.
+    cpu_seconds: float | None = None
+    note: str = ""
+    error: str | None = None
+    load: float = 0.0  # the machine's 1-minute load average when the run started
+    ratio: float | None = None  # to the baseline's run in the same round
+
+
+@dataclass
 class Result:
+    """A case over all its runs: the median run, the fastest, the largest peak RSS."""
+
     stage: str
     name: str
-    records: int
-    seconds: float
-    peak_rss_mb: float
     baseline: str | None = None
-    ratio: float | None = None
-    runs: list[float] = field(default_factory=list)
+    records: int = 0
+    runs: list[Run] = field(default_factory=list)
+    ratio: float | None = None  # median against the baseline's median
+
+    @property
+    def times(self) -> list[float]:
+        return [r.seconds for r in self.runs if r.seconds is not None]
+
+    @property
+    def seconds(self) -> float:
+        """The median run; NaN when every run failed."""
+        return statistics.median(self.times) if self.times else math.nan
+
+    @property
+    def fastest(self) -> float:
+        return min(self.times) if self.times else math.nan
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max((r.peak_rss_mb for r in self.runs), default=0.0)
+
+    @property
+    def failures(self) -> int:
+        return sum(r.error is not None for r in self.runs)
 
     @property
     def per_second(self) -> float:
-        return self.records / self.seconds if self.seconds > 0 else float("inf")
+        return self.records / self.seconds if self.seconds > 0 else math.nan
 
 
-def _child(case: Case, data: Dataset, queue: Any, setup: bool) -> None:
-    if setup:
-        assert case.setup is not None
-        case.setup(data)
-        queue.put((0, 0.0, 0.0))
-        return
-    started = time.perf_counter()
-    records = case.run(data)
-    seconds = time.perf_counter() - started
-    queue.put((records, seconds, _peak_rss_mb()))
+class CaseFailed(RuntimeError):
+    """A run (or its setup) raised, or its process died."""
+
+
+def _child(case: Case, data: Dataset, outbox: Any, setup: bool) -> None:
+    try:
+        if setup:
+            assert case.setup is not None
+            case.setup(data)
+            outbox.put(("ok", 0, 0.0, 0.0, 0.0, ""))
+            return
+        cpu = _cpu_seconds()
+        started = time.perf_counter()
+        outcome = case.run(data)
+        seconds = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu
+        done = outcome if isinstance(outcome, Outcome) else Outcome(outcome)
+        outbox.put(("ok", done.records, seconds, cpu, _peak_rss_mb(), done.note))
+    except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+        error = f"{type(exc).__name__}: {first_line}"
+        outbox.put(("error", 0, 0.0, 0.0, _peak_rss_mb(), error))
+        raise
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mb() -> float:
@@ -169,20 +294,39 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _spawn(case: Case, data: Dataset, *, setup: bool) -> tuple[int, float, float]:
+def _spawn(case: Case, data: Dataset, *, setup: bool) -> tuple[int, float, float, float, str]:
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(case, data, queue, setup))
+    outbox = context.Queue()
+    process = context.Process(target=_child, args=(case, data, outbox, setup))
     process.start()
-    outcome: tuple[int, float, float] = queue.get()
+    message: tuple[str, int, float, float, float, str] | None = None
+    while message is None:
+        try:
+            message = outbox.get(timeout=1.0)
+        except Empty:
+            if process.is_alive():
+                continue
+            try:  # it may have written just before exiting
+                message = outbox.get(timeout=1.0)
+            except Empty:
+                break  # killed (the kernel's OOM killer sends SIGKILL) before a word
     process.join()
+    what = f"{case.stage}/{case.name}{' (setup)' if setup else ''}"
+    if message is None:
+        code = process.exitcode
+        signal = f", killed by signal {-code}" if code is not None and code < 0 else ""
+        raise CaseFailed(f"{what}: the process died (exit {code}{signal})")
+    status, records, seconds, cpu, rss, text = message
+    if status != "ok":
+        raise CaseFailed(f"{what}: {text}")
     if process.exitcode != 0:
-        raise RuntimeError(f"{case.stage}/{case.name} failed (exit {process.exitcode})")
-    return outcome
+        raise CaseFailed(f"{what}: exit {process.exitcode}")
+    return records, seconds, cpu, rss, text
 
 
-def run_once(case: Case, data: Dataset) -> tuple[int, float, float]:
-    """Run ``case`` once in a fresh process: records, seconds, peak RSS (MB).
+def run_once(case: Case, data: Dataset) -> tuple[int, float, float, float, str]:
+    """Run ``case`` once in a fresh process: records, seconds, CPU seconds, peak RSS (MB),
+    note.
 
     Its ``setup`` runs before, in a process of its own, so it counts in neither.
     """
@@ -192,59 +336,144 @@ def run_once(case: Case, data: Dataset) -> tuple[int, float, float]:
 
 
 def measure(cases: list[Case], data: dict[str, Dataset], *, repeat: int) -> list[Result]:
-    """Run every case ``repeat`` times, in rounds (A B C, A B C, ...), keeping each case's
-    fastest run and its largest peak RSS.
+    """Run every case ``repeat`` times, in rounds (A B C, A B C, ...), keeping every run.
 
     Rounds rather than one case after the other: on a shared machine the load drifts, and
-    a baseline and the case compared with it should see the same drift.
+    a baseline and the case compared with it should see the same drift. A run that fails
+    is recorded as failed and the rounds go on.
     """
-    results = [Result(c.stage, c.name, 0, float("inf"), 0.0, c.baseline) for c in cases]
-    for round_number in range(repeat):
+    results = [Result(c.stage, c.name, c.baseline) for c in cases]
+    by_name = {(r.stage, r.name): r for r in results}
+    for round_number in range(1, repeat + 1):
         for case, result in zip(cases, results, strict=True):
+            print(f"  round {round_number}: {case.stage}: {case.name}", file=sys.stderr, flush=True)
+            load = os.getloadavg()[0]
+            try:
+                records, seconds, cpu, rss, note = run_once(case, data[case.delivery])
+            except CaseFailed as failure:
+                result.runs.append(Run(round_number, None, 0.0, error=str(failure), load=load))
+                print(f"    FAILED: {failure}", file=sys.stderr, flush=True)
+                continue
+            result.records = records
+            run = Run(
+                round_number, round(seconds, 3), round(rss, 1), round(cpu, 2), note, load=load
+            )
+            result.runs.append(run)
+            base = by_name.get((case.stage, case.baseline or ""))
+            run.ratio = _round_ratio(run, base)
+            ratio = f", {run.ratio:.2f}x {case.baseline}" if run.ratio is not None else ""
             print(
-                f"  round {round_number + 1}: {case.stage}: {case.name}",
+                f"    {seconds:.2f} s ({cpu:.2f} s CPU), {rss:,.0f} MB peak RSS{ratio}"
+                + (f"; {note}" if note else ""),
                 file=sys.stderr,
                 flush=True,
             )
-            records, seconds, rss = run_once(case, data[case.delivery])
-            result.records = records
-            result.runs.append(round(seconds, 3))
-            result.seconds = min(result.seconds, seconds)
-            result.peak_rss_mb = max(result.peak_rss_mb, rss)
     return results
 
 
+def _round_ratio(run: Run, base: Result | None) -> float | None:
+    """``run`` against its baseline's run in the same round."""
+    if base is None or run.seconds is None:
+        return None
+    for other in base.runs:
+        if other.round == run.round and other.seconds:
+            return run.seconds / other.seconds
+    return None
+
+
 def compare(results: list[Result]) -> None:
-    """Fill in each result's ratio to its baseline (measured in the same run)."""
+    """Fill in each result's ratio to its baseline (medians, measured in the same run) and
+    each run's ratio to the baseline's run in the same round."""
     by_name = {(r.stage, r.name): r for r in results}
     for result in results:
-        if result.baseline is not None:
-            base = by_name.get((result.stage, result.baseline))
-            if base is not None and base.seconds > 0:
-                result.ratio = result.seconds / base.seconds
+        base = by_name.get((result.stage, result.baseline or ""))
+        if base is None:
+            continue
+        for run in result.runs:
+            run.ratio = _round_ratio(run, base)
+        if base.seconds > 0 and math.isfinite(result.seconds):
+            result.ratio = result.seconds / base.seconds
+
+
+def machine() -> str:
+    """Cores, memory, Python and DuckDB versions: what a result depends on."""
+    import duckdb
+
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f", {int(line.split()[1]) / 1024**2:.1f} GiB"
+    except OSError:
+        pass
+    return (
+        f"machine: {os.cpu_count()} cores{memory}; python {sys.version.split()[0]}; "
+        f"duckdb {duckdb.__version__}"
+    )
 
 
 def report(results: list[Result], data: dict[str, Dataset]) -> str:
     lines = [f"data ({d.delivery}): {d.describe()}" for d in data.values()]
+    loads = [run.load for r in results for run in r.runs]
+    load = (
+        f"; 1-minute load average {min(loads):.1f}-{max(loads):.1f} before the runs "
+        "(theirs included)"
+        if loads
+        else ""
+    )
+    rounds = max((len(r.runs) for r in results), default=0)
     lines += [
-        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}",
+        machine() + load,
+        f"seconds: the median of {rounds} runs (fastest beside it); peak RSS: the largest; "
+        "ratio: median against the baseline's median",
         "",
-        f"{'stage':<13}{'case':<46}{'seconds':>8}{'records/s':>15}{'peak RSS':>11}  ratio",
+        f"{'stage':<15}{'case':<46}{'seconds':>8}{'fastest':>9}{'records/s':>15}"
+        f"{'peak RSS':>11}  ratio",
     ]
     for r in results:
-        ratio = f"{r.ratio:.2f}x {r.baseline}" if r.ratio is not None else ""
+        ratio = f"{r.ratio:.2f}x {r.baseline}  " if r.ratio is not None else ""
+        if r.failures:
+            ratio += f"({r.failures} of {len(r.runs)} runs FAILED)"
         lines.append(
-            f"{r.stage:<13}{r.name:<46}{r.seconds:>8.2f}{r.per_second:>15,.0f}"
-            f"{r.peak_rss_mb:>8,.0f} MB  {ratio}"
+            f"{r.stage:<15}{r.name:<46}{r.seconds:>8.2f}{r.fastest:>9.2f}"
+            f"{r.per_second:>15,.0f}{r.peak_rss_mb:>8,.0f} MB  {ratio}".rstrip()
         )
+    lines += [
+        "",
+        "every run (CPU: user + system seconds of all its threads; ratio: against the "
+        "baseline's run in the same round):",
+        f"{'round':<7}{'stage':<15}{'case':<46}{'seconds':>8}{'CPU':>8}{'peak RSS':>11}"
+        f"{'ratio':>8}  note",
+    ]
+    for number in range(1, rounds + 1):
+        for r in results:
+            for run in r.runs:
+                if run.round != number:
+                    continue
+                seconds = f"{run.seconds:>8.2f}" if run.seconds is not None else f"{'FAILED':>8}"
+                cpu = f"{run.cpu_seconds:>8.2f}" if run.cpu_seconds is not None else " " * 8
+                ratio = f"{run.ratio:>7.2f}x" if run.ratio is not None else " " * 8
+                note = run.error if run.error is not None else run.note
+                lines.append(
+                    f"{number:<7}{r.stage:<15}{r.name:<46}{seconds}{cpu}"
+                    f"{run.peak_rss_mb:>8,.0f} MB{ratio}  {note}".rstrip()
+                )
     return "\n".join(lines)
 
 
 def as_json(results: list[Result], data: dict[str, Dataset]) -> str:
+    def summary(r: Result) -> dict[str, Any]:
+        return asdict(r) | {
+            "seconds": r.seconds,
+            "fastest": r.fastest,
+            "peak_rss_mb": r.peak_rss_mb,
+            "records_per_second": r.per_second,
+        }
+
     return json.dumps(
         {
             "data": {k: {"records": d.records, "root": str(d.root)} for k, d in data.items()},
-            "results": [asdict(r) | {"records_per_second": r.per_second} for r in results],
+            "results": [summary(r) for r in results],
         },
         indent=2,
     )

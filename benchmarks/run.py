@@ -1,10 +1,10 @@
-"""Run the benchmarks: ``python benchmarks/run.py --records N [--stage ingest|all]``.
+"""Run the benchmarks: ``python benchmarks/run.py --records N [--stage STAGE|all]``.
 
 Every stage's cases live in ``benchmarks/bench_<stage>.py`` as a ``CASES`` list of
 :class:`common.Case`; this runner finds them, generates (or reuses) the data sets they
-need, warms the page cache, runs each case in a fresh process and prints seconds,
-records/s, peak RSS, and each case's ratio to its bare-DuckDB baseline measured in the
-same run.
+need, warms the page cache, runs each case in a fresh process, in rounds, and prints the
+median seconds, records/s, peak RSS, and each case's ratio to its bare-DuckDB baseline
+measured in the same run, overall and round by round.
 """
 
 from __future__ import annotations
@@ -15,7 +15,17 @@ import shutil
 import sys
 from pathlib import Path
 
-from common import DATA, Case, as_json, compare, dataset, measure, report, run_once
+from common import (
+    DATA,
+    Case,
+    Dataset,
+    as_json,
+    compare,
+    dataset,
+    existing_dataset,
+    measure,
+    report,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,10 +51,20 @@ def main(argv: list[str] | None = None) -> int:
         "--stage", default="all", choices=[*sorted(available), "all"], help="which stage to run"
     )
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per case; the fastest counts (default 3)"
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds: runs per case; the median counts (default 3)",
     )
     parser.add_argument(
         "--data-dir", type=Path, default=DATA, help=f"where data sets are kept (default {DATA})"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="use this folder, written by `python -m zt_flows.sample --delivery parquet|text`, "
+        "instead of generating a data set: --records is then ignored, and cases that need the "
+        "other delivery are skipped",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args(argv)
@@ -52,12 +72,21 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [
         c for stage, cases in available.items() if args.stage in ("all", stage) for c in cases
     ]
-    deliveries = sorted({c.delivery for c in chosen})
-    data = {d: dataset(args.records, d, data_dir=args.data_dir) for d in deliveries}
-    # One untimed read of each data set first, so that no case pays for a cold page cache.
-    for delivery in deliveries:
-        first = next(c for c in chosen if c.delivery == delivery)
-        run_once(first, data[delivery])
+    data: dict[str, Dataset] = {}
+    if args.data is not None:
+        given = existing_dataset(args.data, data_dir=args.data_dir)
+        skipped = sorted({c.stage for c in chosen if c.delivery != given.delivery})
+        if skipped:
+            print(f"skipped (they need {given.delivery} data): {', '.join(skipped)}", flush=True)
+        chosen = [c for c in chosen if c.delivery == given.delivery]
+        data[given.delivery] = given
+    else:
+        for delivery in sorted({c.delivery for c in chosen}):
+            data[delivery] = dataset(args.records, delivery, data_dir=args.data_dir)
+    if not chosen:
+        parser.error("no case to run")
+    for d in data.values():
+        d.warm()
     try:
         results = measure(chosen, data, repeat=args.repeat)
     finally:
@@ -67,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report(results, data))
     if args.json:
         print(as_json(results, data))
-    return 0
+    return 1 if any(r.failures for r in results) else 0
 
 
 if __name__ == "__main__":
