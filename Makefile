@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.ztflows-installed
 OUT ?= out/sample
 
-.PHONY: demo test lint chromium unit install bench clean
+.PHONY: demo test lint chromium unit install bench lock clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions the suite last passed with, so a
+# new release upstream cannot turn a clean checkout red; `make lock` refreshes it.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -45,6 +47,16 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --records 10000000
+
+# Newest versions within pyproject.toml's ranges, in a scratch venv; then run `make test`.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable \
+	  | grep -v '^#'; } > constraints.txt.tmp && mv constraints.txt.tmp constraints.txt
+	rm -rf .venv-lock
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -343,9 +343,12 @@ def _user(
     iam = session.client("iam", endpoint_url=endpoint)
     name = "reader-" + "-".join(a.split(":")[1] for a in actions)
     iam.create_user(UserName=name)
+    # AWS authorises ListObjectsV2 as the IAM action s3:ListBucket; moto 5.2 checks the
+    # operation's name instead, so the policy grants both spellings of that one right.
+    granted = [*actions, *(["s3:ListObjectsV2"] if "s3:ListBucket" in actions else [])]
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+        "Statement": [{"Effect": "Allow", "Action": granted, "Resource": "*"}],
     }
     iam.put_user_policy(UserName=name, PolicyName="flowlogs", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=name)["AccessKey"]
