@@ -396,6 +396,19 @@ def test_udp_without_flags_uses_the_service_port(tmp_path: Path) -> None:
     assert conv.edges["initiator"].to_list() == ["port_heuristic"]
 
 
+def test_connection_stays_usable_after_the_stage(tmp_path: Path) -> None:
+    """A notebook goes on querying the connection the stage ran on."""
+    recs = Records()
+    recs.connection((A.id, A.ip), (B.id, B.ip), 45000, 53, start=DAY1, protocol=17)
+    settings = Settings(sources=type(Settings().sources)(cache_dir=tmp_path / "cache"))
+    con = connect_engine(settings.engine)
+    flows = read_flow_logs(recs.write(tmp_path / "logs"), settings, con)
+    inventory = load_inventory(snapshot(tmp_path, A, B))
+    conv = build_conversations(flows, inventory, settings.conversations, con)
+    assert con.sql("SELECT count(*) FROM zt_edges").fetchall() == [(conv.report.edges,)]
+    con.close()
+
+
 def test_interface_missing_from_the_inventory_is_still_named(tmp_path: Path) -> None:
     """An ENI the snapshot lacks (deleted before it was taken) is learnt from its own records:
     both vantages then agree on the conversation, which is counted once."""

@@ -130,11 +130,11 @@ def build_conversations(
 
 
 def _report(con: duckdb.DuckDBPyConnection, addresses: int, seconds: float) -> ConversationReport:
-    input_row = con.execute(COUNT_INPUT).fetchone()
+    # fetchall, not fetchone: DuckDB 2 keeps a result that was not fetched to its end
+    # open, and the connection refuses con.sql() until it is closed.
+    (input_row,) = con.execute(COUNT_INPUT).fetchall()
     methods = con.execute(METHOD_COUNTS).fetchall()
-    totals = con.execute(EDGE_TOTALS).fetchone()
-    assert input_row is not None
-    assert totals is not None
+    (totals,) = con.execute(EDGE_TOTALS).fetchall()
     used = sum(int(r[2] or 0) for r in methods)
     return ConversationReport(
         input_records=int(input_row[0]),

@@ -130,7 +130,8 @@ def write_records(
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {out.parent}: {exc.strerror}") from None
-    previous = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    # fetchall: a result left half-read blocks the connection's con.sql() (DuckDB 2).
+    (previous,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
     con.execute("SET preserve_insertion_order = true")
     try:
         with (
