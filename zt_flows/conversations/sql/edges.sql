@@ -94,23 +94,50 @@ sides AS (
         CASE WHEN vantage = 'server' THEN NULL ELSE s_label END AS server_label
     FROM vantaged
 ),
-per_vantage AS (
+collapsed AS (
+    -- The hours of a day fold together first, keeping the addresses and groups each row
+    -- names, so that the distinct lists below are built from a few rows per edge rather
+    -- than from every hour of it.
     SELECT
         day, client_kind, client_id, server_kind, server_id, protocol, server_port, vantage,
-        coalesce(sum(records) FILTER (WHERE is_request), 0) AS flows,
-        coalesce(sum(records - rejected_records) FILTER (WHERE is_request), 0) AS accepted,
-        coalesce(sum(rejected_records) FILTER (WHERE is_request), 0) AS rejected,
-        coalesce(sum(syns), 0) AS connections,
+        client_a, server_a, client_sgs, server_sgs,
+        sum(records) FILTER (WHERE is_request) AS flows,
+        sum(records - rejected_records) FILTER (WHERE is_request) AS accepted,
+        sum(rejected_records) FILTER (WHERE is_request) AS rejected,
+        sum(syns) AS connections,
         sum(packets) AS packets,
         sum(bytes) AS bytes,
         min(first_start) AS first_start,
         max(last_end) AS last_end,
-        coalesce(sum(records) FILTER (WHERE is_request AND method = 'tcp_flags'), 0) AS by_flags,
-        coalesce(sum(records) FILTER (WHERE is_request AND method = 'listener'), 0)
-            AS by_listener,
-        coalesce(sum(records) FILTER (WHERE is_request AND method = 'port_heuristic'), 0)
-            AS by_ports,
-        coalesce(sum(records) FILTER (WHERE is_request AND method = 'fan_in'), 0) AS by_fan_in,
+        sum(records) FILTER (WHERE is_request AND method = 'tcp_flags') AS by_flags,
+        sum(records) FILTER (WHERE is_request AND method = 'listener') AS by_listener,
+        sum(records) FILTER (WHERE is_request AND method = 'port_heuristic') AS by_ports,
+        sum(records) FILTER (WHERE is_request AND method = 'fan_in') AS by_fan_in,
+        min(client_vpc_id) AS client_vpc_id,
+        min(client_role) AS client_role,
+        min(client_label) AS client_label,
+        min(server_vpc_id) AS server_vpc_id,
+        min(server_role) AS server_role,
+        min(server_label) AS server_label
+    FROM sides
+    GROUP BY day, client_kind, client_id, server_kind, server_id, protocol, server_port, vantage,
+             client_a, server_a, client_sgs, server_sgs
+),
+per_vantage AS (
+    SELECT
+        day, client_kind, client_id, server_kind, server_id, protocol, server_port, vantage,
+        coalesce(sum(flows), 0) AS flows,
+        coalesce(sum(accepted), 0) AS accepted,
+        coalesce(sum(rejected), 0) AS rejected,
+        coalesce(sum(connections), 0) AS connections,
+        sum(packets) AS packets,
+        sum(bytes) AS bytes,
+        min(first_start) AS first_start,
+        max(last_end) AS last_end,
+        coalesce(sum(by_flags), 0) AS by_flags,
+        coalesce(sum(by_listener), 0) AS by_listener,
+        coalesce(sum(by_ports), 0) AS by_ports,
+        coalesce(sum(by_fan_in), 0) AS by_fan_in,
         list(DISTINCT client_a ORDER BY client_a) AS client_addrs,
         list(DISTINCT server_a ORDER BY server_a) AS server_addrs,
         min(client_vpc_id) AS client_vpc_id,
@@ -121,29 +148,31 @@ per_vantage AS (
         list_sort(list_distinct(flatten(list(DISTINCT server_sgs)))) AS server_sgs,
         min(server_role) AS server_role,
         min(server_label) AS server_label
-    FROM sides
+    FROM collapsed
     GROUP BY day, client_kind, client_id, server_kind, server_id, protocol, server_port, vantage
 ),
 ranked AS (
+    -- One row per edge: the preferred vantage's figures (a vantage appears once per edge,
+    -- so the choice is unique), with what the other vantages add.
     SELECT
-        *,
-        row_number() OVER (
-            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
-            ORDER BY CASE vantage WHEN 'server' THEN 0 WHEN 'client' THEN 1 ELSE 2 END
-        ) AS preference,
-        sum(rejected) FILTER (WHERE vantage = 'client') OVER (
-            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
-        ) AS client_rejected,
-        bool_or(vantage = 'server') OVER (
-            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
-        ) AS server_logged,
-        min(first_start) OVER (
-            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
-        ) AS edge_first,
-        max(last_end) OVER (
-            PARTITION BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
-        ) AS edge_last
-    FROM per_vantage
+        day, client_kind, client_id, server_kind, server_id, protocol, server_port,
+        arg_min(pv, CASE pv.vantage WHEN 'server' THEN 0 WHEN 'client' THEN 1 ELSE 2 END)
+            AS best,
+        coalesce(sum(rejected) FILTER (WHERE vantage = 'client'), 0) AS client_rejected,
+        bool_or(vantage = 'server') AS server_logged,
+        min(first_start) AS edge_first,
+        max(last_end) AS edge_last
+    FROM per_vantage AS pv
+    GROUP BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
+),
+totalled AS (
+    SELECT
+        best.*,
+        edge_first,
+        edge_last,
+        CASE WHEN server_logged AND best.vantage = 'server' THEN client_rejected ELSE 0 END
+            AS added_rejected
+    FROM ranked
 )
 SELECT
     day,
@@ -151,11 +180,9 @@ SELECT
     server_kind, server_id, server_vpc_id, server_role, server_sgs, server_addrs, server_label,
     CAST(protocol AS INTEGER) AS protocol,
     CAST(server_port AS INTEGER) AS server_port,
-    CAST(flows + CASE WHEN server_logged AND vantage = 'server'
-                      THEN coalesce(client_rejected, 0) ELSE 0 END AS BIGINT) AS flows,
+    CAST(flows + added_rejected AS BIGINT) AS flows,
     CAST(accepted AS BIGINT) AS accepted,
-    CAST(rejected + CASE WHEN server_logged AND vantage = 'server'
-                         THEN coalesce(client_rejected, 0) ELSE 0 END AS BIGINT) AS rejected,
+    CAST(rejected + added_rejected AS BIGINT) AS rejected,
     CAST(connections AS BIGINT) AS connections,
     CAST(packets AS BIGINT) AS packets,
     CAST(bytes AS BIGINT) AS bytes,
@@ -171,7 +198,5 @@ SELECT
     CAST(by_listener AS BIGINT) AS flows_by_listener,
     CAST(by_ports + by_fan_in AS BIGINT) AS flows_by_heuristic,
     vantage
-FROM ranked
-WHERE preference = 1
-  AND flows + CASE WHEN server_logged AND vantage = 'server'
-                   THEN coalesce(client_rejected, 0) ELSE 0 END > 0;
+FROM totalled
+WHERE flows + added_rejected > 0;

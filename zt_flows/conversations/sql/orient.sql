@@ -91,6 +91,8 @@ judged AS (
         AND fs.protocol = p.protocol
 ),
 decided AS (
+    -- A row the scan decided keeps its key: its (client, server, server port, direction,
+    -- method) follows one to one from the scan's group, so it needs no second grouping.
     SELECT
         s.* EXCLUDE (client_port, decision),
         CAST(CASE
@@ -102,19 +104,33 @@ decided AS (
         ON s.decision IN (5, 6) AND l.addr = s.server_a AND l.port = s.server_port
         AND l.protocol = s.protocol
     WHERE s.decision NOT IN (7, 8)
-    UNION ALL BY NAME
+),
+swapped AS (
+    -- Open rows, now oriented; rows that differed only by the client port they kept
+    -- merge again here (few: the scan drops the client's port wherever it can).
     SELECT
-        * EXCLUDE (client_a, server_a, server_port, client_port, client_service,
-                   server_service, is_request, swap),
+        interface_id,
         CASE WHEN swap THEN server_a ELSE client_a END AS client_a,
         CASE WHEN swap THEN client_a ELSE server_a END AS server_a,
         CASE WHEN swap THEN client_port ELSE server_port END AS server_port,
-        CASE WHEN swap THEN server_service ELSE client_service END AS client_service,
-        CASE WHEN swap THEN client_service ELSE server_service END AS server_service,
-        NOT swap AS is_request
+        protocol,
+        hour,
+        NOT swap AS is_request,
+        decision,
+        egress,
+        bool_or(forwarded) AS forwarded,
+        min(CASE WHEN swap THEN server_service ELSE client_service END) AS client_service,
+        min(CASE WHEN swap THEN client_service ELSE server_service END) AS server_service,
+        sum(records) AS records,
+        sum(rejected_records) AS rejected_records,
+        sum(packets) AS packets,
+        sum(bytes) AS bytes,
+        min(first_start) AS first_start,
+        max(last_end) AS last_end,
+        sum(syns) AS syns
     FROM judged
+    GROUP BY ALL
 )
--- Rows that differed only by the client port they kept merge again here.
 SELECT
     interface_id,
     client_a,
@@ -136,15 +152,18 @@ SELECT
         WHEN egress = is_request THEN 'client'
         ELSE 'server'
     END AS local_hint,
-    bool_or(forwarded) AS forwarded,
-    min(client_service) AS client_service,
-    min(server_service) AS server_service,
-    sum(records) AS records,
-    sum(rejected_records) AS rejected_records,
-    sum(packets) AS packets,
-    sum(bytes) AS bytes,
-    min(first_start) AS first_start,
-    max(last_end) AS last_end,
-    sum(syns) AS syns
-FROM decided
-GROUP BY ALL;
+    forwarded,
+    client_service,
+    server_service,
+    CAST(records AS BIGINT) AS records,
+    CAST(rejected_records AS BIGINT) AS rejected_records,
+    CAST(packets AS BIGINT) AS packets,
+    CAST(bytes AS BIGINT) AS bytes,
+    first_start,
+    last_end,
+    CAST(syns AS BIGINT) AS syns
+FROM (
+    SELECT * FROM decided
+    UNION ALL BY NAME
+    SELECT * FROM swapped
+);
