@@ -51,6 +51,37 @@ def test_show_summarises_counts_groups_members_and_missing(
     ]
 
 
+def test_show_as_json_for_scripts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "show", str(HANDMADE), "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["snapshots"] == [
+        {
+            "taken_at": shown["snapshots"][0]["taken_at"],
+            "source": str(HANDMADE),
+            "accounts": ["111122223333"],
+            "regions": ["us-east-1"],
+        }
+    ]
+    assert shown["counts"]["network_interfaces"] == 12
+    assert shown["counts"]["rules"] == shown["counts"]["rules_without_ids"] == 10
+    assert sum(shown["counts"]["network_interfaces_by_role"].values()) == 12
+    web = next(g for g in shown["security_groups"] if g["id"] == "sg-0f1e2d3c4b5a69001")
+    assert (web["name"], web["ingress_rules"], web["egress_rules"]) == ("web", 6, 2)
+    assert len(web["members"]) == 7
+    assert {
+        "id": "eni-0f1e2d3c4b5a60010",
+        "name": "api-1",
+        "primary_ipv4": "10.0.10.21",
+        "role": "instance",
+    } in web["members"]
+    assert "describe-vpcs.json" in shown["missing"]
+
+
+def test_show_unknown_format_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "show", str(HANDMADE), "--format", "yaml"]) == 2
+    assert "--format: expected 'text' or 'json', found 'yaml'" in capsys.readouterr().err
+
+
 def test_show_several_snapshots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("2026-11-16T00-00-00Z", "2026-11-18T23-30-00Z"):
         shutil.copytree(HANDMADE, tmp_path / name)

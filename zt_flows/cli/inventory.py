@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,7 +43,8 @@ SHOW_HELP = (
     "`aws ec2 describe-... > describe-....json` files.\n\n"
     "[bold]Examples[/bold]\n\n"
     "  ztflows inventory show inventory/2026-11-16T00-00-00Z\n\n"
-    "  ztflows inventory show inventory/\n"
+    "  ztflows inventory show inventory/\n\n"
+    "  ztflows inventory show inventory/ --format json | jq '.security_groups[].id'\n"
 )
 
 
@@ -130,10 +132,67 @@ def show(
         list[Path],
         typer.Argument(metavar="DIR...", help="Snapshot folder(s).", show_default=False),
     ],
+    output_format: Annotated[
+        str, typer.Option("--format", help="'text' (human) or 'json', on stdout.")
+    ] = "text",
 ) -> None:
+    from zt_flows.errors import UsageError
     from zt_flows.inventory.load import load_inventory
 
-    typer.echo("\n".join(summarize(load_inventory(directory))))
+    if output_format not in ("text", "json"):
+        raise UsageError(f"--format: expected 'text' or 'json', found {output_format!r}")
+    inventory = load_inventory(directory)
+    if output_format == "json":
+        typer.echo(json.dumps(describe(inventory), indent=2, sort_keys=True))
+    else:
+        typer.echo("\n".join(summarize(inventory)))
+
+
+def describe(inventory: Inventory) -> dict[str, Any]:
+    """What :func:`summarize` prints, as plain data for scripts (``--format json``)."""
+    roles = Counter(eni.role.value for eni in inventory.interfaces.values())
+    return {
+        "snapshots": [
+            {
+                "taken_at": f"{snap.taken_at:%Y-%m-%dT%H:%M:%SZ}",
+                "source": snap.source,
+                "accounts": list(snap.account_ids),
+                "regions": list(snap.regions),
+            }
+            for snap in inventory.snapshots
+        ],
+        "counts": {
+            "network_interfaces": len(inventory.interfaces),
+            "network_interfaces_by_role": dict(sorted(roles.items())),
+            "security_groups": len(inventory.security_groups),
+            "rules": len(inventory.rules),
+            "rules_without_ids": sum(rule.id is None for rule in inventory.rules),
+            "prefix_lists": len(inventory.prefix_lists),
+            "vpcs": len(inventory.vpcs),
+            "subnets": len(inventory.subnets),
+            "peerings": len(inventory.peerings),
+        },
+        "security_groups": [
+            {
+                "id": group.id,
+                "name": group.name,
+                "vpc_id": group.vpc_id,
+                "ingress_rules": len(inventory.rules_of(group.id, "ingress")),
+                "egress_rules": len(inventory.rules_of(group.id, "egress")),
+                "members": [
+                    {
+                        "id": eni.id,
+                        "name": eni.name,
+                        "primary_ipv4": eni.primary_ipv4,
+                        "role": eni.role.value,
+                    }
+                    for eni in inventory.members_of(group.id)
+                ],
+            }
+            for group in inventory.security_groups.values()
+        ],
+        "missing": list(inventory.missing),
+    }
 
 
 def summarize(inventory: Inventory) -> list[str]:
