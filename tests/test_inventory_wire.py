@@ -48,6 +48,11 @@ class WireServer:
     pages: dict[str, list[str]] = field(default_factory=dict)
     requests: list[dict[str, str]] = field(default_factory=list)
     deny: set[str] = field(default_factory=set)  # actions answered UnauthorizedOperation
+    deny_in: set[tuple[str, str]] = field(default_factory=set)  # (region, action) pairs
+    # Region -> an event the first DescribeNetworkInterfaces there waits for, up to 10 s;
+    # a region that waited that long is listed in waited_out.
+    hold: dict[str, threading.Event] = field(default_factory=dict)
+    waited_out: list[str] = field(default_factory=list)
     throttle: dict[str, int] = field(default_factory=dict)  # action -> throttled answers left
 
     def calls(self, action: str) -> list[dict[str, str]]:
@@ -55,7 +60,11 @@ class WireServer:
 
     def answer(self, params: dict[str, str]) -> tuple[int, str]:
         action = params["Action"]
-        if action in self.deny:
+        region = params.get("_region", "")
+        held = self.hold.pop(region, None) if action == "DescribeNetworkInterfaces" else None
+        if held is not None and not held.wait(10):
+            self.waited_out.append(region)
+        if action in self.deny or (region, action) in self.deny_in:
             body = (WIRE / "UnauthorizedOperation.xml").read_text()
             return 403, body.replace("{action}", f"ec2:{action}")
         if self.throttle.get(action, 0) > 0:
@@ -282,6 +291,38 @@ def test_all_regions_are_collected_into_account_region_folders(
     assert {eni.region for eni in snapshot.interfaces} == {"eu-west-1", "us-east-1"}
     assert len(snapshot.interfaces) == 6
     assert snapshot.missing == ()
+
+
+def test_regions_are_collected_side_by_side(wire: WireServer, tmp_path: Path) -> None:
+    """us-east-1's first call waits until eu-west-1 has been asked: one region after the
+    other would never get there."""
+    eu_asked = threading.Event()
+    wire.hold["us-east-1"] = eu_asked
+    original = wire.answer
+
+    def answer(params: dict[str, str]) -> tuple[int, str]:
+        if params.get("_region") == "eu-west-1" and params["Action"] != "DescribeRegions":
+            eu_asked.set()
+        return original(params)
+
+    wire.answer = answer  # type: ignore[method-assign]
+    folder = _collect(wire, tmp_path, regions=("us-east-1", "eu-west-1"))
+    assert wire.waited_out == []
+    for region in ("eu-west-1", "us-east-1"):
+        assert (folder / ACCOUNT / region / "describe-network-interfaces.json").is_file()
+
+
+def test_a_region_that_fails_stops_the_others_and_leaves_nothing(
+    wire: WireServer, tmp_path: Path
+) -> None:
+    wire.deny_in.add(("eu-west-1", "DescribeSubnets"))
+    out = tmp_path / "out"
+    with pytest.raises(AwsAccessDeniedError) as caught:
+        _collect(wire, out, regions=("us-east-1", "eu-west-1"))
+    assert str(caught.value) == (
+        f"access denied: ec2:DescribeSubnets on account {ACCOUNT} in eu-west-1"
+    )
+    assert list(out.iterdir()) == []
 
 
 def test_cli_collect_prints_the_snapshot_folder(

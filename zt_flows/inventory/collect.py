@@ -7,6 +7,10 @@ into one document per command) with adaptive retries, and is written exactly as
 as ISO-8601 strings. A user can therefore hand-make or extend a snapshot with the AWS
 CLI, and a collected snapshot reads back the same way.
 
+Accounts and regions are collected in parallel: EC2 throttles API requests per account
+and Region, so they do not compete for the same request budget
+(https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+
 The snapshot is written to a hidden temporary folder beside the target and renamed
 into place when complete: an interrupted run leaves nothing that looks like a snapshot.
 """
@@ -17,6 +21,7 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -29,6 +34,7 @@ import botocore.client
 from zt_flows.aws import aws_call, client_config, make_session
 from zt_flows.errors import OutputError, UsageError
 from zt_flows.inventory import layout
+from zt_flows.parallel import Cancelled, run_parallel
 from zt_flows.progress import NULL_PROGRESS, Progress, Task
 from zt_flows.settings import AwsSettings
 
@@ -36,6 +42,9 @@ ALL_REGIONS = "all"
 SESSION_NAME = "ztflows-inventory"
 _ENABLED = frozenset({"opt-in-not-required", "opted-in"})
 _ROLE_ACCOUNT = re.compile(r"^arn:[\w-]+:iam::(\d{12}):role/")
+# (account, region) pairs collected at once: each waits on its own Region's endpoint,
+# so a handful of threads hides most of the latency of an --all-regions run.
+REGION_WORKERS = 6
 
 
 @dataclass(frozen=True)
@@ -84,14 +93,26 @@ def collect_inventory(
         accounts = _accounts(session, settings)
         plan = [(acct, region) for acct in accounts for region in _regions(acct, settings)]
         nested = len(plan) > 1
-        with progress.task(
-            "collecting the inventory", total=len(plan) * len(layout.COMMANDS)
-        ) as task:
-            for account, region in plan:
-                folder = partial / account.account_id / region if nested else partial
-                folder.mkdir(parents=True, exist_ok=True)
-                task.update(description=f"inventory {account.account_id} {region}")
-                _collect_region(account, region, settings, folder, task)
+        # Clients are made here, on one thread: a boto3 session is not thread-safe, the
+        # clients it makes are.
+        jobs = [
+            _RegionJob(
+                account,
+                region,
+                _ec2(account, region, settings),
+                partial / account.account_id / region if nested else partial,
+            )
+            for account, region in plan
+        ]
+        places = (
+            f"{plan[0][0].account_id} {plan[0][1]}" if len(plan) == 1 else f"{len(plan)} regions"
+        )
+        with progress.task(f"inventory {places}", total=len(plan) * len(layout.COMMANDS)) as task:
+            run_parallel(
+                jobs,
+                lambda job, cancel: _collect_region(job, task, cancel),
+                workers=REGION_WORKERS,
+            )
         manifest = {
             "schema_version": layout.SCHEMA_VERSION,
             "taken_at": layout.format_time(taken_at),
@@ -221,12 +242,22 @@ def _regions(account: _Account, settings: AwsSettings) -> list[str]:
 # --------------------------------------------------------------------------- one region
 
 
-def _collect_region(
-    account: _Account, region: str, settings: AwsSettings, folder: Path, task: Task
-) -> None:
-    client = _ec2(account, region, settings)
-    where = f"account {account.account_id} in {region}"
+@dataclass(frozen=True)
+class _RegionJob:
+    account: _Account
+    region: str
+    client: botocore.client.BaseClient
+    folder: Path
+
+
+def _collect_region(job: _RegionJob, task: Task, cancel: threading.Event) -> None:
+    client = job.client
+    folder = job.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    where = f"account {job.account.account_id} in {job.region}"
     for command in layout.COMMANDS:
+        if cancel.is_set():  # another region failed: stop at the next call
+            raise Cancelled
         document = _paginate(client, command, where)
         _write_json(folder / command.file, document)
         if command is layout.PREFIX_LISTS:

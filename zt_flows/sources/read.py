@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from zt_flows.errors import FlowLogFormatError, SourceNotFoundError
+from zt_flows.parallel import run_parallel
 from zt_flows.progress import NULL_PROGRESS, Progress, Task
 from zt_flows.schema import FIELDS
 from zt_flows.settings import OnError, Settings, TimeWindow
@@ -31,7 +32,6 @@ from zt_flows.sources.cache import cache_key, entry_path, remove_stale_parts
 from zt_flows.sources.candidates import Candidate, list_local
 from zt_flows.sources.flowlogs import FlowLogs
 from zt_flows.sources.model import Fetch, FlowLogObject, SkippedInput
-from zt_flows.sources.parallel import run_parallel
 from zt_flows.sources.parquet import CANONICAL, ParquetColumns, inspect_parquet
 from zt_flows.sources.sql import identifier, integer, string_list
 from zt_flows.sources.text import CONVERTER_VERSION, Conversion, convert_text, load_conversion

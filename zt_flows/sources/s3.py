@@ -32,12 +32,12 @@ import botocore.exceptions
 
 from zt_flows.aws import aws_call, client_config
 from zt_flows.errors import AwsError, UsageError
+from zt_flows.parallel import Cancelled, run_parallel
 from zt_flows.progress import Progress, Task
 from zt_flows.settings import AwsSettings, TimeWindow
 from zt_flows.sources.cache import atomic_path
 from zt_flows.sources.candidates import Candidate, format_of
 from zt_flows.sources.layout import PrefixState, is_flow_log_name, parse_key, state_of_prefix, step
-from zt_flows.sources.parallel import Cancelled, run_parallel
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,7 +1,7 @@
-"""Running per-object work on a thread pool, stopping cleanly on the first failure.
+"""Running independent work on a thread pool, stopping cleanly on the first failure.
 
-Downloads wait on the network and conversions run in Arrow's C++ code (which releases
-the GIL), so threads are enough. On a failure or Ctrl-C, work not yet started is
+Downloads and AWS calls wait on the network and conversions run in Arrow's C++ code
+(which releases the GIL), so threads are enough. On a failure or Ctrl-C, work not yet started is
 cancelled and running work sees ``cancel`` set and stops at its next chunk; the error
 raised is deterministic when several objects are bad: the first by name.
 """
