@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
+import pydot
 import pytest
 from test_graph_support import (
     edge,
@@ -216,6 +217,36 @@ def test_dot_escapes_hostile_names() -> None:
     assert len(re.findall(r"^\s*digraph", text, re.M)) == 1  # the others are inside strings
     assert '\\"' in text
     assert "\\\\N" in text
+
+
+def _pydot_parse(
+    text: str,
+) -> tuple[dict[str, pydot.Node], list[tuple[str, str, pydot.Edge]]]:
+    """The DOT read by pydot's grammar (not ours): nodes by unquoted name, and edges."""
+    graphs = pydot.graph_from_dot_data(text)
+    assert graphs is not None
+    assert len(graphs) == 1
+    (graph,) = graphs
+    nodes = {n.get_name()[1:-1]: n for n in graph.get_nodes() if n.get_name().startswith('"')}
+    edges = [(e.get_source()[1:-1], e.get_destination()[1:-1], e) for e in graph.get_edges()]
+    return nodes, edges
+
+
+def test_dot_reads_back_through_an_independent_parser() -> None:
+    small = small_graph()
+    nodes, edges = _pydot_parse(graph_to_dot(small))
+    assert sorted(nodes) == sorted(small.nodes)
+    assert sorted((u, v) for u, v, _ in edges) == sorted(small.edges)
+    by_pair = {(u, v): e for u, v, e in edges}
+    assert by_pair["sg-1", "sg-2"].get("label") == '"tcp/8080"'
+    assert by_pair["sg-4", "sg-3"].get("style") == '"dashed"'
+
+    nodes, edges = _pydot_parse(graph_to_dot(hostile_graph()))
+    assert sorted(nodes) == ["sg-bad", "sg-ok"]  # the quote and braces stayed in strings
+    assert len(edges) == 1
+    assert nodes["sg-bad"].get("tooltip") == (
+        '"evil\\" ]; } digraph x { \\"a\\\\N <script>&amp; ${jndi:x} next\\\\"'
+    )
 
 
 def test_dot_escapes_node_ids() -> None:
