@@ -39,9 +39,25 @@ class FlowSource(Protocol):
 
 COUNT_INPUT = "SELECT count(*) FROM zt_conv_input"
 METHOD_COUNTS = """
-SELECT method, sum(records) FILTER (WHERE is_request) AS requests, sum(records) AS records
-FROM zt_oriented
-GROUP BY method
+WITH totals AS (
+    SELECT
+        sum(by_fan_in) FILTER (WHERE is_request) AS fan_in_requests,
+        sum(by_fan_in) AS fan_in,
+        sum(by_listener) FILTER (WHERE is_request) AS listener_requests,
+        sum(by_listener) AS listener,
+        sum(by_ports) FILTER (WHERE is_request) AS port_heuristic_requests,
+        sum(by_ports) AS port_heuristic,
+        sum(by_flags) FILTER (WHERE is_request) AS tcp_flags_requests,
+        sum(by_flags) AS tcp_flags
+    FROM zt_oriented
+)
+SELECT * FROM (
+    SELECT 'fan_in' AS method, fan_in_requests AS requests, fan_in AS records FROM totals
+    UNION ALL SELECT 'listener', listener_requests, listener FROM totals
+    UNION ALL SELECT 'port_heuristic', port_heuristic_requests, port_heuristic FROM totals
+    UNION ALL SELECT 'tcp_flags', tcp_flags_requests, tcp_flags FROM totals
+)
+WHERE records > 0
 ORDER BY method
 """
 EDGES_ORDERED = """

@@ -12,13 +12,17 @@
 -- 3. Fan-in for the rest: a server socket talks to many peer sockets (every client
 --    connection brings a new ephemeral port), a client socket to one; on a tie the lower
 --    port serves (9).
+--
+-- A row says how many of its records each method decided (by_flags, by_listener,
+-- by_ports, by_fan_in): a scan row holds records its flags decided beside records its
+-- ports decided.
 CREATE OR REPLACE TEMP TABLE zt_listeners AS
 SELECT DISTINCT
     CASE WHEN decision = 1 THEN dst_a ELSE src_a END AS addr,
     CASE WHEN decision = 1 THEN dstport ELSE srcport END AS port,
     protocol
 FROM zt_reduced
-WHERE decision = 2 OR (decision = 1 AND rejected_records < records);
+WHERE (decision = 2 AND flagged > 0) OR (decision = 1 AND flagged > rejected_flagged);
 
 CREATE OR REPLACE TEMP TABLE zt_oriented AS
 WITH kept AS (
@@ -31,14 +35,14 @@ WITH kept AS (
 sided AS (
     -- src/dst become client/server: decided rows by their code, open rows provisionally.
     SELECT
-        * EXCLUDE (src_a, dst_a, srcport, dstport, src_service, dst_service),
-        CASE WHEN decision IN (2, 6) THEN dst_a ELSE src_a END AS client_a,
-        CASE WHEN decision IN (2, 6) THEN src_a ELSE dst_a END AS server_a,
-        CASE WHEN decision IN (2, 6) THEN srcport ELSE dstport END AS server_port,
+        * EXCLUDE (src_a, dst_a, srcport, dstport, src_service, dst_service, rejected_flagged),
+        CASE WHEN decision = 2 THEN dst_a ELSE src_a END AS client_a,
+        CASE WHEN decision = 2 THEN src_a ELSE dst_a END AS server_a,
+        CASE WHEN decision = 2 THEN srcport ELSE dstport END AS server_port,
         CASE WHEN decision IN (7, 8) THEN srcport END AS client_port,
-        CASE WHEN decision IN (2, 6) THEN dst_service ELSE src_service END AS client_service,
-        CASE WHEN decision IN (2, 6) THEN src_service ELSE dst_service END AS server_service,
-        decision NOT IN (2, 6) AS is_request
+        CASE WHEN decision = 2 THEN dst_service ELSE src_service END AS client_service,
+        CASE WHEN decision = 2 THEN src_service ELSE dst_service END AS server_service,
+        decision <> 2 AS is_request
     FROM kept
 ),
 pending AS (
@@ -91,23 +95,23 @@ judged AS (
         AND fs.protocol = p.protocol
 ),
 decided AS (
-    -- A row the scan decided keeps its key: its (client, server, server port, direction,
-    -- method) follows one to one from the scan's group, so it needs no second grouping.
+    -- A row the scan decided keeps its key: its (client, server, server port, direction)
+    -- follows one to one from the scan's group, so it needs no second grouping. The
+    -- records its ports decided count as listener-decided where the server socket is
+    -- known to listen.
     SELECT
-        s.* EXCLUDE (client_port, decision),
-        CAST(CASE
-            WHEN s.decision IN (5, 6) AND l.addr IS NOT NULL THEN s.decision - 2
-            ELSE s.decision
-        END AS UTINYINT) AS decision
+        s.* EXCLUDE (client_port, decision, flagged),
+        s.flagged AS by_flags,
+        CASE WHEN l.addr IS NOT NULL THEN s.records - s.flagged ELSE 0 END AS by_listener,
+        CASE WHEN l.addr IS NULL THEN s.records - s.flagged ELSE 0 END AS by_ports,
+        0 AS by_fan_in,
+        CASE WHEN s.decision = 1 THEN s.flagged ELSE 0 END AS syns
     FROM sided AS s
     LEFT JOIN zt_listeners AS l
-        ON s.decision IN (5, 6) AND l.addr = s.server_a AND l.port = s.server_port
-        AND l.protocol = s.protocol
-    WHERE s.decision NOT IN (7, 8)
+        ON l.addr = s.server_a AND l.port = s.server_port AND l.protocol = s.protocol
+    WHERE s.decision IN (1, 2)
 ),
-swapped AS (
-    -- Open rows, now oriented; rows that differed only by the client port they kept
-    -- merge again here (few: the scan drops the client's port wherever it can).
+flipped AS (
     SELECT
         interface_id,
         CASE WHEN swap THEN server_a ELSE client_a END AS client_a,
@@ -116,20 +120,40 @@ swapped AS (
         protocol,
         hour,
         NOT swap AS is_request,
-        decision,
         egress,
+        forwarded,
+        CASE WHEN swap THEN server_service ELSE client_service END AS client_service,
+        CASE WHEN swap THEN client_service ELSE server_service END AS server_service,
+        decision,
+        records,
+        rejected_records,
+        packets,
+        bytes,
+        first_start,
+        last_end
+    FROM judged
+),
+swapped AS (
+    -- Open rows, now oriented; rows that differed only by the client port they kept
+    -- merge again here (few: the scan drops the client's port wherever it can).
+    SELECT
+        interface_id, client_a, server_a, server_port, protocol, hour, is_request, egress,
         bool_or(forwarded) AS forwarded,
-        min(CASE WHEN swap THEN server_service ELSE client_service END) AS client_service,
-        min(CASE WHEN swap THEN client_service ELSE server_service END) AS server_service,
+        min(client_service) AS client_service,
+        min(server_service) AS server_service,
         sum(records) AS records,
         sum(rejected_records) AS rejected_records,
         sum(packets) AS packets,
         sum(bytes) AS bytes,
         min(first_start) AS first_start,
         max(last_end) AS last_end,
-        sum(syns) AS syns
-    FROM judged
-    GROUP BY ALL
+        0 AS by_flags,
+        sum(records) FILTER (WHERE decision IN (3, 4)) AS by_listener,
+        sum(records) FILTER (WHERE decision IN (5, 6)) AS by_ports,
+        sum(records) FILTER (WHERE decision = 9) AS by_fan_in,
+        0 AS syns
+    FROM flipped
+    GROUP BY interface_id, client_a, server_a, server_port, protocol, hour, is_request, egress
 )
 SELECT
     interface_id,
@@ -139,12 +163,6 @@ SELECT
     protocol,
     hour,
     is_request,
-    CASE
-        WHEN decision IN (1, 2) THEN 'tcp_flags'
-        WHEN decision IN (3, 4) THEN 'listener'
-        WHEN decision IN (5, 6) THEN 'port_heuristic'
-        ELSE 'fan_in'
-    END AS method,
     -- egress: the logging interface sent this record, so it is the client of a request
     -- and the server of a response.
     CASE
@@ -161,6 +179,10 @@ SELECT
     CAST(bytes AS BIGINT) AS bytes,
     first_start,
     last_end,
+    CAST(coalesce(by_flags, 0) AS BIGINT) AS by_flags,
+    CAST(coalesce(by_listener, 0) AS BIGINT) AS by_listener,
+    CAST(coalesce(by_ports, 0) AS BIGINT) AS by_ports,
+    CAST(coalesce(by_fan_in, 0) AS BIGINT) AS by_fan_in,
     CAST(syns AS BIGINT) AS syns
 FROM (
     SELECT * FROM decided

@@ -5,12 +5,15 @@
 -- as logged, not swapped into client and server yet) because this is the one statement
 -- whose cost grows with the number of records.
 --
--- decision: 1 SYN without ACK (src is the client)   2 SYN-ACK (src is the server)
---           5 dst port looks like a service          6 src port looks like a service
---           7 no flags, ports do not tell (non-TCP)  8 TCP without SYN / SYN-ACK, and
---                                                      no strong port signal either
--- The client's port is dropped for 1 and 5 (srcport) and 2 and 6 (dstport); 7 and 8 keep
--- both, and orient.sql decides them from evidence learnt across the whole data set.
+-- Per record: 1 SYN without ACK (src is the client)   2 SYN-ACK (src is the server)
+--             5 dst port looks like a service          6 src port looks like a service
+--             7 no flags, ports do not tell (non-TCP)  8 TCP without SYN / SYN-ACK, and
+--                                                        no strong port signal either
+-- Rows are grouped by the side the record decided, not by how: decision 1 (src is the
+-- client: records 1 and 5), 2 (src is the server: 2 and 6), 7, 8; `flagged` counts the
+-- records their own flags decided. The client's port is dropped for 1 (srcport) and 2
+-- (dstport); 7 and 8 keep both, and orient.sql decides them from evidence learnt across
+-- the whole data set.
 -- tcp-flags are OR-ed per interval and ACK is only reported with SYN: SYN-ACK is 18.
 -- AWS: https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html (tcp-flags)
 CREATE OR REPLACE TEMP TABLE zt_reduced AS
@@ -37,14 +40,16 @@ SELECT
     CASE WHEN decision IN (2, 6) THEN NULL ELSE dstport END AS dstport,
     protocol,
     start // 3600 AS hour,
-    decision,
+    CAST(CASE WHEN decision IN (1, 5) THEN 1 WHEN decision IN (2, 6) THEN 2 ELSE decision END
+         AS UTINYINT) AS decision,
     count(*) AS records,
+    count_if(decision IN (1, 2)) AS flagged,
+    count_if(decision IN (1, 2) AND action = 'REJECT') AS rejected_flagged,
     count_if(action = 'REJECT') AS rejected_records,
     sum(packets) AS packets,
     sum(bytes) AS bytes,
     min(start) AS first_start,
     max("end") AS last_end,
-    count_if(decision = 1) AS syns,
     min(pkt_src_aws_service) AS src_service,
     min(pkt_dst_aws_service) AS dst_service,
     -- The sender of an egress record / the receiver of an ingress one is the logging
