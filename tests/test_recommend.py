@@ -159,7 +159,8 @@ def test_removed_rules_name_what_carries_their_traffic() -> None:
 
 def test_group_must_lie_inside_the_rule_it_replaces() -> None:
     # The rule admits only 10.0.10.0/24; api1 is there, but sg-api also holds api2
-    # (10.0.11.21): referencing sg-api would widen it, so api1's address stays a /32.
+    # (10.0.11.21): referencing sg-api would widen it, and api1's own address would not
+    # follow a replaced instance, so the range stays.
     inv = inventory(
         [API1, API2, WORKER],
         groups=["sg-api", "sg-worker", "sg-nx", "sg-legacy"],
@@ -167,9 +168,11 @@ def test_group_must_lie_inside_the_rule_it_replaces() -> None:
     )
     plan = run(inv, [row(API1, WORKER, 8081)])
     assert rules_of(plan, "sg-worker") == {
-        ("ingress", "add", "tcp", 8081, 8081, "10.0.10.21/32", None),
-        ("ingress", "remove", "tcp", 8081, 8081, "10.0.10.0/24", "w"),
+        ("ingress", "keep", "tcp", 8081, 8081, "10.0.10.0/24", "w"),
     }
+    (kept,) = plan.group("sg-worker").rules
+    assert kept.kept_for == "open_population"
+    assert "no group of the peer lies inside the existing rule" in kept.reason
 
 
 def test_group_with_ipv6_members_is_not_inside_an_ipv4_range() -> None:
@@ -181,8 +184,11 @@ def test_group_with_ipv6_members_is_not_inside_an_ipv4_range() -> None:
         rules=[rule("sg-web", "ingress", "tcp", 8080, "10.0.0.0/16", rule_id="w")],
     )
     plan = run(inv, [row(alb, web, 8080, day=d) for d in range(3)])
-    # A reference to sg-alb would admit alb's IPv6 address too.
-    assert ("ingress", "add", "tcp", 8080, 8080, "10.0.0.10/32", None) in rules_of(plan, "sg-web")
+    # A reference to sg-alb would admit alb's IPv6 address too: the range stays, and no
+    # host address of alb (a load balancer node is replaced at will) takes its place.
+    assert rules_of(plan, "sg-web") == {
+        ("ingress", "keep", "tcp", 8080, 8080, "10.0.0.0/16", "w"),
+    }
 
 
 # --------------------------------------------------------------------------- externals
@@ -221,14 +227,35 @@ def test_public_access_stays_only_where_load_balancers_serve() -> None:
     }
 
 
-def test_admin_port_keeps_sessions_and_blocks_probes() -> None:
+def test_admin_port_from_the_internet_keeps_its_range_while_sessions_use_it() -> None:
+    # Sessions from an internet address: whoever administers the host tomorrow may come
+    # from another address, so the range stays (the findings say so); the probes are not
+    # blocked on purpose, since the rule that admits them stays.
     sessions = [row("198.51.100.7", BASTION, 22, day=d, connections=2, packets=900) for d in (0, 1)]
     probes = [
-        row(f"45.9.0.{i}", BASTION, 22, day=i % 3, connections=3, packets=9) for i in range(4)
+        row(f"45.9.0.{i}", BASTION, 22, day=i % 3, flows=3, connections=3, packets=9)
+        for i in range(4)
+    ]
+    plan = run(EXT_INV, [*sessions, *probes])
+    assert rules_of(plan, "sg-bastion") == {("ingress", "keep", "tcp", 22, 22, "0.0.0.0/0", "ssh")}
+    assert plan.group("sg-bastion").rules[0].kept_for == "open_population"
+    assert not plan.intentionally_blocked
+    codes = {(f.code, f.subject) for f in plan_findings(plan)}
+    assert ("ZT015", BASTION.id) in codes  # the probes are still reported
+
+
+def test_admin_port_keeps_sessions_and_blocks_probes() -> None:
+    # The user names the office as a partner range: the sessions narrow to the range (never
+    # to the one address seen), and the probes from elsewhere are blocked on purpose.
+    office = "partner:198.51.100.7|198.51.100.0/24"
+    sessions = [row(office, BASTION, 22, day=d, connections=2, packets=900) for d in (0, 1)]
+    probes = [
+        row(f"45.9.0.{i}", BASTION, 22, day=i % 3, flows=3, connections=3, packets=9)
+        for i in range(4)
     ]
     plan = run(EXT_INV, [*sessions, *probes])
     assert rules_of(plan, "sg-bastion") == {
-        ("ingress", "add", "tcp", 22, 22, "198.51.100.7/32", None),
+        ("ingress", "add", "tcp", 22, 22, "198.51.100.0/24", None),
         ("ingress", "remove", "tcp", 22, 22, "0.0.0.0/0", "ssh"),
     }
     assert [b.client for b in plan.intentionally_blocked] == [f"45.9.0.{i}" for i in range(4)]
@@ -244,21 +271,25 @@ def test_admin_port_keeps_sessions_and_blocks_probes() -> None:
     lenient = run(EXT_INV, [*sessions, *probes[:1], probes[0] | {"day": probes[1]["day"]}],
                   admin_session_min_days=2)  # fmt: skip
     assert not lenient.intentionally_blocked
+    # A session whose handshake lies before the window (no SYN at all) is no probe.
+    long_lived = row("45.9.0.200", BASTION, 22, day=2, flows=30, connections=0, packets=60)
+    plan = run(EXT_INV, [*sessions, long_lived])
+    assert not plan.intentionally_blocked
+    assert ("ingress", "remove", "tcp", 22, 22, "0.0.0.0/0", "ssh") not in rules_of(
+        plan, "sg-bastion"
+    )
 
 
-def test_other_ranges_narrow_to_covering_prefixes_under_a_cap() -> None:
+def test_internet_destinations_keep_the_range_on_the_observed_ports() -> None:
     rows = [row(JOB, f"203.0.113.{i}", 8443) for i in (1, 2, 3, 9, 130)]
-    plan = run(EXT_INV, rows, max_cidrs_per_port=2)
-    added = {r[5] for r in rules_of(plan, "sg-job") if r[1] == "add"}
-    # Five hosts, at most two prefixes: .1-.3 and .9 merge first (a /28), then .130 stays.
-    assert added == {"203.0.113.0/28", "203.0.113.130/32"}
-    exact = run(EXT_INV, rows)  # the cap (8) is not reached: the hosts, .2 and .3 as a /31
-    assert {r[5] for r in rules_of(exact, "sg-job") if r[1] == "add"} == {
-        "203.0.113.1/32",
-        "203.0.113.2/31",
-        "203.0.113.9/32",
-        "203.0.113.130/32",
+    plan = run(EXT_INV, rows)
+    # Never the hosts (nor covering prefixes) seen in the window: a SaaS API moves.
+    assert {r for r in rules_of(plan, "sg-job") if r[1] == "add"} == {
+        ("egress", "add", "tcp", 8443, 8443, "0.0.0.0/0", None),
     }
+    added = next(r for r in plan.group("sg-job").rules if r.action == "add")
+    assert added.kept_for == "open_population"
+    assert "internet destinations are an open population" in added.reason
 
 
 def test_aws_services_through_their_prefix_list() -> None:
@@ -268,8 +299,11 @@ def test_aws_services_through_their_prefix_list() -> None:
     job = rules_of(plan, "sg-job")
     assert ("egress", "add", "tcp", 443, 443, "pl-s3", None) in job
     # 52.216.8.29 was home to the narrower rule, which does not hold the whole list: an
-    # AWS service's addresses change, so its range stays (a /32 would break tomorrow).
-    assert ("egress", "keep", "tcp", 443, 443, "52.216.0.0/16", "job-s3-part") in job
+    # AWS service's addresses change, so its range stays (a /32 would break tomorrow). The
+    # list admits that whole range on 443 too, so the narrower rule adds nothing and goes.
+    assert ("egress", "remove", "tcp", 443, 443, "52.216.0.0/16", "job-s3-part") in job
+    part = next(r for r in plan.group("sg-job").rules if r.existing_rule_id == "job-s3-part")
+    assert part.covered_by == ("egress:tcp:443-443:prefix_list:pl-s3",)
 
 
 # --------------------------------------------------------------------------- ports
@@ -332,29 +366,31 @@ def test_unlogged_and_unattached_groups_keep_their_rules() -> None:
     assert rules_of(plan, "sg-old") == {
         ("ingress", "keep", "tcp", 8080, 8080, "10.0.0.0/16", "old")
     }
-    # The bastion admits ci by a /32: no group reference across VPCs without a peering.
-    assert ("ingress", "add", "tcp", 22, 22, "10.1.5.20/32", None) in rules_of(plan, "sg-bastion")
+    # No group reference across VPCs without a peering: the bastion admits ci's VPC, never
+    # the one address seen.
+    assert ("ingress", "add", "tcp", 22, 22, "10.1.0.0/16", None) in rules_of(plan, "sg-bastion")
 
 
 def test_quota_merges_within_the_existing_rule() -> None:
-    rows = [row(JOB, f"203.0.113.{i}", 10000 + i) for i in range(1, 71)]
-    plan = run(EXT_INV, rows)
-    final = plan.group("sg-job").final_rules("egress")
+    # 70 sparse ports (every fifth: too sparse to merge by density) to one peer group.
+    a = eni("a", "10.0.1.1", ["sg-a"])
+    b = eni("b", "10.0.2.2", ["sg-b"])
+    inv = inventory(
+        [a, b],
+        groups=["sg-a", "sg-b"],
+        rules=[rule("sg-b", "ingress", "tcp", (10000, 11000), "10.0.0.0/16", rule_id="b-r")],
+    )
+    rows = [row(a, b, 10000 + 5 * i) for i in range(70)]
+    plan = run(inv, rows, range_min_ports=100)
+    final = plan.group("sg-b").final_rules("ingress")
     assert len(final) <= 60
-    notes = [n for n in plan.group("sg-job").notes if n.startswith("quota: ")]
+    notes = [n for n in plan.group("sg-b").notes if n.startswith("quota: ")]
     assert notes
     assert any(f.code == "ZT016" for f in plan_findings(plan))
     assert plan.verification.blocked == 0
-    # One merge step sufficed: ports into one range per peer, and the 70 hosts capped at
-    # 8 prefixes per protocol instead of per port. Each prefix holds hosts .1-.70 only
-    # and each range exactly their ports (host .n called port 10000 + n).
-    merged = {(r.from_port, r.to_port, r.peer.value) for r in final}
-    assert merged == {
-        (10001, 10063, "203.0.113.0/26"),
-        (10064, 10067, "203.0.113.64/30"),
-        (10068, 10069, "203.0.113.68/31"),
-        (10070, 10070, "203.0.113.70/32"),
-    }
+    # One merge step sufficed: the peer's ports into one range, from the lowest to the
+    # highest seen.
+    assert {(r.from_port, r.to_port, r.peer.value) for r in final} == {(10000, 10345, "sg-a")}
 
 
 def test_output_is_deterministic() -> None:
@@ -421,10 +457,10 @@ def test_a_public_address_of_an_eni_is_not_its_group() -> None:
     )
     rows = [row(web, BASTION, 22, day=d, client_address="3.3.3.9", packets=900) for d in range(3)]
     plan = run(inv, rows)
-    assert rules_of(plan, "sg-bastion") == {
-        ("ingress", "add", "tcp", 22, 22, "3.3.3.9/32", None),
-        ("ingress", "remove", "tcp", 22, 22, "0.0.0.0/0", "ssh"),
-    }
+    # Nor is the public address a closed population (it changes with the instance): the
+    # range stays.
+    assert rules_of(plan, "sg-bastion") == {("ingress", "keep", "tcp", 22, 22, "0.0.0.0/0", "ssh")}
+    assert "reached through a public address" in plan.group("sg-bastion").rules[0].reason
 
 
 def test_edges_todays_rules_do_not_explain_are_left_alone() -> None:

@@ -68,6 +68,7 @@ def build_recommendation(observation: Observation, settings: Settings) -> Recomm
         logged_interfaces=observation.logged_interfaces,
         window=settings.window,
         onprem_cidrs=settings.conversations.onprem_cidrs,
+        evidence=observation.conversations.evidence,
     )
     findings = tuple(sorted((*analysis.findings, *plan_findings(plan)), key=Finding.sort_key))
     return Recommendation(observation, analysis, plan, findings)

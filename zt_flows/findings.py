@@ -156,6 +156,56 @@ _KINDS = (
         "info",
         "Scans the security groups already stop; listed so a reviewer sees what is knocking.",
     ),
+    FindingKind(
+        "ZT020",
+        "unevaluable-rule",
+        "Rule cannot be evaluated",
+        "medium",
+        "It names a security group or prefix list the inventory does not describe (another"
+        " account's, or one deleted since), so nobody can tell from here what it admits; it is"
+        " kept until the snapshot covers what it names.",
+    ),
+    FindingKind(
+        "ZT021",
+        "unattributed-traffic",
+        "Traffic from addresses no known ENI holds",
+        "medium",
+        "Instances terminated or replaced before the snapshot leave addresses nobody can name;"
+        " their traffic is real, so the rules that admitted it stay until an earlier snapshot"
+        " or a newer window attributes it.",
+    ),
+    FindingKind(
+        "ZT022",
+        "ambiguous-orientation",
+        "Who listens is not decided by the evidence",
+        "info",
+        "Without a handshake or a telling port, a connection can be read either way; the plan"
+        " keeps what allows both readings rather than remove a listener's rule.",
+    ),
+    FindingKind(
+        "ZT023",
+        "origin-around-cdn",
+        "Origin reachable around its CDN",
+        "medium",
+        "Every observed client came through CloudFront, yet the rule admits the whole internet:"
+        " anyone who finds the origin can skip the CDN and its protections.",
+    ),
+    FindingKind(
+        "ZT024",
+        "aws-service-over-internet",
+        "AWS service reached over an internet path",
+        "low",
+        "Without a VPC endpoint, a rule for an AWS service must admit the service's changing"
+        " public ranges; an endpoint lets it name the service instead.",
+    ),
+    FindingKind(
+        "ZT025",
+        "unexplained-traffic",
+        "Accepted traffic today's rules do not explain",
+        "medium",
+        "Flow logs accepted it, yet the snapshot's rules do not: rules changed since, or they"
+        " name what the inventory cannot see. The plan keeps it allowed; look at why.",
+    ),
 )
 
 REGISTRY: dict[str, FindingKind] = {k.code: k for k in _KINDS}

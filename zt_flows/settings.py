@@ -178,6 +178,9 @@ class ConversationSettings:
     )
     # Ranges that are reached over VPN / Direct Connect: classed "onprem", not "internet".
     onprem_cidrs: tuple[str, ...] = ()
+    # Partners' ranges (public or private): classed "partner". A rule narrows to such a named
+    # range at most, never to the partner's hosts seen in the window.
+    partner_cidrs: tuple[str, ...] = ()
     # Resolve the conversation day in this zone (UTC keeps days stable across users).
     day_timezone: str = "UTC"
 
@@ -195,10 +198,12 @@ class RecommendSettings:
     port_range_density: float = 0.5
     # AWS quota: inbound and outbound rules per security group (each direction).
     max_rules_per_direction: int = 60
-    # Narrowing CIDR rules: at most this many CIDRs per (group, direction, port).
-    max_cidrs_per_port: int = 8
-    # Never narrow public access below the ports internet-facing load balancers serve.
-    keep_public_lb_ports: bool = True
+    # Port ranges services use as ranges (Kubernetes NodePorts by default; add passive FTP
+    # data ports, RTP, ...): when at least ``range_min_ports`` observed ports of one peer fall
+    # in such a range, the rule keeps the range rather than the ports seen in the window.
+    port_ranges: tuple[tuple[int, int], ...] = ((30000, 32767),)
+    # An existing rule written as a port range keeps it when this many of its ports were seen.
+    range_min_ports: int = 3
     # Remote administration: from the internet only peers with real sessions keep access.
     admin_ports: frozenset[int] = frozenset({22, 3389})
     # Database and cache ports (findings on CIDR access, data-tier detection).

@@ -14,6 +14,8 @@ from zt_flows.cli.common import (
     InventoryOpt,
     MemoryOpt,
     OnErrorOpt,
+    OnpremOpt,
+    PartnerOpt,
     ProfileOpt,
     QuietOpt,
     RegionOpt,
@@ -89,6 +91,8 @@ def analyze(
     cache_dir: CacheDirOpt = None,
     memory_limit: MemoryOpt = "4GB",
     temp_dir: TempDirOpt = None,
+    onprem_cidr: OnpremOpt = None,
+    partner_cidr: PartnerOpt = None,
     quiet: QuietOpt = False,
 ) -> int:
     from zt_flows.analysis import build_recommendation, write_analysis
@@ -110,6 +114,8 @@ def analyze(
         memory_limit=memory_limit,
         temp_dir=temp_dir,
         quiet=quiet,
+        onprem_cidrs=onprem_cidr,
+        partner_cidrs=partner_cidr,
     )
     with observed(source, inventory, settings) as (con, observation, progress):
         result = build_recommendation(observation, settings)

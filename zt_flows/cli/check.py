@@ -14,6 +14,8 @@ from zt_flows.cli.common import (
     InventoryOpt,
     MemoryOpt,
     OnErrorOpt,
+    OnpremOpt,
+    PartnerOpt,
     ProfileOpt,
     QuietOpt,
     RegionOpt,
@@ -78,6 +80,8 @@ def check(
     cache_dir: CacheDirOpt = None,
     memory_limit: MemoryOpt = "4GB",
     temp_dir: TempDirOpt = None,
+    onprem_cidr: OnpremOpt = None,
+    partner_cidr: PartnerOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     from zt_flows.recommend import check_plan, read_plan, settings_from_record
@@ -95,6 +99,8 @@ def check(
         memory_limit=memory_limit,
         temp_dir=temp_dir,
         quiet=quiet,
+        onprem_cidrs=onprem_cidr,
+        partner_cidrs=partner_cidr,
     )
     the_plan = read_plan(plan)
     with observed(source, inventory, settings) as (_, observation, _progress):

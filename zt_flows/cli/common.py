@@ -118,6 +118,27 @@ TempDirOpt = Annotated[
         show_default=False,
     ),
 ]
+NETWORKS = "Networks you name"
+OnpremOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--onprem-cidr",
+        help="An on-premises range reached over VPN or Direct Connect (repeat for several)."
+        " Rules from such a range narrow to the range at most, never to the hosts seen.",
+        rich_help_panel=NETWORKS,
+        show_default=False,
+    ),
+]
+PartnerOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--partner-cidr",
+        help="A partner's range, public or private (repeat for several). Rules narrow to the"
+        " range at most, never to the partner hosts seen in the window.",
+        rich_help_panel=NETWORKS,
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress bars."),
@@ -155,6 +176,8 @@ def build_settings(
     memory_limit: str = "4GB",
     temp_dir: Path | None = None,
     quiet: bool = False,
+    onprem_cidrs: list[str] | None = None,
+    partner_cidrs: list[str] | None = None,
     base: Settings | None = None,
 ) -> Settings:
     """The frozen settings for one run, from the command line."""
@@ -177,7 +200,31 @@ def build_settings(
         engine=EngineSettings(
             memory_limit=memory_limit, threads=base.engine.threads, temp_dir=temp_dir
         ),
+        conversations=replace(
+            base.conversations,
+            onprem_cidrs=_cidrs("--onprem-cidr", onprem_cidrs)
+            if onprem_cidrs
+            else base.conversations.onprem_cidrs,
+            partner_cidrs=_cidrs("--partner-cidr", partner_cidrs)
+            if partner_cidrs
+            else base.conversations.partner_cidrs,
+        ),
     )
+
+
+def _cidrs(option: str, values: list[str]) -> tuple[str, ...]:
+    """CIDR blocks from repeated options, in network-address form, sorted and unique."""
+    import ipaddress
+
+    from zt_flows.errors import UsageError, excerpt
+
+    out = set()
+    for value in values:
+        try:
+            out.add(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise UsageError(f"{option}: expected a CIDR block, found {excerpt(value)}") from None
+    return tuple(str(n) for n in sorted(out, key=lambda n: (n.version, n)))
 
 
 __all__ = [
@@ -187,6 +234,8 @@ __all__ = [
     "InventoryOpt",
     "MemoryOpt",
     "OnErrorOpt",
+    "OnpremOpt",
+    "PartnerOpt",
     "ProfileOpt",
     "QuietOpt",
     "RegionOpt",

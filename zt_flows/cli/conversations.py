@@ -14,6 +14,8 @@ from zt_flows.cli.common import (
     InventoryOpt,
     MemoryOpt,
     OnErrorOpt,
+    OnpremOpt,
+    PartnerOpt,
     ProfileOpt,
     QuietOpt,
     RegionOpt,
@@ -74,6 +76,8 @@ def conversations(
     cache_dir: CacheDirOpt = None,
     memory_limit: MemoryOpt = "4GB",
     temp_dir: TempDirOpt = None,
+    onprem_cidr: OnpremOpt = None,
+    partner_cidr: PartnerOpt = None,
     quiet: QuietOpt = False,
     report_format: FormatOpt = "text",
 ) -> None:
@@ -92,6 +96,8 @@ def conversations(
         memory_limit=memory_limit,
         temp_dir=temp_dir,
         quiet=quiet,
+        onprem_cidrs=onprem_cidr,
+        partner_cidrs=partner_cidr,
     )
     with observed(source, inventory, settings) as (_, observation, _progress):
         write_edges(observation.conversations.edges, out)

@@ -14,6 +14,8 @@ from zt_flows.cli.common import (
     InventoryOpt,
     MemoryOpt,
     OnErrorOpt,
+    OnpremOpt,
+    PartnerOpt,
     ProfileOpt,
     QuietOpt,
     RegionOpt,
@@ -88,11 +90,12 @@ MinDaysOpt = Annotated[
         show_default=False,
     ),
 ]
-MaxCidrsOpt = Annotated[
-    int | None,
+PortRangeOpt = Annotated[
+    list[str] | None,
     typer.Option(
-        "--max-cidrs-per-port",
-        help="At most this many CIDRs per group, direction and port (default 8).",
+        "--port-range",
+        help="A port range services use as a range, LOW-HIGH (repeat for several; default"
+        " 30000-32767, Kubernetes NodePorts): observed ports spread across it keep the range.",
         rich_help_panel=RECOMMEND,
         show_default=False,
     ),
@@ -122,7 +125,7 @@ def recommend(
     until: UntilOpt = None,
     min_flows: MinFlowsOpt = None,
     min_days: MinDaysOpt = None,
-    max_cidrs_per_port: MaxCidrsOpt = None,
+    port_range: PortRangeOpt = None,
     port_range_density: DensityOpt = None,
     on_error: OnErrorOpt = "stop",
     profile: ProfileOpt = None,
@@ -131,6 +134,8 @@ def recommend(
     cache_dir: CacheDirOpt = None,
     memory_limit: MemoryOpt = "4GB",
     temp_dir: TempDirOpt = None,
+    onprem_cidr: OnpremOpt = None,
+    partner_cidr: PartnerOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     from zt_flows.analysis import build_recommendation
@@ -149,10 +154,10 @@ def recommend(
         memory_limit=memory_limit,
         temp_dir=temp_dir,
         quiet=quiet,
+        onprem_cidrs=onprem_cidr,
+        partner_cidrs=partner_cidr,
     )
-    settings = _recommend_settings(
-        settings, min_flows, min_days, max_cidrs_per_port, port_range_density
-    )
+    settings = _recommend_settings(settings, min_flows, min_days, port_range, port_range_density)
     with observed(source, inventory, settings) as (_, observation, _progress):
         result = build_recommendation(observation, settings)
     plan, all_findings = result.plan, result.findings
@@ -175,25 +180,39 @@ def _recommend_settings(
     settings: Settings,
     min_flows: int | None,
     min_days: int | None,
-    max_cidrs: int | None,
+    port_ranges: list[str] | None,
     density: float | None,
 ) -> Settings:
     changes: dict[str, object] = {}
     for name, value, low in (
         ("min_flows", min_flows, 1),
         ("min_days", min_days, 1),
-        ("max_cidrs_per_port", max_cidrs, 1),
     ):
         if value is not None:
             if value < low:
                 option = "--" + name.replace("_", "-")
                 raise UsageError(f"{option}: expected an integer of at least {low}, found {value}")
             changes[name] = value
+    if port_ranges:
+        changes["port_ranges"] = tuple(sorted({_port_range(text) for text in port_ranges}))
     if density is not None:
         if not 0 < density <= 1:
             raise UsageError(f"--port-range-density: expected a share in (0, 1], found {density}")
         changes["port_range_density"] = density
     return replace(settings, recommend=replace(settings.recommend, **changes))  # type: ignore[arg-type]
+
+
+def _port_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.strip().partition("-")
+    try:
+        bounds = (int(low), int(high)) if sep else (-1, -1)
+    except ValueError:
+        bounds = (-1, -1)
+    if not 0 <= bounds[0] < bounds[1] <= 65535:
+        raise UsageError(
+            f"--port-range: expected LOW-HIGH with 0 <= LOW < HIGH <= 65535, found {text!r}"
+        )
+    return bounds
 
 
 def print_undecided(analysis: RuleAnalysis) -> None:

@@ -11,6 +11,10 @@ across the whole data set, then port heuristics, then fan-in.
 Then the distinct addresses are resolved to endpoints through the inventory's
 time-aware resolver (in Python, once per distinct address and hour), and
 ``edges.sql`` aggregates to one row per (day, client, server, protocol, server port).
+
+Beside the edges, ``evidence.sql`` keeps what a plan is replayed against: every accepted
+record group of the scan, read each way its own evidence allows, whatever the orientation
+concluded (:data:`EVIDENCE_SCHEMA`).
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ EDGES_ORDERED = """
 SELECT * FROM zt_edges
 ORDER BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
 """
+EVIDENCE_ROWS = "SELECT * FROM zt_evidence"
 EDGE_TOTALS = """
 SELECT
     count(*) AS edges,
@@ -105,6 +110,9 @@ class Conversations:
     edges: pl.DataFrame
     report: ConversationReport
     notes: tuple[str, ...] = field(default=())
+    # Accepted record groups and their readings (EVIDENCE_SCHEMA): what plans are replayed
+    # against. None when the conversations came from an edge table, not from records.
+    evidence: pl.DataFrame | None = None
 
 
 def service_bits(ports: frozenset[int]) -> str:
@@ -128,7 +136,7 @@ def build_conversations(
         "service_bits": service_bits(settings.service_ports),
         "ephemeral_min": settings.ephemeral_port_min,
     }
-    with progress.task("conversations", total=4) as task:
+    with progress.task("conversations", total=5) as task:
         for script in ("macros.sql", "normalize.sql", "reduce.sql"):
             run_script(con, script, params)
         task.advance()
@@ -138,11 +146,15 @@ def build_conversations(
         task.advance()
         run_script(con, "edges.sql")
         task.advance()
+        run_script(con, "evidence.sql", params)
+        task.advance()
 
     edges = pl.from_arrow(con.sql(EDGES_ORDERED).to_arrow_table())
     assert isinstance(edges, pl.DataFrame)
+    evidence = pl.from_arrow(con.sql(EVIDENCE_ROWS).to_arrow_table().cast(EVIDENCE_SCHEMA))
+    assert isinstance(evidence, pl.DataFrame)
     report = _report(con, addresses, time.perf_counter() - started)
-    return Conversations(edges=edges, report=report)
+    return Conversations(edges=edges, report=report, evidence=evidence)
 
 
 def _report(con: duckdb.DuckDBPyConnection, addresses: int, seconds: float) -> ConversationReport:
@@ -201,5 +213,37 @@ EDGE_SCHEMA = pa.schema(
         pa.field("flows_by_listener", pa.int64()),
         pa.field("flows_by_heuristic", pa.int64()),
         pa.field("vantage", pa.string()),
+    ]
+)
+
+# The evidence table's columns (Conversations.evidence): one row per accepted record group,
+# reading and resolution. ``need``: 'must' (this reading stays allowed), 'prefer' / 'fallback'
+# (the first of the two that today's rules allow stays allowed).
+EVIDENCE_SCHEMA = pa.schema(
+    [  # type: ignore[arg-type]  # pyarrow-stubs type pa.field() of nested types loosely
+        pa.field("row_id", pa.uint64()),
+        pa.field("reading", pa.string()),
+        pa.field("need", pa.string()),
+        pa.field("vantage", pa.string()),
+        pa.field("client_kind", pa.string()),
+        pa.field("client_id", pa.string()),
+        pa.field("client_vpc_id", pa.string()),
+        pa.field("client_role", pa.string()),
+        pa.field("client_sgs", pa.list_(pa.string())),
+        pa.field("client_label", pa.string()),
+        pa.field("client_a", pa.string()),
+        pa.field("server_kind", pa.string()),
+        pa.field("server_id", pa.string()),
+        pa.field("server_vpc_id", pa.string()),
+        pa.field("server_role", pa.string()),
+        pa.field("server_sgs", pa.list_(pa.string())),
+        pa.field("server_label", pa.string()),
+        pa.field("server_a", pa.string()),
+        pa.field("protocol", pa.int32()),
+        pa.field("server_port", pa.int32()),
+        pa.field("interface_id", pa.string()),
+        pa.field("records", pa.int64()),
+        pa.field("first_seen", pa.timestamp("us")),
+        pa.field("last_seen", pa.timestamp("us")),
     ]
 )

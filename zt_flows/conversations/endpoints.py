@@ -70,7 +70,9 @@ def register_endpoints(
     con: duckdb.DuckDBPyConnection, inventory: Inventory, settings: ConversationSettings
 ) -> int:
     """Create ``zt_res`` and ``zt_local``; returns the number of distinct addresses."""
-    resolver = build_resolver(inventory, onprem_cidrs=settings.onprem_cidrs)
+    resolver = build_resolver(
+        inventory, onprem_cidrs=settings.onprem_cidrs, partner_cidrs=settings.partner_cidrs
+    )
 
     pairs = con.sql(DISTINCT_ADDRESSES).to_arrow_table()
     hours = pairs.column("hour")

@@ -248,6 +248,8 @@ class _Mapper:
             return key.partition(":")[2]
         if kind == EndpointKind.ONPREM:
             return f"on-premises {facts.label}" if facts.label else "on-premises"
+        if kind == EndpointKind.PARTNER:
+            return f"partner {facts.label}" if facts.label else "partner"
         if kind in (EndpointKind.PEERED_VPC, EndpointKind.VPC_UNKNOWN):
             vpc = self._inventory.vpcs.get(vpc_id)
             vpc_name = (_tag(vpc.tags, "Name") if vpc is not None else None) or vpc_id or "?"
@@ -264,7 +266,7 @@ def _external_key(side: _Side) -> str:
         return f"{kind}:{side.id}"
     if kind in (EndpointKind.PEERED_VPC, EndpointKind.VPC_UNKNOWN):
         return f"{kind}:{side.vpc_id or side.label or 'unknown'}"
-    if kind == EndpointKind.ONPREM:
+    if kind in (EndpointKind.ONPREM, EndpointKind.PARTNER):
         return f"{kind}:{side.label}" if side.label else kind
     return f"{kind}:{side.id}"
 

@@ -18,6 +18,7 @@ _KIND_TEXT = {
     "aws_service": "AWS service",
     "peered_vpc": "peered VPC",
     "onprem": "on-premises",
+    "partner": "partner",
     "vpc_unknown": "no known ENI",
     "private_other": "private address",
 }

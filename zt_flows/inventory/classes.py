@@ -2,8 +2,9 @@
 
 The ranges, most specific first on ties: an AWS service (an AWS-managed prefix list),
 the CIDR of a peered VPC the inventory does not describe (the other side of an active
-peering), a configured on-premises range, a known subnet or VPC (``vpc_unknown``),
-other private space (RFC 1918, RFC 6598 shared space, IPv6 ULA); otherwise the internet.
+peering), a configured on-premises or partner range (its label: the range), a known
+subnet or VPC (``vpc_unknown``), other private space (RFC 1918, RFC 6598 shared space,
+IPv6 ULA); otherwise the internet.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ INTERNET = AddressClass(EndpointKind.INTERNET)
 
 
 def class_tables(
-    inventory: Inventory, onprem_cidrs: Sequence[str]
+    inventory: Inventory, onprem_cidrs: Sequence[str], partner_cidrs: Sequence[str] = ()
 ) -> dict[int, RangeTable[AddressClass]]:
     blocks: dict[int, list[tuple[int, int, int, AddressClass]]] = {4: [], 6: []}
 
@@ -66,14 +67,19 @@ def class_tables(
             if vpc_id not in known_vpcs:
                 for cidr in cidrs:
                     add(cidr, 1, AddressClass(EndpointKind.PEERED_VPC, vpc_id=vpc_id, label=pcx.id))
-    for cidr in onprem_cidrs:
-        try:
-            normal = str(ipaddress.ip_network(cidr.strip(), strict=False))
-        except ValueError:
-            raise UsageError(
-                f"on-premises range: expected a CIDR block, found {excerpt(cidr)}"
-            ) from None
-        add(normal, 2, AddressClass(EndpointKind.ONPREM, label=normal))
+    named: tuple[tuple[EndpointKind, Sequence[str], str], ...] = (
+        (EndpointKind.ONPREM, onprem_cidrs, "on-premises"),
+        (EndpointKind.PARTNER, partner_cidrs, "partner"),
+    )
+    for kind, ranges, what in named:
+        for cidr in ranges:
+            try:
+                normal = str(ipaddress.ip_network(cidr.strip(), strict=False))
+            except ValueError:
+                raise UsageError(
+                    f"{what} range: expected a CIDR block, found {excerpt(cidr)}"
+                ) from None
+            add(normal, 2, AddressClass(kind, label=normal))
     for subnet in inventory.subnets.values():
         subnet_cidrs = [c for c in (subnet.cidr_ipv4, *subnet.cidrs_ipv6) if c is not None]
         for cidr in subnet_cidrs:

@@ -28,6 +28,7 @@ class EndpointKind(StrEnum):
     AWS_SERVICE = "aws_service"  # pkt-*-aws-service, or an AWS-managed prefix list's range
     PEERED_VPC = "peered_vpc"  # inside the CIDR of a VPC reached through a peering
     ONPREM = "onprem"  # inside a configured on-premises range (VPN / Direct Connect)
+    PARTNER = "partner"  # inside a configured partner range (public or private)
     VPC_UNKNOWN = "vpc_unknown"  # inside a known VPC's CIDR, but held by no known ENI
     PRIVATE_OTHER = "private_other"  # RFC 1918 / ULA space outside every known range
 
@@ -165,13 +166,27 @@ class SecurityGroupRule:
         return value
 
 
+# Quota weights of AWS-managed prefix lists, by service (IPv4 and IPv6 lists alike).
+# AWS: https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html#aws-managed-prefix-list-weights
+AWS_PREFIX_LIST_WEIGHTS: Mapping[str, int] = {
+    "cloudfront": 55,
+    "dynamodb": 1,
+    "ec2-instance-connect": 2,
+    "groundstation": 5,
+    "route53-healthchecks": 25,
+    "s3": 1,
+    "s3express": 6,
+    "vpc-lattice": 10,
+}
+
+
 @dataclass(frozen=True)
 class PrefixList:
     id: str
     name: str
     owner_id: str
     address_family: str  # IPv4 | IPv6
-    max_entries: int | None  # None for AWS-managed lists (their size counts instead)
+    max_entries: int | None  # None for AWS-managed lists (their documented weight counts)
     cidrs: tuple[str, ...]
 
     @property
@@ -180,7 +195,16 @@ class PrefixList:
 
     @property
     def rule_weight(self) -> int:
-        """How many rules a reference to this list counts as against the SG quota."""
+        """How many rules a reference to this list counts as against the SG quota.
+
+        A customer-managed list weighs its maximum entries; an AWS-managed list its
+        documented weight (its entries change; the weight does not). An AWS-managed list
+        the table does not know weighs its MaxEntries, else its current size.
+        AWS: https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html#aws-managed-prefix-list-weights
+        """
+        service = self.service
+        if self.aws_managed and service is not None and service in AWS_PREFIX_LIST_WEIGHTS:
+            return AWS_PREFIX_LIST_WEIGHTS[service]
         return self.max_entries if self.max_entries is not None else len(self.cidrs)
 
     @property

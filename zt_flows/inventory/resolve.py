@@ -322,8 +322,14 @@ class IpResolver:
 # --------------------------------------------------------------------------- building
 
 
-def build_resolver(inventory: Inventory, *, onprem_cidrs: Sequence[str] = ()) -> IpResolver:
-    """A resolver over every snapshot of ``inventory``; ``onprem_cidrs`` are VPN / DX ranges."""
+def build_resolver(
+    inventory: Inventory,
+    *,
+    onprem_cidrs: Sequence[str] = (),
+    partner_cidrs: Sequence[str] = (),
+) -> IpResolver:
+    """A resolver over every snapshot of ``inventory``; ``onprem_cidrs`` are VPN / DX ranges,
+    ``partner_cidrs`` partners' ranges (both named by the user)."""
     by_time: dict[int, list[NetworkInterface]] = defaultdict(list)
     for snapshot in inventory.snapshots:
         by_time[_epoch(snapshot.taken_at)].extend(snapshot.interfaces)
@@ -374,7 +380,7 @@ def build_resolver(inventory: Inventory, *, onprem_cidrs: Sequence[str] = ()) ->
         times=times,
         addresses=address_timelines,
         prefixes={v: RangeTable(blocks) for v, blocks in prefix_blocks.items()},
-        classes=class_tables(inventory, onprem_cidrs),
+        classes=class_tables(inventory, onprem_cidrs, partner_cidrs),
         records={k: tuple(v) for k, v in records.items()},
         public_ips=public_ips,
     )

@@ -11,7 +11,7 @@ have been seen. The result is replayed against every observed accepted conversat
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -27,14 +27,23 @@ from zt_flows.recommend.plan import (
     Exposure,
     ExposureFigures,
     GroupPlan,
+    KeptFor,
+    Peer,
     Plan,
     PlannedRule,
     Verification,
 )
 from zt_flows.recommend.quota import fit_quota
 from zt_flows.recommend.record import settings_record
-from zt_flows.recommend.ruleset import groups_ruleset
-from zt_flows.recommend.shapes import rule_within
+from zt_flows.recommend.ruleset import groups_ruleset, spec_of
+from zt_flows.recommend.safety import (
+    KEPT_SHORT,
+    PMTUD_REASON,
+    admits_pmtud,
+    first_reason,
+    pmtud_specs,
+)
+from zt_flows.recommend.shapes import peer_within, rule_within
 from zt_flows.recommend.units import (
     PROBE_REASON,
     Unit,
@@ -42,11 +51,20 @@ from zt_flows.recommend.units import (
     conversation_stats,
     is_probe,
 )
-from zt_flows.recommend.verify import ReplayError, replay
+from zt_flows.recommend.verify import (
+    RecordReplay,
+    ReplayError,
+    SideCheck,
+    aggregate_blocked,
+    checks_blocked,
+    readings_from_frame,
+    replay,
+    replay_records,
+)
 from zt_flows.rules.analysis import GroupCoverage, RuleAnalysis, group_coverage
 from zt_flows.rules.describe import ports_label, rule_label
 from zt_flows.rules.edges import Edge
-from zt_flows.rules.evaluate import DIRECTIONS, Evaluator
+from zt_flows.rules.evaluate import DIRECTIONS, Evaluator, sides
 from zt_flows.rules.exposure import ExposureCount, measure_exposure
 from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.semantics import RuleSet, RuleSpec
@@ -65,12 +83,16 @@ def recommend_rules(
     logged_interfaces: frozenset[str],
     window: TimeWindow | None = None,
     onprem_cidrs: Sequence[str] = (),
+    evidence: pl.DataFrame | None = None,
 ) -> Plan:
     """Propose each group's rules from ``analysis`` and verify them by replay.
 
     ``logged_interfaces``: every ENI that wrote a flow-log record in the window (NODATA
-    included). Raises :class:`VerificationError` if the proposal would block observed
-    accepted traffic that today's rules allow (other than probes, blocked on purpose).
+    included). ``evidence``: the accepted record groups (``Conversations.evidence``); the
+    plan is replayed against them, whatever the orientation concluded, and keeps what
+    they need. Without it only the conversations are replayed (``verification.basis``).
+    Raises :class:`VerificationError` if the proposal would block observed accepted
+    traffic that today's rules allow (other than probes, blocked on purpose).
     """
     facts = NetworkFacts(inventory)
     today = RuleSet.from_inventory(inventory)
@@ -82,24 +104,53 @@ def recommend_rules(
     }
     changing = {g for g, c in coverage.items() if c.status == "observed"}
     kept_units = [u for u in units if u.slot not in probe_slots]
-    builder = _Builder(facts, today, analysis, settings, coverage, kept_units)
-
-    groups = [builder.group(group_id, group_id in changing) for group_id in sorted(coverage)]
-    groups = builder.link(groups, probe_slots)
-
-    proposed = groups_ruleset(groups)
-    evaluator = Evaluator(facts, proposed)
     probe_conversations = {u.edge.conversation for u in units if u.slot in probe_slots}
 
     def intended(edge: Edge) -> str | None:
         return PROBE_REASON if edge.conversation in probe_conversations else None
 
-    result = replay(analysis, today, evaluator, intended)
-    if result.blocked:
-        raise ReplayError(result.blocked)
+    readings = readings_from_frame(evidence) if evidence is not None else ()
+    now = Evaluator(facts, today)
+    extra: list[Unit] = []
+    pinned: dict[str, KeptFor] = {}
+    records: RecordReplay | None = None
+    for _ in range(_REPAIRS + 1):
+        builder = _Builder(
+            facts, today, analysis, settings, coverage, [*kept_units, *extra], pinned
+        )
+        groups = [builder.group(group_id, group_id in changing) for group_id in sorted(coverage)]
+        groups = builder.link(groups, probe_slots)
+        proposed = groups_ruleset(groups)
+        evaluator = Evaluator(facts, proposed)
+        result = replay(analysis, today, evaluator, intended)
+        if result.blocked:
+            raise ReplayError(result.blocked)
+        if not readings:
+            break
+        records = replay_records(readings, now, evaluator, intended)
+        more_units = repair_units(records.blocked, facts, today, start=len(extra))
+        more_pins: dict[str, KeptFor] = {
+            key: "unexplained"
+            for key in pins_for(records.unexplained, today)
+            if key not in pinned and key in today.by_key
+        }
+        if not more_units and not more_pins:
+            break
+        extra.extend(more_units)
+        pinned.update(more_pins)
+    if records is not None and records.blocked:
+        raise ReplayError(checks_blocked(records.blocked, "no rule of the plan allows it"))
     before = measure_exposure(today, facts, onprem_cidrs=onprem_cidrs)
     after = measure_exposure(proposed, facts, onprem_cidrs=onprem_cidrs)
     start, end = _window(_days(edges), window)
+    blocked_probes = {(b.client, b.server, b.protocol, b.server_port) for b in result.intentional}
+    probed = aggregate_blocked(
+        (u.edge, u.home.group_id, PROBED_REASON)
+        for u in units
+        if u.slot in probe_slots
+        and (u.edge.client.id, u.edge.server.id, u.edge.protocol, u.edge.server_port)
+        not in blocked_probes
+    )
     return Plan(
         window_start=start,
         window_end=end,
@@ -109,10 +160,77 @@ def recommend_rules(
             replayed=result.replayed,
             blocked=0,
             intentionally_blocked=result.intentional_edges,
+            records=records.records if records is not None else 0,
+            readings=records.readings if records is not None else 0,
+            unexplained=len({c.reading.row_id for c in records.unexplained}) if records else 0,
+            basis="records" if records is not None else "edges",
         ),
         intentionally_blocked=result.intentional,
+        probed=probed,
+        unexplained=(
+            checks_blocked(records.unexplained, "today's rules do not allow it either")
+            if records is not None
+            else ()
+        ),
+        ambiguous=records.ambiguous if records is not None else 0,
         settings=settings_record(settings),
     )
+
+
+# How many times the record replay may send the recommender back for what it needs: one
+# round adds every needed side; a second finding more would be a bug.
+_REPAIRS = 2
+PROBED_REASON = (
+    "probe: only handshakes from the internet on an admin port; the rule stays open for the"
+    " sessions that use it"
+)
+
+
+def repair_units(
+    blocked: Iterable[SideCheck], facts: NetworkFacts, today: RuleSet, *, start: int
+) -> list[Unit]:
+    """Units for the sides the record replay needs and the plan lost, homed like any other.
+
+    Their indexes are negative (they are no edge of the analysis). A side of a record group
+    read both ways is kept for ``ambiguous_orientation``.
+    """
+    out: list[Unit] = []
+    seen: set[tuple[object, ...]] = set()
+    for check in blocked:
+        for address, key in check.today.homes:
+            identity = (check.reading.row_id, check.reading.reading, check.direction, address)
+            if identity in seen or key not in today.by_key:
+                continue
+            seen.add(identity)
+            kept: KeptFor | None = "ambiguous_orientation" if check.ambiguous else None
+            out.append(
+                Unit(
+                    -(start + len(out) + 1),
+                    check.reading.edge,
+                    check.direction,
+                    address,
+                    today.by_key[key],
+                    kept_for=kept,
+                )
+            )
+    return out
+
+
+def pins_for(unexplained: Iterable[SideCheck], today: RuleSet) -> set[str]:
+    """Today's rules of the groups on a side of unexplained traffic that cover its port.
+
+    Today's rules do not allow that traffic, yet AWS accepted it: whatever did is not what
+    the snapshot shows, so every rule that could be it stays as it is.
+    """
+    out: set[str] = set()
+    for check in unexplained:
+        local = sides(check.reading.edge, check.direction)[0]
+        edge = check.reading.edge
+        for group_id in local.sgs:
+            for rule in today.of(group_id, check.direction):
+                if rule.covers(edge.protocol, edge.server_port):
+                    out.add(rule.key)
+    return out
 
 
 def _figures(count: ExposureCount) -> ExposureFigures:
@@ -154,8 +272,13 @@ class _Builder:
         settings: RecommendSettings,
         coverage: dict[str, GroupCoverage],
         units: list[Unit],
+        pinned: Mapping[str, KeptFor],
     ) -> None:
         self.facts = facts
+        # Today's rules that stay as they are, and why (beside the unevaluable ones).
+        self.pinned = dict(pinned)
+        for key in analysis.unevaluable:
+            self.pinned.setdefault(key, "unevaluable")
         self.inventory = facts.inventory
         self.today = today
         self.analysis = analysis
@@ -170,6 +293,11 @@ class _Builder:
             self.homes[(unit.home.group_id, unit.direction)][unit.home.key].append(unit)
         self.carriers: dict[Slot, set[Carrier]] = defaultdict(set)
         self.descriptions = {r.id: r.description for r in self.inventory.rules if r.id}
+        self.owners = {
+            r.id: r.referenced_group_owner_id
+            for r in self.inventory.rules
+            if r.id and r.referenced_group_owner_id
+        }
         self.removed: dict[tuple[str, str], str] = {}  # (group, planned key) -> today's key
 
     # ------------------------------------------------------------------ groups
@@ -220,27 +348,47 @@ class _Builder:
                 f"kept as it is: {len(coverage.unlogged)} of {len(coverage.members)} members "
                 "have no flow-log records, so their traffic is unknown"
             )
+        kept_for: KeptFor | None = "not_covered" if coverage.status == "unlogged" else None
         out = []
         for rule in existing:
-            planned = self._keep(rule, evidence_of_usage(self.analysis.usage(rule.key)), why)
+            usage = evidence_of_usage(self.analysis.usage(rule.key))
+            planned = self._keep(rule, usage, why, kept_for=kept_for)
             for unit in self.homes[(group_id, direction)].get(rule.key, ()):
                 self.carriers[unit.slot].add((group_id, planned.key))
             out.append(planned)
         return out
 
-    def _keep(self, rule: RuleSpec, evidence: Evidence | None, reason: str) -> PlannedRule:
+    def _keep(
+        self,
+        rule: RuleSpec,
+        evidence: Evidence | None,
+        reason: str,
+        kept_for: KeptFor | None = None,
+    ) -> PlannedRule:
         return PlannedRule(
             direction=rule.direction,
             action="keep",
             protocol=rule.protocol_text,
             from_port=rule.from_port,
             to_port=rule.to_port,
-            peer=rule_peer(self.facts, rule.peer, rule.group_id),
+            peer=self._peer(rule),
             reason=reason,
             existing_rule_id=rule.rule_id,
             evidence=evidence,
             description=self.descriptions.get(rule.rule_id) if rule.rule_id else None,
+            kept_for=kept_for,
         )
+
+    def _peer(self, rule: RuleSpec) -> Peer:
+        """Today's peer of ``rule``, in the plan's form; a reference to a group of another
+        account keeps that account even when the inventory does not describe the group."""
+        peer = rule_peer(self.facts, rule.peer, rule.group_id)
+        owner = self.owners.get(rule.rule_id) if rule.rule_id else None
+        if peer.type == "security_group" and peer.owner_id is None and owner is not None:
+            group = self.inventory.security_groups.get(rule.group_id)
+            if group is None or group.owner_id != owner:
+                peer = replace(peer, owner_id=owner)
+        return peer
 
     def _propose(
         self, group_id: str, direction: Direction, existing: tuple[RuleSpec, ...]
@@ -249,15 +397,16 @@ class _Builder:
             key: (self.today.by_key[key], units)
             for key, units in sorted(self.homes[(group_id, direction)].items())
         }
-        unknown = [
-            r
-            for r in existing
-            if r.peer.kind == "prefix_list"
-            and self.facts.prefix_list_networks(r.peer.value) is None
-        ]
-        extra = len(unknown)
+        fixed = {r.key for r in existing if r.key in self.pinned}
+        unevaluable = [r for r in existing if r.key in fixed and r.key not in homes]
+        extra = sum(self._weight(r) for r in unevaluable)
         proposals, notes = fit_quota(
-            self.deriver, homes, self.settings.max_rules_per_direction, extra, self.facts
+            self.deriver,
+            homes,
+            self.settings.max_rules_per_direction,
+            extra,
+            self.facts,
+            fixed=fixed,
         )
         self._never_wider(proposals)
         by_signature = {r.signature: r for r in existing}
@@ -272,13 +421,59 @@ class _Builder:
             planned.append(rule)
             for unit in proposal.units:
                 self.carriers[unit.slot].add((group_id, rule.key))
-        for spec in unknown:
+        for spec in unevaluable:
             if spec.key not in kept:
                 kept.add(spec.key)
-                reason = f"kept as it is: prefix list {spec.peer.value} is not in the inventory"
-                planned.append(self._keep(spec, None, reason))
+                reason = self.pinned[spec.key]
+                why = self.analysis.unevaluable.get(spec.key) or KEPT_SHORT[reason]
+                usage = evidence_of_usage(self.analysis.usage(spec.key))
+                planned.append(self._keep(spec, usage, f"kept as it is: {why}", kept_for=reason))
+        final = [spec_of(group_id, r) for r in planned]
+        for spec in existing:
+            for pmtud in pmtud_specs(spec, self.facts):
+                if any(
+                    admits_pmtud(f, pmtud) and peer_within(spec.peer, f.peer, self.facts)
+                    for f in final
+                ):
+                    continue
+                rule = self._pmtud(spec, pmtud, by_signature)
+                if rule.existing_rule_id is not None:
+                    kept.add(by_signature[spec_of(group_id, rule).signature].key)
+                planned.append(rule)
+                final.append(spec_of(group_id, rule))
         planned.extend(self._remove(spec) for spec in existing if spec.key not in kept)
         return planned, notes
+
+    def _weight(self, rule: RuleSpec) -> int:
+        if rule.peer.kind == "prefix_list":
+            pl = self.facts.prefix_list(rule.peer.value)
+            return pl.rule_weight if pl is not None else 1
+        return 1
+
+    def _pmtud(
+        self,
+        home: RuleSpec,
+        pmtud: tuple[int, int, int],
+        existing: Mapping[str, RuleSpec],
+    ) -> PlannedRule:
+        """Path MTU Discovery from ``home``'s range, carved out of ``home``."""
+        protocol, icmp_type, code = pmtud
+        spec = RuleSpec(home.group_id, "ingress", protocol, icmp_type, code, home.peer)
+        match = existing.get(spec.signature)
+        if match is not None:
+            return self._keep(match, None, PMTUD_REASON, kept_for="open_population")
+        return PlannedRule(
+            direction="ingress",
+            action="add",
+            protocol=spec.protocol_text,
+            from_port=icmp_type,
+            to_port=code,
+            peer=self._peer(home),
+            reason=f"{PMTUD_REASON}; narrows {rule_label(self.inventory, home)}",
+            description="Path MTU Discovery (ICMP too big)",
+            replaces=tuple(self._ids([home.key])),
+            kept_for="open_population",
+        )
 
     def _never_wider(self, proposals: list[Proposal]) -> None:
         for proposal in proposals:
@@ -310,6 +505,12 @@ class _Builder:
             reason = f"{seen}; narrows {labels}"
         if doubt:
             reason += f"; low confidence: {doubt}"
+        kept_for = first_reason(
+            proposal.kept | {self.pinned[k] for k in proposal.sources if k in self.pinned}
+        )
+        if kept_for is not None:
+            why = "; ".join(sorted(proposal.why))
+            reason += f"; {KEPT_SHORT[kept_for]}" + (f" ({why})" if why else "")
         word_to = "from" if proposal.direction == "ingress" else "to"
         description = (
             self.descriptions.get(match.rule_id)
@@ -330,6 +531,7 @@ class _Builder:
             confidence=confidence,
             description=description,
             replaces=() if match is not None else tuple(self._ids(sources)),
+            kept_for=kept_for,
         )
 
     def _ids(self, keys: Iterable[str]) -> list[str]:
@@ -343,7 +545,7 @@ class _Builder:
             protocol=rule.protocol_text,
             from_port=rule.from_port,
             to_port=rule.to_port,
-            peer=rule_peer(self.facts, rule.peer, rule.group_id),
+            peer=self._peer(rule),
             reason="unused in the window" if usage.unused else "",
             existing_rule_id=rule.rule_id,
             evidence=evidence_of_usage(usage),

@@ -1,13 +1,14 @@
 """Carve proposed rules out of one existing rule and the units it was home to.
 
+Which peer a proposal names is the safety principle's decision (:mod:`.safety`): a group,
+an AWS-managed prefix list or a named network where the peers form a closed population;
+the existing rule's own range where they do not; the existing rule as it is for traffic
+from addresses no known ENI holds. Ports narrow to what was observed.
+
 Shapes, from the narrowest to the broadest (the quota fitter moves a rule along them):
 
-``exact``     observed ports (dense ranges only), peers as groups, prefix lists or at
-              most ``max_cidrs_per_port`` covering prefixes per port;
-``ranges``    each peer's ports as one range from the lowest to the highest observed,
-              and the cap on covering prefixes counted per protocol, not per port;
-``merged``    ``ranges`` and every address peer of a protocol as one covering prefix
-              (still inside the existing rule);
+``exact``     observed ports (dense ranges only; ranges in use as ranges stay ranges);
+``ranges``    each peer's ports as one range from the lowest to the highest observed;
 ``existing``  the existing rule itself.
 """
 
@@ -20,23 +21,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from zt_flows.inventory.model import Direction
-from zt_flows.recommend.peers import (
-    EXTERNAL_KINDS,
-    aws_prefix_list,
-    choose_group,
-    group_peer,
-    rule_peer,
-    serves_public,
-)
+from zt_flows.recommend.peers import choose_group, rule_peer
 from zt_flows.recommend.plan import Peer
-from zt_flows.recommend.shapes import aggregate, peer_networks, port_ranges
+from zt_flows.recommend.safety import KeptFor, Population, Populations
+from zt_flows.recommend.shapes import port_ranges
 from zt_flows.recommend.units import Unit
-from zt_flows.rules.facts import NetworkFacts, network, subnet_of
+from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.semantics import ICMPS, PORTED, RulePeer, RuleSpec
 from zt_flows.settings import RecommendSettings
 
-Shape = Literal["exact", "ranges", "merged", "existing"]
-SHAPES: tuple[Shape, ...] = ("exact", "ranges", "merged", "existing")
+Shape = Literal["exact", "ranges", "existing"]
+SHAPES: tuple[Shape, ...] = ("exact", "ranges", "existing")
 Slot = tuple[int, Direction, str]
 
 
@@ -52,6 +47,9 @@ class Proposal:
     peer: Peer
     sources: set[str] = field(default_factory=set)  # keys of the existing rules it narrows
     units: list[Unit] = field(default_factory=list)
+    # Why the peer range was not narrowed further (empty: a closed population).
+    kept: set[KeptFor] = field(default_factory=set)
+    why: set[str] = field(default_factory=set)
 
     @property
     def identity(self) -> tuple[object, ...]:
@@ -74,8 +72,12 @@ class Proposal:
             RulePeer(self.peer.type, self.peer.value),
         )
 
-    def absorb(self, other: Proposal) -> None:
-        self.sources |= other.sources
+    def absorb(self, other: Proposal, *, sources: bool = True) -> None:
+        """Carry ``other``'s units (and, unless told not to, the rules it narrows)."""
+        if sources:
+            self.sources |= other.sources
+        self.kept |= other.kept
+        self.why |= other.why
         seen = {u.slot for u in self.units}
         self.units.extend(u for u in other.units if u.slot not in seen)
 
@@ -110,12 +112,23 @@ class Deriver:
             k: Counter(g for p in v for g in peer_groups[p]) for k, v in observed.items()
         }
         self._chosen: dict[tuple[object, ...], str | None] = {}
+        self.populations = Populations(facts)
 
-    def target(self, unit: Unit) -> Peer | None:
-        """The peer a unit's rule names, or None when only a CIDR of its address fits."""
+    def target(self, unit: Unit) -> Population:
+        """Who ``unit``'s peer stands for, and the peer its rule may name."""
         peer, local, home = unit.peer, unit.local, unit.home
         facts = self.facts
         private = peer.is_eni and facts.eni_holds(peer.id, ipaddress.ip_address(unit.address))
+        if peer.is_eni and not private:
+            # Reached through its public address: a group reference matches private
+            # addresses only, and a public address of an instance changes with it.
+            return Population(
+                "open",
+                rule_peer(facts, home.peer, home.group_id),
+                "open_population",
+                f"{peer.id} was reached through a public address",
+            )
+        chosen = None
         if private and peer.sgs and facts.vpcs_joined(peer.vpc_id, local.vpc_id):
             key = (home.group_id, unit.direction, unit.edge.protocol, unit.edge.server_port)
             memo = (peer.id, peer.sgs, home.key, *key)
@@ -129,58 +142,49 @@ class Deriver:
                     covers=self.covers.get(key, Counter()),
                 )
             chosen = self._chosen[memo]
-            if chosen is not None:
-                return group_peer(facts, chosen, home.group_id)
-        if (
-            unit.direction == "ingress"
-            and home.peer.is_public_any
-            and self.settings.keep_public_lb_ports
-            and peer.kind in EXTERNAL_KINDS
-            and serves_public(facts, local)
-        ):
-            return rule_peer(facts, home.peer, home.group_id)
-        if not peer.is_eni:
-            service = peer.id if peer.kind == "aws_service" else None
-            pl = aws_prefix_list(facts, address=unit.address, service=service, home=home)
-            if pl is not None:
-                return rule_peer(facts, RulePeer("prefix_list", pl), home.group_id)
-            if service is not None:
-                # An AWS service's addresses change; without a prefix list that fits, its
-                # existing range stays (narrowed to the observed ports only).
-                return rule_peer(facts, home.peer, home.group_id)
-        if home.peer.kind == "security_group":
-            return rule_peer(facts, home.peer, home.group_id)  # nothing narrower to say
-        return None
+        return self.populations.of(unit, group_id=chosen)
 
     def derive(self, home: RuleSpec, units: list[Unit], shape: Shape) -> list[Proposal]:
+        itself = rule_peer(self.facts, home.peer, home.group_id)
         if shape == "existing":
-            itself = rule_peer(self.facts, home.peer, home.group_id)
-            return [
-                self._proposal(home, home.protocol, home.from_port, home.to_port, itself, units)
-            ]
-        peers: dict[Slot, Peer] = {}
-        loose: dict[tuple[int, int], list[Unit]] = defaultdict(list)
-        for unit in units:
-            chosen = self.target(unit)
-            if chosen is None:
-                port = unit.edge.server_port if shape == "exact" else -1
-                loose[(unit.edge.protocol, port)].append(unit)
-            else:
-                peers[unit.slot] = chosen
-        allowance = peer_networks(home.peer, self.facts) or ()
-        cap = 1 if shape == "merged" else self.settings.max_cidrs_per_port
-        for _, group in sorted(loose.items()):
-            nets = aggregate({u.address for u in group}, allowance, cap)
-            for unit in group:
-                host = network(unit.address)
-                net = next(n for n in nets if subnet_of(host, n))
-                peers[unit.slot] = Peer(type="cidr", value=str(net))
+            proposal = self._proposal(
+                home, home.protocol, home.from_port, home.to_port, itself, units
+            )
+            for unit in units:
+                population = self.target(unit)
+                if population.kept_for is not None:
+                    proposal.kept.add(population.kept_for)
+                    proposal.why.add(population.why)
+                if unit.kept_for is not None:
+                    proposal.kept.add(unit.kept_for)
+            return [proposal]
+        whole: list[Unit] = []
         by_peer: dict[Peer, list[Unit]] = defaultdict(list)
+        reasons: dict[Peer, Population] = {}
         for unit in units:
-            by_peer[peers[unit.slot]].append(unit)
+            population = self.target(unit)
+            if population.peer is None:
+                whole.append(unit)
+                reasons[itself] = population
+                continue
+            by_peer[population.peer].append(unit)
+            if population.kept_for is not None:
+                reasons.setdefault(population.peer, population)
         out = []
+        if whole:
+            # Traffic from addresses no known ENI holds: the rule that admitted it stays.
+            proposal = self._proposal(
+                home, home.protocol, home.from_port, home.to_port, itself, whole
+            )
+            out.append(proposal)
         for peer, carried in sorted(by_peer.items()):
             out.extend(self._ports(home, peer, carried, shape))
+        for proposal in out:
+            reason = reasons.get(proposal.peer)
+            if reason is not None and reason.kept_for is not None:
+                proposal.kept.add(reason.kept_for)
+                proposal.why.add(reason.why)
+            proposal.kept.update(u.kept_for for u in proposal.units if u.kept_for is not None)
         return out
 
     def _ports(self, home: RuleSpec, peer: Peer, units: list[Unit], shape: Shape) -> list[Proposal]:
@@ -193,7 +197,7 @@ class Deriver:
             if protocol in PORTED:
                 ports = {u.edge.server_port for u in carried}
                 ranges = (
-                    port_ranges(ports, self.settings.port_range_density)
+                    self._port_ranges(home, ports)
                     if shape == "exact"
                     else ((min(ports), max(ports)),)
                 )
@@ -209,6 +213,28 @@ class Deriver:
                 out.append(self._proposal(home, protocol, None, None, peer, carried))
         return out
 
+    def _port_ranges(self, home: RuleSpec, ports: set[int]) -> tuple[tuple[int, int], ...]:
+        """Observed ports as rule ranges: ranges in use as ranges stay whole.
+
+        A rule written as a port range (passive FTP data ports, RTP) whose ports were seen
+        spread across it keeps its range; so does a configured range (NodePorts) within the
+        rule; the rest merge only where dense (``port_range_density``).
+        """
+        low, high = home.port_range()
+        minimum = self.settings.range_min_ports
+        bounded = home.protocol is not None and not home.all_ports and low < high
+        if bounded and len(ports) >= minimum:
+            return ((low, high),)
+        out: list[tuple[int, int]] = []
+        rest = set(ports)
+        for range_low, range_high in sorted(self.settings.port_ranges):
+            inside = {p for p in rest if range_low <= p <= range_high}
+            if len(inside) >= minimum:
+                out.append((max(range_low, low), min(range_high, high)))
+                rest -= inside
+        out.extend(port_ranges(rest, self.settings.port_range_density))
+        return tuple(sorted(out))
+
     @staticmethod
     def _proposal(
         home: RuleSpec,
@@ -221,6 +247,29 @@ class Deriver:
         return Proposal(
             home.group_id, home.direction, protocol, low, high, peer, {home.key}, list(units)
         )
+
+
+def drop_contained(proposals: list[Proposal], facts: NetworkFacts) -> list[Proposal]:
+    """Proposals that another proposal of the list contains give it their traffic and go.
+
+    (An AWS-managed list beside 0.0.0.0/0 on the same port, a group beside the range that
+    holds it: the narrower rule adds nothing the wider one does not allow.) The wider
+    proposal does not take over the narrower one's sources: it already lies inside its own.
+    """
+    from zt_flows.recommend.shapes import rule_within
+
+    ordered = sorted(proposals, key=lambda p: repr(p.identity))
+    specs = [p.spec() for p in ordered]
+    gone: set[int] = set()
+    for i, inner in enumerate(ordered):
+        for j, outer in enumerate(ordered):
+            if i == j or j in gone or inner.direction != outer.direction:
+                continue
+            if rule_within(specs[i], specs[j], facts):
+                outer.absorb(inner, sources=False)
+                gone.add(i)
+                break
+    return [p for i, p in enumerate(ordered) if i not in gone]
 
 
 def merge_proposals(proposals: Iterable[Proposal]) -> list[Proposal]:
@@ -238,6 +287,8 @@ def merge_proposals(proposals: Iterable[Proposal]) -> list[Proposal]:
                 proposal.peer,
                 set(proposal.sources),
                 list(proposal.units),
+                set(proposal.kept),
+                set(proposal.why),
             )
         else:
             existing.absorb(proposal)

@@ -26,6 +26,23 @@ RuleAction = Literal["keep", "add", "remove"]
 Direction = Literal["ingress", "egress"]
 PeerType = Literal["security_group", "cidr", "prefix_list"]
 Confidence = Literal["high", "low"]
+# Why a rule (or a peer range) was kept rather than narrowed: see recommend/safety.py.
+KeptFor = Literal[
+    "open_population",
+    "unevaluable",
+    "not_covered",
+    "ambiguous_orientation",
+    "unattributed",
+    "unexplained",
+]
+KEPT_FOR: tuple[KeptFor, ...] = (
+    "open_population",
+    "unevaluable",
+    "not_covered",
+    "ambiguous_orientation",
+    "unattributed",
+    "unexplained",
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -76,6 +93,9 @@ class PlannedRule:
     replaces: tuple[str, ...] = ()
     # For "remove": the kept or added rules that carry its observed traffic (overshadowing).
     covered_by: tuple[str, ...] = ()
+    # For "keep"/"add": why its peer range (or the rule itself) was kept rather than narrowed
+    # further; None when it names a closed population (a group, a prefix list, a network).
+    kept_for: KeptFor | None = None
 
     def sort_key(self) -> tuple[object, ...]:
         return (
@@ -150,12 +170,24 @@ class BlockedConversation:
 
 @dataclass(frozen=True)
 class Verification:
-    """The replay of observed accepted conversations against the proposed rules."""
+    """The replay of observed accepted traffic against the proposed rules.
+
+    ``replayed``: accepted conversations replayed (the edge table); ``records``: accepted flow
+    records replayed, as groups of records with one reading each (``readings``), whatever
+    the orientation stage concluded; ``unexplained``: accepted readings today's rules do not
+    allow either (kept allowed, never blamed on the plan); ``basis`` says whether the records
+    themselves were replayed (``records``) or only the conversations (``edges``, a plan
+    built from an edge table alone).
+    """
 
     replayed: int
     blocked: int
     intentionally_blocked: int = 0
     blocked_conversations: tuple[BlockedConversation, ...] = ()
+    records: int = 0
+    readings: int = 0
+    unexplained: int = 0
+    basis: Literal["records", "edges"] = "edges"
 
 
 @dataclass(frozen=True)
@@ -167,6 +199,12 @@ class Plan:
     verification: Verification
     # Observed accepted conversations the plan blocks on purpose, each with its reason.
     intentionally_blocked: tuple[BlockedConversation, ...] = ()
+    # Probes of an admin port the plan leaves open (its rule stays for real sessions).
+    probed: tuple[BlockedConversation, ...] = ()
+    # Accepted traffic today's rules do not allow either: kept allowed, listed.
+    unexplained: tuple[BlockedConversation, ...] = ()
+    # Record groups whose direction the evidence does not decide (both readings kept).
+    ambiguous: int = 0
     generated_by: str = "ztflows"
     settings: Mapping[str, object] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
@@ -176,6 +214,15 @@ class Plan:
             if g.group_id == group_id:
                 return g
         raise KeyError(group_id)
+
+    def kept_counts(self) -> dict[KeptFor, int]:
+        """How many of the rules the groups end up with were kept for each safety reason."""
+        counts: dict[KeptFor, int] = dict.fromkeys(KEPT_FOR, 0)
+        for group in self.security_groups:
+            for rule in group.final_rules():
+                if rule.kept_for is not None:
+                    counts[rule.kept_for] += 1
+        return counts
 
 
 # --------------------------------------------------------------------------- JSON
@@ -231,6 +278,7 @@ def _rule_json(rule: PlannedRule) -> dict[str, object]:
         "reason": rule.reason,
         "replaces": list(rule.replaces),
         "covered_by": list(rule.covered_by),
+        "kept_for": rule.kept_for,
     }
 
 
@@ -278,8 +326,13 @@ def plan_to_dict(plan: Plan) -> dict[str, object]:
             "before": _figures_json(plan.exposure.before),
             "after": _figures_json(plan.exposure.after),
         },
+        "kept": dict(plan.kept_counts()),
         "verification": {
+            "basis": plan.verification.basis,
             "replayed": plan.verification.replayed,
+            "records": plan.verification.records,
+            "readings": plan.verification.readings,
+            "unexplained": plan.verification.unexplained,
             "blocked": plan.verification.blocked,
             "intentionally_blocked": plan.verification.intentionally_blocked,
             "blocked_conversations": [
@@ -287,6 +340,9 @@ def plan_to_dict(plan: Plan) -> dict[str, object]:
             ],
         },
         "intentionally_blocked": [_blocked_json(b) for b in plan.intentionally_blocked],
+        "probed": [_blocked_json(b) for b in plan.probed],
+        "unexplained": [_blocked_json(b) for b in plan.unexplained],
+        "ambiguous_record_groups": plan.ambiguous,
     }
 
 
@@ -434,6 +490,10 @@ def _read_rule(r: _Reader, value: object, path: str) -> PlannedRule:
         reason=r.str_(d, "reason", path),
         replaces=r.strs(d, "replaces", path),
         covered_by=r.strs(d, "covered_by", path),
+        kept_for=cast(
+            KeptFor | None,
+            r.choice(d, "kept_for", path, KEPT_FOR) if d.get("kept_for") is not None else None,
+        ),
     )
 
 
@@ -509,7 +569,16 @@ def plan_from_dict(doc: object, *, source: str = "plan.json") -> Plan:
             after=_read_figures(r, r.req(exposure, "after", "$.exposure"), "$.exposure.after"),
         ),
         verification=Verification(
+            basis=cast(
+                Literal["records", "edges"],
+                r.choice(ver, "basis", "$.verification", ("records", "edges"))
+                if "basis" in ver
+                else "edges",
+            ),
             replayed=r.int_(ver, "replayed", "$.verification"),
+            records=r.opt_int(ver, "records", "$.verification") or 0,
+            readings=r.opt_int(ver, "readings", "$.verification") or 0,
+            unexplained=r.opt_int(ver, "unexplained", "$.verification") or 0,
             blocked=r.int_(ver, "blocked", "$.verification"),
             intentionally_blocked=r.opt_int(ver, "intentionally_blocked", "$.verification") or 0,
             blocked_conversations=tuple(
@@ -527,6 +596,15 @@ def plan_from_dict(doc: object, *, source: str = "plan.json") -> Plan:
                 r.arr(d.get("intentionally_blocked", []), "$.intentionally_blocked")
             )
         ),
+        probed=tuple(
+            _read_blocked(r, b, f"$.probed[{i}]")
+            for i, b in enumerate(r.arr(d.get("probed", []), "$.probed"))
+        ),
+        unexplained=tuple(
+            _read_blocked(r, b, f"$.unexplained[{i}]")
+            for i, b in enumerate(r.arr(d.get("unexplained", []), "$.unexplained"))
+        ),
+        ambiguous=r.opt_int(d, "ambiguous_record_groups", "$") or 0,
     )
 
 

@@ -3,16 +3,24 @@
 AWS allows 60 inbound and 60 outbound rules per group by default; a reference to a
 managed prefix list counts as its maximum entries (an AWS-managed list as its size).
 When a direction is over, the existing rule that contributes the most proposals is
-moved to a broader shape (ports into one range, then addresses into one covering
-prefix, then the existing rule itself): each step stays inside that existing rule.
+moved to a broader shape (ports into one range, then the existing rule itself): each
+step stays inside that existing rule.
 AWS: https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Set
 
-from zt_flows.recommend.derive import SHAPES, Deriver, Proposal, Shape, merge_proposals
+from zt_flows.recommend.derive import (
+    SHAPES,
+    Deriver,
+    Proposal,
+    Shape,
+    drop_contained,
+    merge_proposals,
+)
 from zt_flows.recommend.units import Unit
 from zt_flows.rules.describe import rule_label
 from zt_flows.rules.facts import NetworkFacts
@@ -21,8 +29,7 @@ from zt_flows.rules.semantics import RuleSpec
 QUOTA_NOTE = "quota: "
 _SHAPE_WORDS: dict[Shape, str] = {
     "exact": "exact ports and peers",
-    "ranges": "each peer's ports merged into one range and addresses capped per protocol",
-    "merged": "ports merged into ranges and addresses into one covering prefix",
+    "ranges": "each peer's ports merged into one range",
     "existing": "the existing rule kept as it is",
 }
 
@@ -40,20 +47,24 @@ def fit_quota(
     limit: int,
     extra: int,
     facts: NetworkFacts,
+    *,
+    fixed: Set[str] = frozenset(),
 ) -> tuple[list[Proposal], list[str]]:
     """The proposals of one group and direction, merged until they weigh at most ``limit``.
 
-    ``extra`` is the weight of rules kept outside the proposals. Returns the proposals and
-    the notes saying what was merged (each starting with :data:`QUOTA_NOTE`).
+    ``extra`` is the weight of rules kept outside the proposals; homes in ``fixed`` stay
+    as they are (the ``existing`` shape) from the start. Returns the proposals and the
+    notes saying what was merged (each starting with :data:`QUOTA_NOTE`).
     """
-    shapes: dict[str, Shape] = dict.fromkeys(homes, "exact")
+    shapes: dict[str, Shape] = {key: "existing" if key in fixed else "exact" for key in homes}
 
     def build() -> list[Proposal]:
-        return merge_proposals(
+        merged = merge_proposals(
             p
             for key, (home, units) in sorted(homes.items())
             for p in deriver.derive(home, units, shapes[key])
         )
+        return drop_contained(merged, facts)
 
     proposals = build()
     notes: list[str] = []

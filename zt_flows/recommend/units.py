@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from zt_flows.inventory.model import Direction
+from zt_flows.recommend.plan import KeptFor
 from zt_flows.rules.analysis import RuleAnalysis
 from zt_flows.rules.edges import Edge, EdgeSide
 from zt_flows.rules.evaluate import DIRECTIONS, sides
@@ -30,6 +31,8 @@ class Unit:
     direction: Direction
     address: str  # the peer's address this unit is about
     home: RuleSpec  # the narrowest of today's rules that admitted it
+    # Set for units the record replay added: why their rule is kept (see recommend/safety).
+    kept_for: KeptFor | None = None
 
     @property
     def local(self) -> EdgeSide:
@@ -81,7 +84,13 @@ def conversation_stats(edges: Iterable[Edge]) -> dict[Conversation, Conversation
 def is_probe(
     edge: Edge, stats: dict[Conversation, ConversationStats], settings: RecommendSettings
 ) -> bool:
-    """An internet peer that never held a real session on an admin port."""
+    """An internet peer that only ever completed handshakes on an admin port.
+
+    Only handshakes without a session are probes: every request record of the conversation
+    opened a connection (a record without a SYN is an interval of an established session),
+    and the connections averaged fewer packets than a session needs. A long-lived session
+    whose handshake lies before the window has no SYN at all: a session, never a probe.
+    """
     if not (
         edge.client.kind == "internet"
         and edge.server.is_eni
@@ -90,7 +99,7 @@ def is_probe(
     ):
         return False
     figures = stats.get(edge.conversation)
-    if figures is None:
+    if figures is None or figures.connections == 0 or figures.flows > figures.connections:
         return False
     if figures.packets_per_connection >= settings.admin_session_min_packets:
         return False

@@ -1,21 +1,32 @@
-"""Replaying observed conversations against proposed rules: the plan's own verification.
+"""Replaying observed traffic against proposed rules: the plan's own verification.
 
-Every accepted edge side that today's rules allow is evaluated again under the plan
-with the same semantics. A side the plan no longer allows is either blocked on purpose
-(a probe, listed with its reason) or a bug, and the plan is not written.
+Two replays, with the same semantics as today's rules. The conversations: every accepted
+edge side that today's rules allow is evaluated again under the plan. The records: every
+accepted record group of the window, read each way its own evidence allows (flags, a
+service port against an ephemeral one, a listener seen elsewhere; both ways when nothing
+decides), whatever the orientation stage concluded; a reading the group needs must stay
+allowed wherever today's rules allow it. A side the plan no longer allows is either
+blocked on purpose (a probe, listed with its reason) or not acceptable: the recommender
+keeps what it needs, and a plan that still blocks it is not written.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Literal, cast
+
+import polars as pl
 
 from zt_flows.errors import VerificationError
+from zt_flows.inventory.model import Direction
 from zt_flows.recommend.plan import BlockedConversation
 from zt_flows.rules.analysis import RuleAnalysis
 from zt_flows.rules.describe import conversation_label
-from zt_flows.rules.edges import Edge
-from zt_flows.rules.evaluate import DIRECTIONS, EdgeVerdict, Evaluator, sides
+from zt_flows.rules.edges import Edge, EdgeSide
+from zt_flows.rules.evaluate import DIRECTIONS, EdgeVerdict, Evaluator, SideMatch, sides
 from zt_flows.rules.semantics import RuleSet
 
 
@@ -124,3 +135,220 @@ def replay(
         blocked_edges=len(bad),
         intentional_edges=len(good),
     )
+
+
+# --------------------------------------------------------------------------- records
+
+Need = Literal["must", "prefer", "fallback"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way of reading one group of accepted flow records (``Conversations.evidence``).
+
+    ``need``: ``must`` stays allowed; of ``prefer`` and ``fallback``, the first that
+    today's rules allow stays allowed.
+    """
+
+    row_id: int
+    reading: str  # "a": the record's source is the client; "b": its destination is
+    need: Need
+    edge: Edge
+    records: int
+    interface_id: str
+    # The side the records speak for: their action is the logging interface's decision.
+    vantage: Literal["client", "server", "middle"] = "server"
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        """The side the records decided: egress at the client, ingress at the server."""
+        if self.vantage == "client":
+            return ("egress",)
+        if self.vantage == "server":
+            return ("ingress",)
+        return ()
+
+
+def readings_from_frame(evidence: pl.DataFrame) -> tuple[Reading, ...]:
+    """The rows of an evidence table as :class:`Reading` values, in the frame's order."""
+    names = [
+        "row_id",
+        "reading",
+        "need",
+        "vantage",
+        *(f"{side}_{field}" for side in ("client", "server") for field in _SIDE_FIELDS),
+        "protocol",
+        "server_port",
+        "interface_id",
+        "records",
+        "first_seen",
+        "last_seen",
+    ]
+    columns = [evidence.get_column(name).to_list() for name in names]
+    out = []
+    for values in zip(*columns, strict=True):
+        row = dict(zip(names, values, strict=True))
+        first, last = row["first_seen"], row["last_seen"]
+        assert first is None or isinstance(first, datetime)
+        assert last is None or isinstance(last, datetime)
+        first_utc = first.replace(tzinfo=UTC) if first is not None else None
+        last_utc = last.replace(tzinfo=UTC) if last is not None else None
+        records = int(str(row["records"]))
+        edge = Edge(
+            day=(first_utc or datetime(1970, 1, 1, tzinfo=UTC)).date(),
+            client=_reading_side(row, "client"),
+            server=_reading_side(row, "server"),
+            protocol=int(str(row["protocol"])),
+            server_port=int(str(row["server_port"])),
+            flows=records,
+            accepted=records,
+            rejected=0,
+            connections=0,
+            packets=0,
+            bytes=0,
+            first_seen=first_utc,
+            last_seen=last_utc,
+            initiator="evidence",
+            vantage="server",
+        )
+        need, vantage = str(row["need"]), str(row["vantage"])
+        assert need in ("must", "prefer", "fallback")
+        assert vantage in ("client", "server", "middle")
+        out.append(
+            Reading(
+                row_id=int(str(row["row_id"])),
+                reading=str(row["reading"]),
+                need=cast(Need, need),
+                edge=edge,
+                records=records,
+                interface_id=str(row["interface_id"]),
+                vantage=cast(Literal["client", "server", "middle"], vantage),
+            )
+        )
+    return tuple(out)
+
+
+_SIDE_FIELDS = ("kind", "id", "vpc_id", "role", "sgs", "label", "a")
+
+
+def _reading_side(row: dict[str, object], prefix: str) -> EdgeSide:
+    def opt(name: str) -> str | None:
+        value = row[f"{prefix}_{name}"]
+        return None if value is None else str(value)
+
+    sgs = row[f"{prefix}_sgs"]
+    assert sgs is None or isinstance(sgs, list | tuple)
+    return EdgeSide(
+        kind=str(row[f"{prefix}_kind"]),
+        id=str(row[f"{prefix}_id"]),
+        vpc_id=opt("vpc_id"),
+        role=opt("role"),
+        sgs=tuple(str(g) for g in sgs or ()),
+        addrs=(str(row[f"{prefix}_a"]),),
+        label=opt("label"),
+    )
+
+
+@dataclass(frozen=True)
+class SideCheck:
+    """One side of one reading the replay judged: what today's rules and the plan say."""
+
+    reading: Reading
+    direction: Direction
+    today: SideMatch
+    ambiguous: bool = False  # the group's readings both had to stay allowed
+
+
+@dataclass(frozen=True)
+class RecordReplay:
+    """The plan replayed against every accepted record group, read as the evidence allows."""
+
+    records: int  # accepted records replayed
+    readings: int  # readings evaluated
+    groups: int  # record groups
+    ambiguous: int  # record groups whose direction the evidence does not decide
+    blocked: tuple[SideCheck, ...]  # needed sides today's rules allow and the plan does not
+    intentional: tuple[SideCheck, ...]  # the same, blocked on purpose (probes)
+    unexplained: tuple[SideCheck, ...]  # groups no reading of which today's rules allow
+
+
+def replay_records(
+    readings: Iterable[Reading],
+    today: Evaluator,
+    proposed: Evaluator,
+    intended: Callable[[Edge], str | None],
+) -> RecordReplay:
+    """Replay record groups under ``proposed``; what they need is decided under ``today``.
+
+    A record speaks for one side, the logging interface's (see :class:`Reading`). A reading
+    is *explained* today when that side is not denied (an interface without security groups,
+    or outside the inventory, is no side to deny). Each group needs its ``must`` readings
+    that are explained, else the first explained of ``prefer`` and ``fallback``; a needed
+    reading's side that today's rules allow must stay allowed. A group with no explained
+    reading is *unexplained*: never blamed on the plan, listed.
+    """
+    groups: dict[int, list[Reading]] = defaultdict(list)
+    for reading in readings:
+        groups[reading.row_id].append(reading)
+    records = count = ambiguous = 0
+    blocked: list[SideCheck] = []
+    intentional: list[SideCheck] = []
+    unexplained: list[SideCheck] = []
+    for row_id in sorted(groups):
+        items = sorted(groups[row_id], key=lambda r: (_NEED_ORDER[r.need], r.reading))
+        count += len(items)
+        records += max(r.records for r in items)
+        musts = [r for r in items if r.need == "must"]
+        doubt = len(musts) > 1
+        ambiguous += doubt
+        verdicts = {id(r): {d: today.side(r.edge, d) for d in r.directions} for r in items}
+        explained = [
+            r for r in items if all(m.verdict != "denied" for m in verdicts[id(r)].values())
+        ]
+        if not explained:
+            first = items[0]
+            unexplained.extend(
+                SideCheck(first, d, match)
+                for d, match in verdicts[id(first)].items()
+                if match.verdict == "denied"
+            )
+            continue
+        needed = [r for r in explained if r.need == "must"] or explained[:1]
+        for reading in needed:
+            for direction, now in verdicts[id(reading)].items():
+                if not now.allowed or proposed.side(reading.edge, direction).allowed:
+                    continue
+                check = SideCheck(reading, direction, now, doubt)
+                if intended(reading.edge) is not None:
+                    intentional.append(check)
+                else:
+                    blocked.append(check)
+    return RecordReplay(
+        records=records,
+        readings=count,
+        groups=len(groups),
+        ambiguous=ambiguous,
+        blocked=tuple(blocked),
+        intentional=tuple(intentional),
+        unexplained=tuple(unexplained),
+    )
+
+
+_NEED_ORDER = {"must": 0, "prefer": 1, "fallback": 2}
+
+
+def checks_blocked(checks: Iterable[SideCheck], reason: str) -> tuple[BlockedConversation, ...]:
+    """Side checks as blocked conversations, one per conversation (records summed)."""
+    return aggregate_blocked(
+        (
+            replace(c.reading.edge, accepted=c.reading.records),
+            _side_group(c),
+            f"{c.direction} at {sides(c.reading.edge, c.direction)[0].id}: {reason}",
+        )
+        for c in checks
+    )
+
+
+def _side_group(check: SideCheck) -> str | None:
+    local = sides(check.reading.edge, check.direction)[0]
+    return local.sgs[0] if local.sgs else None

@@ -26,6 +26,7 @@ _KIND_TEXT = {
     "aws_service": "AWS service",
     "peered_vpc": "peered VPC",
     "onprem": "on-premises",
+    "partner": "partner",
     "vpc_unknown": "in the VPC, no known ENI",
     "private_other": "private address",
 }

@@ -87,6 +87,8 @@ class RuleAnalysis:
     days: tuple[date, ...]  # the days the edges cover
     findings: tuple[Finding, ...] = ()
     notes: tuple[str, ...] = ()
+    # Rules that cannot be evaluated here (rule key -> why): never "unused", always kept.
+    unevaluable: Mapping[str, str] = field(default_factory=dict)
     _by_key: Mapping[str, RuleUsage] = field(default_factory=dict, repr=False, compare=False)
 
     def usage(self, rule_key: str) -> RuleUsage:
@@ -222,9 +224,34 @@ def evaluate_rules(
         coverage=group_coverage(facts, logged),
         days=days,
         notes=_notes(facts, ruleset),
+        unevaluable=unevaluable_rules(facts, ruleset),
         _by_key={u.rule.key: u for u in usages},
     )
     return replace(analysis, findings=detect_findings(analysis, facts, settings))
+
+
+def unevaluable_rules(facts: NetworkFacts, ruleset: RuleSet) -> dict[str, str]:
+    """Rules whose peer the inventory cannot resolve, by key, with why.
+
+    A reference to a group the inventory does not describe (another account's, or one
+    deleted since) and a prefix list it does not hold or holds empty match nothing here,
+    though AWS may match plenty: such a rule is never judged unused, and it is kept.
+    """
+    out: dict[str, str] = {}
+    owners = {r.id: r.referenced_group_owner_id for r in facts.inventory.rules if r.id is not None}
+    for rule in ruleset.rules:
+        peer = rule.peer
+        if peer.kind == "security_group" and peer.value not in facts.inventory.security_groups:
+            owner = owners.get(rule.rule_id) if rule.rule_id else None
+            where = f" of account {owner}" if owner else ""
+            out[rule.key] = f"it names {peer.value}{where}, a group the inventory does not describe"
+        elif peer.kind == "prefix_list":
+            nets = facts.prefix_list_networks(peer.value)
+            if nets is None:
+                out[rule.key] = f"it names prefix list {peer.value}, which the inventory lacks"
+            elif not nets:
+                out[rule.key] = f"it names prefix list {peer.value}, which has no entries"
+    return out
 
 
 def _notes(facts: NetworkFacts, ruleset: RuleSet) -> tuple[str, ...]:
@@ -250,4 +277,5 @@ __all__ = [
     "evaluate_rules",
     "logged_from_edges",
     "sides",
+    "unevaluable_rules",
 ]

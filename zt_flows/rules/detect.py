@@ -49,7 +49,10 @@ def detect_findings(
         if status == "unattached":
             continue
         label = f"{group_label(inv, rule.group_id)}: {rule_label(inv, rule)}"
-        if status == "observed":
+        why = analysis.unevaluable.get(rule.key)
+        if why is not None:
+            found.append(_rule_finding("unevaluable-rule", rule, f"{label}: {why}; kept"))
+        elif status == "observed":
             found.extend(_usage_findings(usage, label, len(analysis.days), inv, by_key))
         if rule.direction == "ingress":
             found.extend(_ingress_findings(rule, label, facts, served, settings))
