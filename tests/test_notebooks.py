@@ -266,7 +266,7 @@ def test_plan_diff_shows_each_rule_with_evidence_and_reason(
 def test_exposure_before_and_after(executed: nbformat.NotebookNode, expected: Expected) -> None:
     plan = expected.result.plan
     tables = [t for t in data(executed, "exposure", "text/plain") if "shape:" in t]
-    figures, reach = tables
+    figures, weights, reach = tables
     assert column(figures, "before") == [
         str(plan.exposure.before.combinations),
         str(plan.exposure.before.internet_reachable_count),
@@ -276,18 +276,22 @@ def test_exposure_before_and_after(executed: nbformat.NotebookNode, expected: Ex
         str(plan.exposure.after.internet_reachable_count),
     ]
     assert plan.exposure.after.combinations < plan.exposure.before.combinations
-    closed = {
-        (eni, port)
-        for eni, port, before, after in zip(
+    assert column(weights, "before") == ["5.0", "2.0"]
+    assert column(weights, "after")[1] == "2.0"
+    assert float(column(weights, "after")[0]) == pytest.approx(2.0)
+    changes = {
+        (eni, port): (change, after)
+        for eni, port, change, after in zip(
             column(reach, "eni"),
             column(reach, "port"),
-            column(reach, "before"),
-            column(reach, "after"),
+            column(reach, "change"),
+            column(reach, "admits_after"),
             strict=True,
         )
-        if before == "true" and after == "false"
     }
-    assert ("bastion", "tcp/22") in closed
+    # The bastion's SSH stays open to the office's two addresses: narrowed, not closed.
+    assert changes["bastion", "tcp/22"] == ("narrowed", "2 IPv4 addresses")
+    assert changes["alb-a", "tcp/80"] == ("closed", "–")
     shown = text(executed, "exposure")
     assert f"Replayed **{plan.verification.replayed}**" in shown
     assert "**0** would be blocked" in shown

@@ -276,9 +276,28 @@ def test_exposure_before_and_after(sample: dict[str, Any]) -> None:
             ]
         )
     )
+    # The bastion's SSH stays reachable from the internet: from the two office addresses
+    # the plan keeps, not from all of it. The ALB nodes keep 443 from everywhere, and
+    # lose the stale 80.
+    bastion_ssh = f"{by_name['bastion']}:tcp/22"
     assert plan.exposure.after.internet_reachable == tuple(
-        sorted([f"{by_name['alb-a']}:tcp/443", f"{by_name['alb-b']}:tcp/443"])
+        sorted([f"{by_name['alb-a']}:tcp/443", f"{by_name['alb-b']}:tcp/443", bastion_ssh])
     )
+    before, after = plan.exposure.before, plan.exposure.after
+    assert before.reach_of(bastion_ssh).ipv4_share == 1.0  # type: ignore[union-attr]
+    ssh = after.reach_of(bastion_ssh)
+    assert ssh is not None
+    assert (ssh.ipv4_addresses, ssh.ipv6_addresses) == (2, 0)
+    assert ssh.peers == ("198.51.100.7/32", "198.51.100.9/32")
+    for alb in ("alb-a", "alb-b"):
+        https = after.reach_of(f"{by_name[alb]}:tcp/443")
+        assert https is not None
+        assert (https.ipv4_share, https.ipv6_share) == (1.0, 1.0)
+    # Weighted by the public space admitted: five ports open to all of IPv4 (two of them
+    # to all of IPv6 too) become two, plus two addresses.
+    assert (before.internet_weight_ipv4, before.internet_weight_ipv6) == (5.0, 2.0)
+    assert 2.0 < after.internet_weight_ipv4 == pytest.approx(2.0 + 2 / after.public_ipv4)
+    assert after.internet_weight_ipv6 == 2.0
 
 
 def test_findings_of_the_scenario(sample: dict[str, Any]) -> None:

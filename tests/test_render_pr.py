@@ -170,7 +170,8 @@ def test_prepare_commits_only_under_the_path(repos: Repos, plan: Plan) -> None:
     assert "adopts 9 existing rules with import blocks, adds 37 rules" in flat
     assert "the 25 rules to remove in pending_removal.tf" in flat
     assert "Exposure: 14,682 -> 131 allowed" in flat
-    assert "5 -> 2 internet-reachable ENI:ports" in flat
+    assert "5 -> 3 internet-reachable ENI:ports" in flat
+    assert "(weighted by the public space they admit: IPv4 5.00 -> 2.00, IPv6 2.00 -> 2.00)" in flat
     assert all(len(line) <= 72 for line in message.splitlines())
     body = git(repos.clone, "show", f"{BRANCH}:{PATH}/PULL_REQUEST.md")
     assert body == prepared.body
@@ -262,8 +263,19 @@ def test_body_tells_the_reviewer_everything(repos: Repos, plan: Plan, tmp_path: 
     ):
         assert heading in body
     assert "| allowed (source, ENI, protocol, port) combinations | 14,682 | 131 |" in body
-    assert "| internet-reachable ENI:ports | 5 | 2 |" in body
-    assert "`eni-0a1b2c3d4e5f00103:tcp/22`" in body  # closed to the internet
+    assert "| internet-reachable ENI:ports | 5 | 3 |" in body
+    assert "| … weighted by the share of public IPv4 space they admit | 5.00 | 2.00 |" in body
+    assert "| … weighted by the share of public IPv6 space they admit | 2.00 | 2.00 |" in body
+    assert (
+        "No longer reachable from the internet: `eni-0a1b2c3d4e5f00101:tcp/80`,"
+        " `eni-0a1b2c3d4e5f00102:tcp/80`"
+    ) in body
+    # SSH stays reachable, from the two office addresses instead of everywhere.
+    assert (
+        "Still reachable from the internet, on fewer ports or from fewer addresses:"
+        " `eni-0a1b2c3d4e5f00103:tcp/22` (2 IPv4 addresses)"
+    ) in body
+    assert "Newly reachable" not in body
     row = next(line for line in body.splitlines() if "egress tcp/8080 to web" in line)
     for evidence in ("96,412", "6.9 GiB", "2026-11-16 00:00 UTC", "2026-11-18 23:59 UTC", "3/3"):
         assert evidence in row

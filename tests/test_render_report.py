@@ -236,9 +236,16 @@ def test_headline_comes_first_with_exposure_and_verification(data: ReportInput) 
         assert "Blocked on purpose: 2 conversations." in text
         assert "probe: internet handshake without a session on an admin port" in text
     assert "| allowed (source, ENI, protocol, port) combinations | 14,682 | 131 |" in md
-    assert "| internet-reachable ENI:ports | 5 | 2 |" in md
+    assert "| internet-reachable ENI:ports | 5 | 3 |" in md
+    assert "| … weighted by the share of public IPv4 space they admit | 5.00 | 2.00 |" in md
+    assert "(2 closed, 1 narrowed); weighted by the public space they admit:" in md
     bastion = next(e.id for e in data.inventory.interfaces.values() if e.name == "bastion")
-    assert f"| bastion (`{bastion}`, instance) | tcp/22 | reachable | **closed** |" in md
+    alb = next(e.id for e in data.inventory.interfaces.values() if e.name == "alb-a")
+    # SSH is narrowed to the office's two addresses, not closed: they still reach it.
+    row = f"| bastion (`{bastion}`, instance) | tcp/22 | all IPv4 | 2 IPv4 addresses | narrowed |"
+    assert row in md
+    assert f"| alb-a (`{alb}`, load balancer) | tcp/80 | all IPv4 | – | **closed** |" in md
+    assert "IPv4 5.00 → 2.00, IPv6 2.00 → 2.00" in html
 
 
 def test_newly_reachable_ports_stand_out(data: ReportInput) -> None:
@@ -250,8 +257,11 @@ def test_newly_reachable_ports_stand_out(data: ReportInput) -> None:
     )
     opened = replace(data, plan=replace(plan, exposure=replace(plan.exposure, after=after)))
     md = report_markdown(opened)
-    assert "(3 closed, 1 newly reachable)" in md
-    assert f"| web-1 (`{web1}`, instance) | tcp/8080 | – | **newly reachable** |" in md
+    # An entry without its measure (as in a plan written before reach was measured) still
+    # stands out; the weights are left out rather than shown wrong.
+    assert "(2 closed, 1 narrowed, 1 newly reachable)" in md
+    assert f"| web-1 (`{web1}`, instance) | tcp/8080 | – | reachable | **newly reachable** |" in md
+    assert "weighted by the public space" not in md
     html = report_html(opened)
     assert '<div class="card bad"><div class="label">internet-reachable ENI:ports' in html
     assert '<span class="opened">newly reachable</span>' in html

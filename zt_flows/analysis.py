@@ -193,6 +193,17 @@ def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object
                 "before": plan.exposure.before.internet_reachable_count,
                 "after": plan.exposure.after.internet_reachable_count,
             },
+            # The same entries, each weighted by the share of public space it admits.
+            "internet_weight": {
+                "ipv4": {
+                    "before": plan.exposure.before.internet_weight_ipv4,
+                    "after": plan.exposure.after.internet_weight_ipv4,
+                },
+                "ipv6": {
+                    "before": plan.exposure.before.internet_weight_ipv6,
+                    "after": plan.exposure.after.internet_weight_ipv6,
+                },
+            },
         },
         "verification": {
             "replayed": plan.verification.replayed,

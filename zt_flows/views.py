@@ -17,6 +17,7 @@ from zt_flows.graph.build import port_label
 from zt_flows.graph.identity import GroupIndex
 from zt_flows.inventory.model import Inventory, SecurityGroup
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule
+from zt_flows.render.reach import reach_rows
 
 
 def find_group(inventory: Inventory, name: str, *, vpc_id: str | None = None) -> SecurityGroup:
@@ -160,22 +161,29 @@ def tabulate_plan(group: GroupPlan, inventory: Inventory | None = None) -> pl.Da
 
 
 def tabulate_exposure(plan: Plan, inventory: Inventory) -> pl.DataFrame:
-    """Every ENI:port reachable from the whole internet, before and after the plan."""
+    """Every ENI port range the internet reaches, before and after the plan.
+
+    ``before``/``after``: whether the entry is listed on that side; ``admits_before`` /
+    ``admits_after``: how much public address space its ports admit (``all IPv4``,
+    ``2 IPv4 addresses``); ``change``: closed, narrowed, unchanged, wider or newly
+    reachable, compared port by port.
+    """
     enis = _eni_names(inventory)
     before = set(plan.exposure.before.internet_reachable)
     after = set(plan.exposure.after.internet_reachable)
-    rows = []
-    for entry in sorted(before | after):
-        eni_id, _, port = entry.partition(":")
-        rows.append(
-            {
-                "eni": enis.get(eni_id, eni_id),
-                "port": port,
-                "before": entry in before,
-                "after": entry in after,
-                "eni_id": eni_id,
-            }
-        )
+    rows = [
+        {
+            "eni": enis.get(r.eni_id, r.eni_id),
+            "port": r.ports,
+            "before": r.entry in before,
+            "after": r.entry in after,
+            "admits_before": r.before,
+            "admits_after": r.after,
+            "change": r.status,
+            "eni_id": r.eni_id,
+        }
+        for r in reach_rows(plan.exposure.before, plan.exposure.after)
+    ]
     return pl.DataFrame(
         rows,
         schema={
@@ -183,6 +191,9 @@ def tabulate_exposure(plan: Plan, inventory: Inventory) -> pl.DataFrame:
             "port": pl.String,
             "before": pl.Boolean,
             "after": pl.Boolean,
+            "admits_before": pl.String,
+            "admits_after": pl.String,
+            "change": pl.String,
             "eni_id": pl.String,
         },
     )

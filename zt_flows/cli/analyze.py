@@ -131,6 +131,7 @@ def analyze(
 
 def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
     from zt_flows.cli.console import stderr_console as console
+    from zt_flows.render.reach import weights_text
 
     ingest, report, plan = outputs.ingest, result.observation.conversations.report, result.plan
     before, after, v = plan.exposure.before, plan.exposure.after, plan.verification
@@ -155,6 +156,8 @@ def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
         f"combinations; internet-reachable ports {before.internet_reachable_count} -> "
         f"{after.internet_reachable_count}"
     )
+    if weights := weights_text(before, after):
+        console.print(f"  internet       weighted by the public space each admits: {weights}")
     probes = f", {v.intentionally_blocked} blocked on purpose (probes)"
     console.print(
         f"  verification   {v.replayed:,} conversations replayed, {v.blocked} blocked"

@@ -27,6 +27,7 @@ from zt_flows.recommend.plan import (
     Exposure,
     ExposureFigures,
     GroupPlan,
+    InternetReach,
     KeptFor,
     Peer,
     Plan,
@@ -234,7 +235,26 @@ def pins_for(unexplained: Iterable[SideCheck], today: RuleSet) -> set[str]:
 
 
 def _figures(count: ExposureCount) -> ExposureFigures:
-    return ExposureFigures(count.combinations, count.internet_reachable)
+    return ExposureFigures(
+        combinations=count.combinations,
+        internet_reachable=count.internet_reachable,
+        internet_reach=tuple(
+            InternetReach(
+                entry=r.entry,
+                ipv4_addresses=r.ipv4_addresses,
+                ipv6_addresses=r.ipv6_addresses,
+                ipv4_share=r.ipv4_share,
+                ipv6_share=r.ipv6_share,
+                peers=r.peers,
+                services=r.services,
+                unmeasured=r.unmeasured,
+                path=r.path,
+            )
+            for r in count.reach
+        ),
+        public_ipv4=count.public_ipv4,
+        public_ipv6=count.public_ipv6,
+    )
 
 
 def _days(edges: pl.DataFrame | Iterable[Edge]) -> tuple[date, date] | None:

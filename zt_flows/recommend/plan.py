@@ -137,16 +137,72 @@ class GroupPlan:
         )
 
 
+ReachPath = Literal["address", "nlb"]
+
+
+@dataclass(frozen=True)
+class InternetReach:
+    """One internet-reachable ENI port range, measured by the public addresses it admits.
+
+    A share is of all public space of the family (1.0: ``0.0.0.0/0`` or ``::/0``; about
+    0.5: ``0.0.0.0/1``). ``services`` is set when every admitting peer is an AWS-managed
+    prefix list (``cloudfront``: reachable from CloudFront only); ``unmeasured`` names
+    prefix lists the inventory did not hold (they may admit more than is counted);
+    ``path`` is ``nlb`` for an ENI without a public address of its own that may be the
+    target of an internet-facing Network Load Balancer in its VPC.
+    """
+
+    entry: str  # "eni-…:tcp/443"
+    ipv4_addresses: int
+    ipv6_addresses: int
+    ipv4_share: float
+    ipv6_share: float
+    peers: tuple[str, ...] = ()  # CIDRs and prefix-list ids admitting public addresses
+    services: tuple[str, ...] = ()
+    unmeasured: tuple[str, ...] = ()
+    path: ReachPath = "address"
+
+
 @dataclass(frozen=True)
 class ExposureFigures:
-    """Allowed (source, destination ENI, protocol, port) combinations, and internet reach."""
+    """Allowed (source, destination ENI, protocol, port) combinations, and internet reach.
+
+    ``internet_reachable`` lists every port range of an internet-facing ENI that admits
+    any public address (not only ``0.0.0.0/0``); ``internet_reach`` measures the same
+    entries, in the same order (empty in plans written before it existed).
+    """
 
     combinations: int
     internet_reachable: tuple[str, ...]  # "eni-…:tcp/443", sorted
+    internet_reach: tuple[InternetReach, ...] = ()
+    public_ipv4: int = 0  # the size of public IPv4 space (what a share of 1.0 means)
+    public_ipv6: int = 0
 
     @property
     def internet_reachable_count(self) -> int:
         return len(self.internet_reachable)
+
+    @property
+    def measured(self) -> bool:
+        """Whether every reachable entry carries its measure."""
+        return len(self.internet_reach) == len(self.internet_reachable)
+
+    def reach_of(self, entry: str) -> InternetReach | None:
+        return next((r for r in self.internet_reach if r.entry == entry), None)
+
+    @property
+    def internet_weight_ipv4(self) -> float:
+        """Reachable entries weighted by the share of public IPv4 space each admits.
+
+        An entry open to all of it weighs 1, to ``0.0.0.0/1`` about 0.5, to one office
+        address almost 0: the figure shrinks when a range is narrowed, which the count
+        of entries does not.
+        """
+        return sum(r.ipv4_share for r in self.internet_reach)
+
+    @property
+    def internet_weight_ipv6(self) -> float:
+        return sum(r.ipv6_share for r in self.internet_reach)
 
 
 @dataclass(frozen=True)
@@ -294,11 +350,28 @@ def _blocked_json(b: BlockedConversation) -> dict[str, object]:
     }
 
 
+def _reach_json(r: InternetReach) -> dict[str, object]:
+    return {
+        "entry": r.entry,
+        "path": r.path,
+        "ipv4_addresses": r.ipv4_addresses,
+        "ipv4_share": r.ipv4_share,
+        "ipv6_addresses": r.ipv6_addresses,
+        "ipv6_share": r.ipv6_share,
+        "peers": list(r.peers),
+        "services": list(r.services),
+        "unmeasured": list(r.unmeasured),
+    }
+
+
 def _figures_json(f: ExposureFigures) -> dict[str, object]:
     return {
         "combinations": f.combinations,
         "internet_reachable_count": f.internet_reachable_count,
         "internet_reachable": list(f.internet_reachable),
+        "internet_weight": {"ipv4": f.internet_weight_ipv4, "ipv6": f.internet_weight_ipv6},
+        "public_addresses": {"ipv4": f.public_ipv4, "ipv6": f.public_ipv6},
+        "internet_reach": [_reach_json(r) for r in f.internet_reach],
     }
 
 
@@ -415,6 +488,12 @@ class _Reader:
             raise self.fail(f"{path}.{key}", "an integer or null", value)
         return value
 
+    def num(self, d: Mapping[str, object], key: str, path: str) -> float:
+        value = self.req(d, key, path)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise self.fail(f"{path}.{key}", "a number", value)
+        return float(value)
+
     def time(self, d: Mapping[str, object], key: str, path: str) -> datetime | None:
         text = self.opt_str(d, key, path)
         if text is None:
@@ -510,11 +589,42 @@ def _read_blocked(r: _Reader, value: object, path: str) -> BlockedConversation:
     )
 
 
+def _read_reach(r: _Reader, value: object, path: str) -> InternetReach:
+    d = r.obj(value, path)
+    return InternetReach(
+        entry=r.str_(d, "entry", path),
+        path=cast(ReachPath, r.choice(d, "path", path, ("address", "nlb"))),
+        ipv4_addresses=r.int_(d, "ipv4_addresses", path),
+        ipv4_share=r.num(d, "ipv4_share", path),
+        ipv6_addresses=r.int_(d, "ipv6_addresses", path),
+        ipv6_share=r.num(d, "ipv6_share", path),
+        peers=r.strs(d, "peers", path),
+        services=r.strs(d, "services", path),
+        unmeasured=r.strs(d, "unmeasured", path),
+    )
+
+
 def _read_figures(r: _Reader, value: object, path: str) -> ExposureFigures:
     d = r.obj(value, path)
+    reachable = r.strs(d, "internet_reachable", path)
+    # Optional: plans written before internet reach was measured carry only the entries.
+    reach = tuple(
+        _read_reach(r, item, f"{path}.internet_reach[{i}]")
+        for i, item in enumerate(r.arr(d.get("internet_reach", []), f"{path}.internet_reach"))
+    )
+    if reach and tuple(x.entry for x in reach) != reachable:
+        raise PlanFormatError(
+            Location(r.source, path=f"{path}.internet_reach"),
+            "one entry per internet_reachable entry, in the same order",
+            f"{len(reach)} entries for {len(reachable)}",
+        )
+    public = r.obj(d.get("public_addresses", {}), f"{path}.public_addresses")
     return ExposureFigures(
         combinations=r.int_(d, "combinations", path),
-        internet_reachable=r.strs(d, "internet_reachable", path),
+        internet_reachable=reachable,
+        internet_reach=reach,
+        public_ipv4=r.opt_int(public, "ipv4", f"{path}.public_addresses") or 0,
+        public_ipv6=r.opt_int(public, "ipv6", f"{path}.public_addresses") or 0,
     )
 
 

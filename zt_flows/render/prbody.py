@@ -17,12 +17,14 @@ from zt_flows.findings import Finding
 from zt_flows.recommend.plan import BlockedConversation, GroupPlan, Plan
 from zt_flows.render.hcl import one_line
 from zt_flows.render.naming import peer_text
+from zt_flows.render.reach import ALARMING, reach_rows, weight_text, weights_text
 from zt_flows.render.rules import RenderedRule, last_day, window_days
 from zt_flows.render.terraform import TerraformModule
 from zt_flows.render.text import (
     CHANGE_MD,
     COMBINATIONS_LABEL,
     INTERNET_LABEL,
+    INTERNET_WEIGHT_LABELS,
     day,
     days_seen,
     human_bytes,
@@ -30,7 +32,6 @@ from zt_flows.render.text import (
     md_code,
     plural,
     protocol_name,
-    reachability_changes,
     rule_words,
     utc,
 )
@@ -58,18 +59,31 @@ def _exposure(plan: Plan) -> list[str]:
         f"| {COMBINATIONS_LABEL} | {before.combinations:,} | {after.combinations:,} |",
         f"| {INTERNET_LABEL} | {before.internet_reachable_count:,}"
         f" | {after.internet_reachable_count:,} |",
-        "",
     ]
-    closed, opened = reachability_changes(before, after)
-    if closed:
+    if before.measured and after.measured:
         lines += [
-            "No longer reachable from the internet: " + ", ".join(md_code(x) for x in closed),
+            f"| {INTERNET_WEIGHT_LABELS['IPv4']} | {weight_text(before.internet_weight_ipv4)}"
+            f" | {weight_text(after.internet_weight_ipv4)} |",
+            f"| {INTERNET_WEIGHT_LABELS['IPv6']} | {weight_text(before.internet_weight_ipv6)}"
+            f" | {weight_text(after.internet_weight_ipv6)} |",
+        ]
+    lines.append("")
+    rows = reach_rows(before, after)
+    closed = [md_code(r.entry) for r in rows if r.status == "closed"]
+    narrowed = [f"{md_code(r.entry)} ({md(r.after)})" for r in rows if r.status == "narrowed"]
+    opened = [f"{md_code(r.entry)} ({md(r.after)})" for r in rows if r.status in ALARMING]
+    if closed:
+        lines += ["No longer reachable from the internet: " + ", ".join(closed), ""]
+    if narrowed:
+        lines += [
+            "Still reachable from the internet, on fewer ports or from fewer addresses: "
+            + ", ".join(narrowed),
             "",
         ]
     if opened:
         lines += [
-            "**Newly reachable from the internet** (check these): "
-            + ", ".join(md_code(x) for x in opened),
+            "**Newly reachable from the internet, or from more addresses** (check these): "
+            + ", ".join(opened),
             "",
         ]
     return lines
@@ -209,6 +223,7 @@ def commit_message(plan: Plan, module: TerraformModule, directory: str) -> str:
     """Subject, blank line, a body wrapped at 72 columns."""
     counts = _counts(module)
     before, after = plan.exposure.before, plan.exposure.after
+    weights = weights_text(before, after)
     v = plan.verification
     names = sorted({one_line(r.spec.group.name) for r in module.rules})
     group_count = len({r.spec.group.group_id for r in module.rules})
@@ -219,7 +234,9 @@ def commit_message(plan: Plan, module: TerraformModule, directory: str) -> str:
         " pending_removal_imports.tf is phase 2).",
         f"Exposure: {before.combinations:,} -> {after.combinations:,} allowed (source, ENI,"
         f" protocol, port) combinations; {before.internet_reachable_count:,} ->"
-        f" {after.internet_reachable_count:,} internet-reachable ENI:ports.",
+        f" {after.internet_reachable_count:,} internet-reachable ENI:ports"
+        + (f" (weighted by the public space they admit: {weights})" if weights else "")
+        + ".",
         f"Verification: {plural(v.replayed, 'observed conversation')} replayed,"
         f" {v.blocked:,} blocked, {v.intentionally_blocked:,} blocked on purpose.",
         f"Security groups ({group_count}): {', '.join(names)}.",

@@ -19,6 +19,13 @@ from zt_flows.findings import Finding
 from zt_flows.graph import port_label
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import BlockedConversation, Plan
+from zt_flows.render.reach import (
+    ALARMING,
+    ReachStatus,
+    reach_rows,
+    weight_text,
+    weights_text,
+)
 from zt_flows.render.report_coverage import CoverageView, coverage_view
 from zt_flows.render.report_names import Names, Ref
 from zt_flows.render.report_sections import (
@@ -32,7 +39,7 @@ from zt_flows.render.report_sections import (
     top_talkers,
 )
 from zt_flows.render.rules import window_days
-from zt_flows.render.text import reachability_changes
+from zt_flows.render.text import INTERNET_WEIGHT_LABELS
 from zt_flows.render.tfreadme import window_text
 from zt_flows.settings import SEVERITIES
 from zt_flows.sources.model import IngestSummary
@@ -57,12 +64,13 @@ class ReportInput:
 
 @dataclass(frozen=True)
 class Reach:
-    """An ENI port reachable from the internet before and/or after the change."""
+    """An ENI port range reachable from the internet before and/or after the change."""
 
     eni: Ref
     port: str
-    before: bool
-    after: bool
+    before: str  # what its ports admitted: "all IPv4, all IPv6", "2 IPv4 addresses", "–"
+    after: str
+    status: ReachStatus
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ class Headline:
     reachable_before: int
     reachable_after: int
     closed: int  # ENI:ports reachable from the internet today and not after the change
-    opened: int  # ... and the other way round (a reviewer must look at these)
+    opened: int  # ... newly reachable, or from more addresses (a reviewer must look at these)
     reach: tuple[Reach, ...]
     replayed: int
     blocked: int
@@ -112,10 +120,18 @@ class Headline:
     groups_changed: int
     severity_counts: tuple[tuple[str, int], ...]  # most severe first, zeros included
 
+    narrowed: int = 0  # ... still reachable, on fewer ports or from fewer addresses
+    # "IPv4 5.00 -> 2.00, IPv6 2.00 -> 2.00": reachable entries weighted by the share of
+    # public space each admits; empty for a plan written before reach was measured.
+    weights: str = ""
+    weight_rows: tuple[tuple[str, str, str], ...] = ()  # (label, before, after), per family
+
     @property
     def reach_change(self) -> str:
-        """``3 closed`` / ``3 closed, 1 newly reachable``."""
+        """``3 closed`` / ``2 closed, 1 narrowed, 1 newly reachable``."""
         text = f"{self.closed:,} closed"
+        if self.narrowed:
+            text += f", {self.narrowed:,} narrowed"
         return f"{text}, {self.opened:,} newly reachable" if self.opened else text
 
     @property
@@ -214,20 +230,40 @@ def _summary(rows: tuple[Blocked, ...]) -> tuple[BlockedSummary, ...]:
     return tuple(sorted(out, key=lambda s: (-s.flows, s.server.sort_key, s.port, s.reason)))
 
 
+_REACH_ORDER: dict[ReachStatus, int] = {
+    # Alarming first (a reviewer must look at them), then closed, narrowed, unchanged.
+    "newly reachable": 0,
+    "wider": 1,
+    "closed": 2,
+    "narrowed": 3,
+    "unchanged": 4,
+}
+
+
 def _reach(names: Names, plan: Plan) -> tuple[Reach, ...]:
-    before = set(plan.exposure.before.internet_reachable)
-    after = set(plan.exposure.after.internet_reachable)
-    rows = []
-    for entry in sorted(before | after):
-        eni_id, _, port = entry.rpartition(":")
-        rows.append(Reach(names.eni(eni_id or entry), port, entry in before, entry in after))
+    rows = [
+        Reach(names.eni(r.eni_id), r.ports, r.before, r.after, r.status)
+        for r in reach_rows(plan.exposure.before, plan.exposure.after)
+    ]
+    return tuple(sorted(rows, key=lambda r: (_REACH_ORDER[r.status], r.eni.sort_key, r.port)))
 
-    def order(r: Reach) -> tuple[object, ...]:
-        # Newly reachable first (a reviewer must look at them), then closed, then unchanged.
-        status = 0 if not r.before else 1 if not r.after else 2
-        return (status, r.eni.sort_key, r.port)
 
-    return tuple(sorted(rows, key=order))
+def _weight_rows(plan: Plan) -> tuple[tuple[str, str, str], ...]:
+    before, after = plan.exposure.before, plan.exposure.after
+    if not (before.measured and after.measured):
+        return ()
+    return (
+        (
+            INTERNET_WEIGHT_LABELS["IPv4"],
+            weight_text(before.internet_weight_ipv4),
+            weight_text(after.internet_weight_ipv4),
+        ),
+        (
+            INTERNET_WEIGHT_LABELS["IPv6"],
+            weight_text(before.internet_weight_ipv6),
+            weight_text(after.internet_weight_ipv6),
+        ),
+    )
 
 
 def _headline(data: ReportInput, names: Names) -> Headline:
@@ -237,7 +273,8 @@ def _headline(data: ReportInput, names: Names) -> Headline:
     intentional = _blocked(names, plan.intentionally_blocked)
     severities = Counter(f.severity for f in data.findings)
     v = plan.verification
-    closed, opened = reachability_changes(plan.exposure.before, plan.exposure.after)
+    reach = _reach(names, plan)
+    statuses = Counter(r.status for r in reach)
     return Headline(
         window=window_text(plan),
         window_days=window_days(plan),
@@ -245,9 +282,12 @@ def _headline(data: ReportInput, names: Names) -> Headline:
         combinations_after=plan.exposure.after.combinations,
         reachable_before=plan.exposure.before.internet_reachable_count,
         reachable_after=plan.exposure.after.internet_reachable_count,
-        closed=len(closed),
-        opened=len(opened),
-        reach=_reach(names, plan),
+        closed=statuses["closed"],
+        opened=sum(statuses[s] for s in ALARMING),
+        narrowed=statuses["narrowed"],
+        weights=weights_text(plan.exposure.before, plan.exposure.after, "→"),
+        weight_rows=_weight_rows(plan),
+        reach=reach,
         replayed=v.replayed,
         blocked=v.blocked,
         intentionally_blocked=max(v.intentionally_blocked, len(plan.intentionally_blocked)),

@@ -41,6 +41,15 @@ SECTIONS = (
 # --------------------------------------------------------------------------- sections
 
 
+_STATUS_CLASS = {
+    "newly reachable": "opened",
+    "wider": "opened",
+    "closed": "closed",
+    "narrowed": "still",
+    "unchanged": "still",
+}
+
+
 def _card(label: str, before: int, after: int, note: str, cls: str = "") -> str:
     return (
         f'<div class="{" ".join(("card", cls)).strip()}"><div class="label">{h(label)}</div>'
@@ -106,16 +115,18 @@ def _headline(v: ReportView) -> str:
     ]
     if hl.reach:
         out.append("<h3>Reachable from the internet</h3>")
+        if hl.weights:
+            out.append(
+                "<p>Weighted by the share of the public address space each admits (a range"
+                f" open to all of it weighs 1): {h(hl.weights)}.</p>"
+            )
         rows = []
         for r in hl.reach:
-            before = '<span class="yes">reachable</span>' if r.before else "–"
-            if r.before:
-                kept = '<span class="still">reachable</span>'
-                after = kept if r.after else '<span class="closed">closed</span>'
-            else:
-                after = '<span class="opened">newly reachable</span>'
-            rows.append((ref(r.eni, kind=True), h(r.port), before, after))
-        out.append(table(("ENI", "port", "before", "after"), "llll", rows, "reach"))
+            before = f'<span class="yes">{h(r.before)}</span>' if r.before != "–" else "–"
+            after = f'<span class="yes">{h(r.after)}</span>' if r.after != "–" else "–"
+            change = f'<span class="{_STATUS_CLASS[r.status]}">{h(r.status)}</span>'
+            rows.append((ref(r.eni, kind=True), h(r.port), before, after, change))
+        out.append(table(("ENI", "port", "before", "after", "change"), "lllll", rows, "reach"))
     out.append("</section>")
     out += ['<section id="verification">', "<h2>Verification</h2>"]
     out.append(

@@ -32,6 +32,13 @@ from zt_flows.render.text import (
 )
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]*")
+_STATUS_MD = {
+    "newly reachable": "**newly reachable**",
+    "wider": "**wider**",
+    "closed": "**closed**",
+    "narrowed": "narrowed",
+    "unchanged": "unchanged",
+}
 
 
 def md_id(text: str) -> str:
@@ -92,29 +99,30 @@ def _headline(h: Headline) -> list[str]:
         (
             (COMBINATIONS_LABEL, f"{h.combinations_before:,}", f"{h.combinations_after:,}"),
             (INTERNET_LABEL, f"{h.reachable_before:,}", f"{h.reachable_after:,}"),
+            *h.weight_rows,
         ),
     )
     shrink = f" ({h.reduction})" if h.reduction else ""
+    weights = f"; weighted by the public space they admit: {h.weights}" if h.weights else ""
     lines += [
         f"**{h.combinations_before:,} → {h.combinations_after:,}** allowed combinations{shrink};"
         f" **{h.reachable_before:,} → {h.reachable_after:,}** internet-reachable ENI:ports"
-        f" ({h.reach_change})."
+        f" ({h.reach_change}){weights}."
         f" The plan changes {h.groups_changed:,} of {plural(h.groups, 'security group')}:"
         f" {h.added:,} rules added, {h.kept:,} kept, {h.removed:,} removed.",
         "",
     ]
     if h.reach:
         lines += table(
-            ("ENI", "port", "before", "after"),
-            "llll",
+            ("ENI", "port", "before", "after", "change"),
+            "lllll",
             (
                 (
                     ref(r.eni, kind=True),
-                    r.port,
-                    "reachable" if r.before else "–",
-                    ("reachable" if r.after else "**closed**")
-                    if r.before
-                    else "**newly reachable**",
+                    md(r.port),
+                    md(r.before),
+                    md(r.after),
+                    _STATUS_MD[r.status],
                 )
                 for r in h.reach
             ),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
-from zt_flows.recommend.plan import ExposureFigures
 from zt_flows.render.hcl import one_line
 from zt_flows.render.naming import ports_text
 
@@ -22,6 +21,11 @@ _PROTOCOLS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
 # The exposure figures, named the same in the PR body and the report.
 COMBINATIONS_LABEL = "allowed (source, ENI, protocol, port) combinations"
 INTERNET_LABEL = "internet-reachable ENI:ports"
+# ... each weighted by the share of public IPv4 (IPv6) space it admits: 1 for 0.0.0.0/0.
+INTERNET_WEIGHT_LABELS = {
+    "IPv4": "… weighted by the share of public IPv4 space they admit",
+    "IPv6": "… weighted by the share of public IPv6 space they admit",
+}
 # How a rule change reads in Markdown tables.
 CHANGE_MD = {"add": "**add**", "keep": "keep", "remove": "~~remove~~"}
 
@@ -98,13 +102,3 @@ def rule_words(direction: str, protocol: str, from_port: int | None, to_port: in
 def days_seen(days: int, window_days: int | None) -> str:
     """``2/3``: days with traffic out of the window's days (just ``2`` without a window)."""
     return f"{days}/{window_days}" if window_days else str(days)
-
-
-def reachability_changes(
-    before: ExposureFigures, after: ExposureFigures
-) -> tuple[list[str], list[str]]:
-    """(closed, opened): ``eni-…:tcp/22`` entries reachable from the internet only before,
-    and only after, the change; sorted."""
-    closed = sorted(set(before.internet_reachable) - set(after.internet_reachable))
-    opened = sorted(set(after.internet_reachable) - set(before.internet_reachable))
-    return closed, opened

@@ -13,8 +13,9 @@ destinations: nothing a security group says applies to them.
 ENIs with the same groups, VPC and set of matching CIDR/prefix-list peers behave the
 same on both ends, so the count runs over those equivalence classes, not ENI pairs.
 
-Internet-reachable ports: on an ENI with a public address (or an internet-facing load
-balancer node), every port an ingress rule opens to 0.0.0.0/0 or ::/0.
+Internet reach (:mod:`zt_flows.rules.reach`): on internet-facing ENIs, every port an
+ingress rule opens to any public address, with how much of the public address space
+each admits.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from zt_flows.inventory.model import NetworkInterface
 from zt_flows.rules.facts import (
     IPNetwork,
     NetworkFacts,
@@ -33,69 +33,23 @@ from zt_flows.rules.facts import (
     network,
     overlaps,
 )
-from zt_flows.rules.semantics import (
-    PORTED,
-    PORTS,
-    PROTO_ICMP,
-    PROTO_ICMPV6,
-    RulePeer,
-    RuleSet,
-    RuleSpec,
-    protocol_text,
-)
+from zt_flows.rules.ports import PortSets, add_ports, intersect, ports_size, rule_ports
+from zt_flows.rules.reach import ReachEntry, measure_internet_reach
+from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
 
-Intervals = tuple[tuple[int, int], ...]
-PortSets = dict[str, Intervals]
-PROTOCOLS = ("tcp", "udp", "icmp", "icmpv6")
 EXTERNAL_CLASSES = ("internet", "onprem", "private")
-_ALL: PortSets = {"tcp": ((0, PORTS - 1),), "udp": ((0, PORTS - 1),), "icmp": ((0, 0),)}
-_ALL["icmpv6"] = ((0, 0),)
 
 
 @dataclass(frozen=True)
 class ExposureCount:
     combinations: int
-    internet_reachable: tuple[str, ...]  # "eni-…:tcp/443", "eni-…:tcp/0-65535", "eni-…:icmp"
-
-
-def _union(a: Intervals, b: Intervals) -> Intervals:
-    merged: list[tuple[int, int]] = []
-    for low, high in sorted(a + b):
-        if merged and low <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
-        else:
-            merged.append((low, high))
-    return tuple(merged)
-
-
-def _intersect(a: Intervals, b: Intervals) -> Intervals:
-    out = []
-    for low_a, high_a in a:
-        for low_b, high_b in b:
-            low, high = max(low_a, low_b), min(high_a, high_b)
-            if low <= high:
-                out.append((low, high))
-    return _union(tuple(out), ())
-
-
-def rule_ports(rule: RuleSpec) -> PortSets:
-    """The protocol/port space a rule opens, in the four counted protocols."""
-    if rule.protocol is None:
-        return dict(_ALL)
-    if rule.protocol in PORTED:
-        return {protocol_text(rule.protocol): (rule.port_range(),)}
-    if rule.protocol in (PROTO_ICMP, PROTO_ICMPV6):
-        return {protocol_text(rule.protocol): ((0, 0),)}
-    return {}
-
-
-def _add(into: PortSets, more: PortSets) -> None:
-    for proto, intervals in more.items():
-        into[proto] = _union(into.get(proto, ()), intervals)
-
-
-def _size(ports: PortSets) -> int:
-    return sum(high - low + 1 for intervals in ports.values() for low, high in intervals)
+    # Internet-facing ENI port ranges admitting any public address, sorted:
+    # "eni-…:tcp/443", "eni-…:tcp/0-65535", "eni-…:icmp".
+    internet_reachable: tuple[str, ...]
+    # The same entries, measured: public addresses admitted, peers, path (same order).
+    reach: tuple[ReachEntry, ...] = ()
+    public_ipv4: int = 0  # the size of public IPv4 space (a share of 1.0)
+    public_ipv6: int = 0
 
 
 @dataclass(frozen=True)
@@ -187,21 +141,22 @@ def measure_exposure(
                 continue
             egress = [r for g in source.groups for r in ruleset.of(g, "egress")]
             sent = _reaching(egress, dest, facts)
-            allowed = {p: _intersect(admitted[p], sent[p]) for p in admitted if p in sent}
-            total += pairs * _size(allowed)
+            allowed = {p: intersect(admitted[p], sent[p]) for p in admitted if p in sent}
+            total += pairs * ports_size(allowed)
         for klass in externals:
             ports: PortSets = {}
             for rule in ingress:
                 if rule.peer.kind != "security_group" and space.admits(rule.peer, klass):
-                    _add(ports, rule_ports(rule))
-            total += dest_count * _size(ports)
-    reachable = sorted(
-        entry
-        for eni in enis
-        if facts.inventory.is_internet_facing(eni)
-        for entry in _internet_entries(eni, ruleset)
+                    add_ports(ports, rule_ports(rule))
+            total += dest_count * ports_size(ports)
+    reach = measure_internet_reach(ruleset, facts)
+    return ExposureCount(
+        combinations=total,
+        internet_reachable=tuple(e.entry for e in reach.entries),
+        reach=reach.entries,
+        public_ipv4=reach.public_ipv4,
+        public_ipv6=reach.public_ipv6,
     )
-    return ExposureCount(total, tuple(reachable))
 
 
 def _admitted(ingress: Iterable[RuleSpec], source: _Class, facts: NetworkFacts) -> PortSets:
@@ -214,7 +169,7 @@ def _admitted(ingress: Iterable[RuleSpec], source: _Class, facts: NetworkFacts) 
         else:
             hit = rule.peer in source.signature
         if hit:
-            _add(ports, rule_ports(rule))
+            add_ports(ports, rule_ports(rule))
     return ports
 
 
@@ -228,21 +183,5 @@ def _reaching(egress: Iterable[RuleSpec], dest: _Class, facts: NetworkFacts) -> 
         else:
             hit = rule.peer in dest.signature
         if hit:
-            _add(ports, rule_ports(rule))
+            add_ports(ports, rule_ports(rule))
     return ports
-
-
-def _internet_entries(eni: NetworkInterface, ruleset: RuleSet) -> list[str]:
-    ports: PortSets = {}
-    for group_id in eni.security_group_ids:
-        for rule in ruleset.of(group_id, "ingress"):
-            if rule.peer.is_public_any:
-                _add(ports, rule_ports(rule))
-    out = []
-    for proto in PROTOCOLS:
-        for low, high in ports.get(proto, ()):
-            if proto in ("icmp", "icmpv6"):
-                out.append(f"{eni.id}:{proto}")
-            else:
-                out.append(f"{eni.id}:{proto}/{low}" + ("" if low == high else f"-{high}"))
-    return out
