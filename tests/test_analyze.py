@@ -162,7 +162,7 @@ def test_analyze_text_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     for word in ("records", "conversations", "findings", "exposure", "verification"):
         assert word in err
-    assert "5,898,552 -> 48" in err
+    assert "5,898,552 -> 53" in err
 
 
 def test_analyze_reads_the_sample_from_s3_like_from_disk(

@@ -31,13 +31,13 @@ INV = inventory(
           ("sg-web", "sg-api", "sg-batch", "sg-bastion")),
     ],
 )  # fmt: skip
-OFFICE = "198.51.100.7"
+OFFICE = "partner:198.51.100.7|198.51.100.0/24"  # the office, named as a partner range
 
 
 def _plan():  # type: ignore[no-untyped-def]
     rows = [row(WEB, API, 8443, day=d) for d in range(3)]
     rows += [row(OFFICE, BASTION, 22, day=d, packets=500, connections=1) for d in range(3)]
-    rows.append(row("45.9.0.1", BASTION, 22, connections=2, packets=6))
+    rows.append(row("45.9.0.1", BASTION, 22, flows=2, connections=2, packets=6))
     edges = frame(rows)
     settings = RecommendSettings()
     analysis = evaluate_rules(edges, INV, settings)
@@ -60,8 +60,8 @@ def test_new_conversations_are_blocked_and_grouped() -> None:
             row(BATCH, API, 8443, flows=4),  # a client the window never saw
             row(BATCH, API, 8443, day=1, flows=6),
             row(WEB, API, 8443),
-            row("45.9.0.77", BASTION, 22, connections=1, packets=3),  # a new scanner
-            row("45.9.0.1", BASTION, 22, connections=1, packets=3),  # the listed one
+            row("45.9.0.77", BASTION, 22, flows=1, connections=1, packets=3),  # a new scanner
+            row("45.9.0.1", BASTION, 22, flows=1, connections=1, packets=3),  # the listed one
             row(OFFICE, API, 9999),  # today's rules deny it too: not the plan's fault
         ]
     )
@@ -76,7 +76,7 @@ def test_new_conversations_are_blocked_and_grouped() -> None:
     assert key == ("sg-api", 6, 8443)
     assert len(items) == 1
     assert sorted(b.client for b in result.expected) == ["45.9.0.1", "45.9.0.77"]
-    assert [b.client for b in result.unexplained] == [OFFICE]
+    assert [b.client for b in result.unexplained] == ["198.51.100.7"]
 
 
 # --------------------------------------------------------------------------- CLI
@@ -95,6 +95,8 @@ def sample_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
             str(folder / "plan.json"),
             "--cache-dir",
             str(folder / "cache"),
+            "--partner-cidr",
+            "198.51.100.0/24",  # the office: the bastion narrows, the scanners are blocked
             "-q",
         ]
     )
@@ -112,6 +114,8 @@ def check(plan: Path, tmp_path: Path, *extra: str) -> int:
             str(SAMPLE / "inventory"),
             "--cache-dir",
             str(tmp_path / "cache"),
+            "--partner-cidr",
+            "198.51.100.0/24",
             "-q",
             *extra,
         ]

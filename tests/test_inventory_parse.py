@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,12 @@ def test_prefix_list_without_its_entries_file_is_reported() -> None:
         "s3",
         "S3",
     )
-    assert s3.rule_weight == 2
+    # An AWS-managed list weighs its documented weight (S3: 1), not its entries (2).
+    assert s3.rule_weight == 1
+    cloudfront = replace(s3, name="com.amazonaws.global.cloudfront.origin-facing")
+    assert cloudfront.rule_weight == 55
+    unknown = replace(s3, name="com.amazonaws.us-east-1.some-new-service")
+    assert unknown.rule_weight == 2  # no documented weight: its size
     assert office.cidrs == ()
     assert "get-managed-prefix-list-entries.pl-0f1e2d3c4b5a69700.json" in snapshot.missing
 

@@ -110,6 +110,7 @@ def check(
         observation.conversations.edges,
         found_inventory,
         settings_from_record(the_plan.settings, settings.recommend),
+        evidence=observation.conversations.evidence,
     )
     if output_format == "json":
         typer.echo(result_json(result, plan))
@@ -137,6 +138,8 @@ def result_json(result: CheckResult, plan: Path) -> str:
         "plan": str(plan),
         "ok": result.ok,
         "replayed": result.replayed,
+        "basis": result.basis,
+        "records": result.records,
         "blocked_count": len(result.blocked),
         "blocked": [
             {
@@ -179,7 +182,9 @@ def print_result(result: CheckResult, plan: Path, inventory: Inventory) -> None:
         if result.blocked
         else "nothing observed would be blocked"
     )
-    notes = [f"{result.replayed:,} accepted edges replayed"]
+    notes = [f"{result.replayed:,} accepted conversations"]
+    if result.basis == "records":
+        notes.append(f"{result.records:,} accepted records replayed")
     if result.expected:
         notes.append(f"{len(result.expected)} blocked on purpose (probes)")
     if result.unexplained:

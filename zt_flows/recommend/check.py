@@ -1,11 +1,13 @@
 """``check_plan``: shadow mode. Would the plan block anything newer flow logs show?
 
-Every accepted conversation in the (newer) edges is evaluated under the plan's final
-rules, with the semantics the recommender verified the plan with. A side the plan
-denies is *blocked* when today's rules allow it; it is *expected* when the plan blocks
-it on purpose (probes of the kind the plan listed); it is *unexplained* when today's
-rules deny it too (a response seen as a request, or rules that changed since the
-inventory was taken), which the plan cannot be blamed for.
+The test the recommender verified the plan with, on newer logs. With the records'
+evidence (``Conversations.evidence``, always there when the logs are read), every
+accepted record group is read the ways its own evidence allows and the sides it needs
+are evaluated under the plan's final rules, whatever the orientation concluded; without
+it, every accepted conversation of the edge table. A side the plan denies is *blocked*
+when today's rules allow it; it is *expected* when the plan blocks it on purpose (probes
+of the kind the plan listed); it is *unexplained* when today's rules deny it too (rules
+that changed since the inventory was taken), which the plan cannot be blamed for.
 """
 
 from __future__ import annotations
@@ -13,14 +15,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
+from typing import Literal
 
 import polars as pl
 
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import BlockedConversation, Plan
 from zt_flows.recommend.ruleset import plan_ruleset
-from zt_flows.recommend.units import PROBE_REASON, conversation_stats, is_probe
-from zt_flows.recommend.verify import aggregate_blocked, home_group
+from zt_flows.recommend.units import (
+    PROBE_REASON,
+    Conversation,
+    ConversationStats,
+    conversation_stats,
+    is_probe,
+)
+from zt_flows.recommend.verify import (
+    aggregate_blocked,
+    checks_blocked,
+    home_group,
+    readings_from_frame,
+    replay_records,
+)
 from zt_flows.rules.edges import Edge, edges_from_frame
 from zt_flows.rules.evaluate import DIRECTIONS, Evaluator, sides
 from zt_flows.rules.facts import NetworkFacts
@@ -36,6 +51,8 @@ class CheckResult:
     unexplained: tuple[BlockedConversation, ...]  # today's rules do not allow them either
     not_evaluable: int  # edges with a side that cannot be decided (no groups, unknown ENI)
     blocked_edges: int = 0
+    records: int = 0  # accepted records replayed (basis "records")
+    basis: Literal["records", "edges"] = "edges"
 
     @property
     def ok(self) -> bool:
@@ -58,8 +75,11 @@ def check_plan(
     edges: pl.DataFrame | Iterable[Edge],
     inventory: Inventory,
     settings: RecommendSettings | None = None,
+    *,
+    evidence: pl.DataFrame | None = None,
 ) -> CheckResult:
-    """Replay ``edges`` (accepted conversations) against ``plan``'s final rules."""
+    """Replay newer traffic against ``plan``'s final rules: the record groups of
+    ``evidence`` when given, else the accepted conversations of ``edges``."""
     settings = settings or RecommendSettings()
     edge_list = edges_from_frame(edges) if isinstance(edges, pl.DataFrame) else tuple(edges)
     facts = NetworkFacts(inventory)
@@ -73,6 +93,8 @@ def check_plan(
     expected: list[tuple[Edge, str | None, str]] = []
     unexplained: list[tuple[Edge, str | None, str]] = []
     not_evaluable = 0
+    if evidence is not None:
+        return _check_records(plan, accepted, evidence, now, planned, stats, settings)
     for edge in accepted:
         verdict = planned.evaluate(edge)
         if "not_evaluable" in (verdict.ingress.verdict, verdict.egress.verdict):
@@ -105,4 +127,38 @@ def check_plan(
         unexplained=aggregate_blocked(unexplained),
         not_evaluable=not_evaluable,
         blocked_edges=len(blocked),
+    )
+
+
+def _check_records(
+    plan: Plan,
+    accepted: list[Edge],
+    evidence: pl.DataFrame,
+    now: Evaluator,
+    planned: Evaluator,
+    stats: dict[Conversation, ConversationStats],
+    settings: RecommendSettings,
+) -> CheckResult:
+    listed = {(b.client, b.server, b.protocol, b.server_port) for b in plan.intentionally_blocked}
+    probes = {e.conversation for e in accepted if is_probe(e, stats, settings)}
+
+    def intended(edge: Edge) -> str | None:
+        short = (edge.client.id, edge.server.id, edge.protocol, edge.server_port)
+        return PROBE_REASON if short in listed or edge.conversation in probes else None
+
+    records = replay_records(readings_from_frame(evidence), now, planned, intended)
+    not_evaluable = sum(
+        1
+        for edge in accepted
+        if "not_evaluable" in {planned.side(edge, d).verdict for d in DIRECTIONS}
+    )
+    return CheckResult(
+        replayed=len(accepted),
+        blocked=checks_blocked(records.blocked, "no rule of the plan allows it"),
+        expected=checks_blocked(records.intentional, PROBE_REASON),
+        unexplained=checks_blocked(records.unexplained, "today's rules do not allow it either"),
+        not_evaluable=not_evaluable,
+        blocked_edges=len({c.reading.row_id for c in records.blocked}),
+        records=records.records,
+        basis="records",
     )

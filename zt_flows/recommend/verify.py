@@ -281,11 +281,13 @@ def replay_records(
     """Replay record groups under ``proposed``; what they need is decided under ``today``.
 
     A record speaks for one side, the logging interface's (see :class:`Reading`). A reading
-    is *explained* today when that side is not denied (an interface without security groups,
-    or outside the inventory, is no side to deny). Each group needs its ``must`` readings
-    that are explained, else the first explained of ``prefer`` and ``fallback``; a needed
-    reading's side that today's rules allow must stay allowed. A group with no explained
-    reading is *unexplained*: never blamed on the plan, listed.
+    is *explained* today when neither side is denied (an interface without security groups,
+    or outside the inventory, is no side to deny); one whose other side today's rules deny
+    is a connection that fails there (the other interface logged a rejection) and needs
+    nothing. Each group needs its ``must`` readings that are explained, else the first
+    explained of ``prefer`` and ``fallback``; a needed reading's logged side that today's
+    rules allow must stay allowed. A group none of whose readings today's rules allow on the
+    logged side is *unexplained*: never blamed on the plan, listed.
     """
     groups: dict[int, list[Reading]] = defaultdict(list)
     for reading in readings:
@@ -301,21 +303,25 @@ def replay_records(
         musts = [r for r in items if r.need == "must"]
         doubt = len(musts) > 1
         ambiguous += doubt
-        verdicts = {id(r): {d: today.side(r.edge, d) for d in r.directions} for r in items}
+        verdicts = {id(r): {d: today.side(r.edge, d) for d in DIRECTIONS} for r in items}
+        logged = {
+            id(r): all(verdicts[id(r)][d].verdict != "denied" for d in r.directions) for r in items
+        }
+        if not any(logged.values()):
+            first = items[0]
+            unexplained.extend(
+                SideCheck(first, d, verdicts[id(first)][d])
+                for d in first.directions
+                if verdicts[id(first)][d].verdict == "denied"
+            )
+            continue
         explained = [
             r for r in items if all(m.verdict != "denied" for m in verdicts[id(r)].values())
         ]
-        if not explained:
-            first = items[0]
-            unexplained.extend(
-                SideCheck(first, d, match)
-                for d, match in verdicts[id(first)].items()
-                if match.verdict == "denied"
-            )
-            continue
         needed = [r for r in explained if r.need == "must"] or explained[:1]
         for reading in needed:
-            for direction, now in verdicts[id(reading)].items():
+            for direction in reading.directions:
+                now = verdicts[id(reading)][direction]
                 if not now.allowed or proposed.side(reading.edge, direction).allowed:
                     continue
                 check = SideCheck(reading, direction, now, doubt)
