@@ -42,7 +42,11 @@ def test_show_summarises_counts_groups_members_and_missing(
     assert "  rules                 10  (10 derived from IpPermissions, without ids)" in lines
     assert "  sg-0f1e2d3c4b5a69001  web  vpc-0f1e2d3c4b5a69780  6 in / 2 out  7 member(s)" in lines
     assert "      eni-0f1e2d3c4b5a60010  api-1  10.0.10.21  instance" in lines
+    assert "  flow logs              0  (0 ALL traffic, 0 ACTIVE)" in lines
+    assert "Flow logs:" not in lines
     assert lines[lines.index("Missing:") + 1 :] == [
+        "  describe-flow-logs.json  (flow-log coverage unknown: groups are judged by which "
+        "ENIs wrote records)",
         "  describe-managed-prefix-lists.json",
         "  describe-security-group-rules.json",
         "  describe-subnets.json",
@@ -75,6 +79,10 @@ def test_show_as_json_for_scripts(capsys: pytest.CaptureFixture[str]) -> None:
         "role": "instance",
     } in web["members"]
     assert "describe-vpcs.json" in shown["missing"]
+    assert (shown["counts"]["flow_logs"], shown["flow_logs"]) == (0, [])
+    assert shown["notes"] == [
+        "flow-log coverage unknown: groups are judged by which ENIs wrote records"
+    ]
 
 
 def test_show_unknown_format_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
