@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, SAMPLE_DATA
 from zt_flows.cli import main
 
 HANDMADE = FIXTURES / "inventory" / "handmade"
@@ -83,6 +83,36 @@ def test_show_as_json_for_scripts(capsys: pytest.CaptureFixture[str]) -> None:
     assert shown["notes"] == [
         "flow-log coverage unknown: groups are judged by which ENIs wrote records"
     ]
+
+
+def test_show_lists_the_flow_logs_of_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = SAMPLE_DATA / "inventory"
+    assert main(["inventory", "show", str(inventory)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  flow logs              2  (2 ALL traffic, 2 ACTIVE)" in lines
+    start = lines.index("Flow logs:")
+    assert lines[start + 1 : start + 3] == [
+        "  fl-0a1b2c3d4e5f60718  ALL on vpc-0b873741c03378b7d  since 2026-10-05T09:14:27Z  "
+        "ACTIVE  s3 arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+        "  fl-0f9e8d7c6b5a40321  ALL on vpc-0b873741c03378b7d  since 2026-11-02T15:40:03Z  "
+        "ACTIVE  s3 arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+    ]
+    assert lines[-1] == "Missing: nothing"
+
+    assert main(["inventory", "show", str(inventory), "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["notes"] == []
+    assert shown["flow_logs"][0] == {
+        "id": "fl-0a1b2c3d4e5f60718",
+        "resource_id": "vpc-0b873741c03378b7d",
+        "resource_type": "vpc",
+        "traffic_type": "ALL",
+        "created_at": "2026-10-05T09:14:27Z",
+        "status": "ACTIVE",
+        "deliver_status": "SUCCESS",
+        "destination_type": "s3",
+        "destination": "arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+    }
 
 
 def test_show_unknown_format_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
