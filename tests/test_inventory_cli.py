@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, SAMPLE_DATA
 from zt_flows.cli import main
 
 HANDMADE = FIXTURES / "inventory" / "handmade"
@@ -42,7 +42,11 @@ def test_show_summarises_counts_groups_members_and_missing(
     assert "  rules                 10  (10 derived from IpPermissions, without ids)" in lines
     assert "  sg-0f1e2d3c4b5a69001  web  vpc-0f1e2d3c4b5a69780  6 in / 2 out  7 member(s)" in lines
     assert "      eni-0f1e2d3c4b5a60010  api-1  10.0.10.21  instance" in lines
+    assert "  flow logs              0  (0 ALL traffic, 0 ACTIVE)" in lines
+    assert "Flow logs:" not in lines
     assert lines[lines.index("Missing:") + 1 :] == [
+        "  describe-flow-logs.json  (flow-log coverage unknown: groups are judged by which "
+        "ENIs wrote records)",
         "  describe-managed-prefix-lists.json",
         "  describe-security-group-rules.json",
         "  describe-subnets.json",
@@ -75,6 +79,40 @@ def test_show_as_json_for_scripts(capsys: pytest.CaptureFixture[str]) -> None:
         "role": "instance",
     } in web["members"]
     assert "describe-vpcs.json" in shown["missing"]
+    assert (shown["counts"]["flow_logs"], shown["flow_logs"]) == (0, [])
+    assert shown["notes"] == [
+        "flow-log coverage unknown: groups are judged by which ENIs wrote records"
+    ]
+
+
+def test_show_lists_the_flow_logs_of_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = SAMPLE_DATA / "inventory"
+    assert main(["inventory", "show", str(inventory)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  flow logs              2  (2 ALL traffic, 2 ACTIVE)" in lines
+    start = lines.index("Flow logs:")
+    assert lines[start + 1 : start + 3] == [
+        "  fl-0a1b2c3d4e5f60718  ALL on vpc-0b873741c03378b7d  since 2026-10-05T09:14:27Z  "
+        "ACTIVE  s3 arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+        "  fl-0f9e8d7c6b5a40321  ALL on vpc-0b873741c03378b7d  since 2026-11-02T15:40:03Z  "
+        "ACTIVE  s3 arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+    ]
+    assert lines[-1] == "Missing: nothing"
+
+    assert main(["inventory", "show", str(inventory), "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["notes"] == []
+    assert shown["flow_logs"][0] == {
+        "id": "fl-0a1b2c3d4e5f60718",
+        "resource_id": "vpc-0b873741c03378b7d",
+        "resource_type": "vpc",
+        "traffic_type": "ALL",
+        "created_at": "2026-10-05T09:14:27Z",
+        "status": "ACTIVE",
+        "deliver_status": "SUCCESS",
+        "destination_type": "s3",
+        "destination": "arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+    }
 
 
 def test_show_unknown_format_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,14 +11,17 @@ Known moto gaps, worked around here and covered elsewhere with AWS's real shapes
 * DescribeSecurityGroupRules omits ``GroupOwnerId``, ``ReferencedGroupInfo.VpcId`` and
   the description of a rule that references a group;
 * a subnet's IPv6 association state is written as a stringified dict instead of
-  ``associated``.
+  ``associated``;
+* CreateFlowLogs refuses an S3 destination with a folder (``arn:aws:s3:::bucket/prefix``,
+  which AWS accepts); DescribeFlowLogs leaves out ``DestinationOptions`` (which ztflows
+  does not read); a flow log's ``CreationTime`` is the server's clock at creation.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,8 @@ from zt_flows.errors import UsageError
 from zt_flows.inventory import (
     InterfaceRole,
     collect_inventory,
+    has_flow_log_configuration,
+    interface_coverage,
     load_inventory,
     load_snapshot,
     parse_snapshot,
@@ -44,8 +49,8 @@ def _tag(kind: str, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def estate(ec2_client: Any) -> dict[str, Any]:
-    """A small VPC: IPv6, two subnets, a peering, groups referencing groups, ENIs."""
+def estate(ec2_client: Any, bucket: str) -> dict[str, Any]:
+    """A small VPC: IPv6, two subnets, a peering, groups referencing groups, ENIs, flow logs."""
     ec2 = ec2_client
     vpc = ec2.create_vpc(
         CidrBlock="10.0.0.0/16",
@@ -155,6 +160,39 @@ def estate(ec2_client: Any) -> dict[str, Any]:
         SecurityGroupIds=[db],
         PrivateIpAddress="10.0.11.5",
     )["Instances"][0]["InstanceId"]
+    (vpc_log,) = ec2.create_flow_logs(
+        ResourceType="VPC",
+        ResourceIds=[vpc],
+        TrafficType="ALL",
+        LogDestinationType="s3",
+        LogDestination=f"arn:aws:s3:::{bucket}",
+        MaxAggregationInterval=60,
+        DestinationOptions={
+            "FileFormat": "parquet",
+            "HiveCompatiblePartitions": True,
+            "PerHourPartition": True,
+        },
+        TagSpecifications=_tag("vpc-flow-log", "prod-all"),
+    )["FlowLogIds"]
+    # A log group that does not exist: the flow log is created, its deliveries fail.
+    (rejects_log,) = ec2.create_flow_logs(
+        ResourceType="Subnet",
+        ResourceIds=[data_b],
+        TrafficType="REJECT",
+        LogDestinationType="cloud-watch-logs",
+        LogGroupName="/vpc/data-b-rejects",
+        DeliverLogsPermissionArn=f"arn:aws:iam::{ACCOUNT}:role/flow-logs-delivery",
+        MaxAggregationInterval=600,
+    )["FlowLogIds"]
+    (api_log,) = ec2.create_flow_logs(
+        ResourceType="NetworkInterface",
+        ResourceIds=[api],
+        TrafficType="ACCEPT",
+        LogDestinationType="s3",
+        LogDestination=f"arn:aws:s3:::{bucket}",
+        LogFormat="${version} ${interface-id} ${srcaddr} ${dstaddr} ${action} ${tcp-flags}",
+        MaxAggregationInterval=60,
+    )["FlowLogIds"]
     return {
         "vpc": vpc,
         "vpc_v6": str(v6_block),
@@ -170,6 +208,10 @@ def estate(ec2_client: Any) -> dict[str, Any]:
         "api": api,
         "eip": eip["PublicIp"],
         "instance": instance,
+        "bucket": bucket,
+        "vpc_log": vpc_log,
+        "rejects_log": rejects_log,
+        "api_log": api_log,
     }
 
 
@@ -192,6 +234,7 @@ def test_snapshot_folder_has_every_document(collected: Path, estate: dict[str, A
         "describe-vpcs.json",
         "describe-subnets.json",
         "describe-vpc-peering-connections.json",
+        "describe-flow-logs.json",
         f"get-managed-prefix-list-entries.{estate['office']}.json",
     } <= names
     assert not [p for p in collected.parent.iterdir() if p.name.startswith(".")]
@@ -335,6 +378,81 @@ def test_prefix_lists_vpcs_subnets_peerings(collected: Path, estate: dict[str, A
     assert (pcx.accepter_vpc_id, pcx.accepter_cidrs) == (estate["shared"], ("10.1.0.0/16",))
 
 
+def test_flow_logs_every_field(collected: Path, estate: dict[str, Any], ec2_client: Any) -> None:
+    inventory = load_inventory(collected)
+    logs = {log.id: log for log in inventory.flow_logs}
+    assert set(logs) == {estate["vpc_log"], estate["rejects_log"], estate["api_log"]}
+    raw = {log["FlowLogId"]: log for log in ec2_client.describe_flow_logs()["FlowLogs"]}
+
+    vpc_log = logs[estate["vpc_log"]]
+    assert (vpc_log.resource_id, vpc_log.resource_type, vpc_log.traffic_type) == (
+        estate["vpc"],
+        "vpc",
+        "ALL",
+    )
+    assert (vpc_log.destination_type, vpc_log.destination) == (
+        "s3",
+        f"arn:aws:s3:::{estate['bucket']}",
+    )
+    assert (vpc_log.status, vpc_log.deliver_status, vpc_log.active) == ("ACTIVE", "SUCCESS", True)
+    assert (vpc_log.max_aggregation_interval, vpc_log.name) == (60, "prod-all")
+    assert vpc_log.created_at == raw[estate["vpc_log"]]["CreationTime"]
+    assert vpc_log.created_at.tzinfo is not None
+    # Without a LogFormat the flow log has the default format, and says so.
+    assert vpc_log.log_format is not None
+    assert vpc_log.log_format.startswith("${version} ${account-id} ${interface-id} ")
+
+    rejects = logs[estate["rejects_log"]]
+    assert (rejects.resource_id, rejects.resource_type, rejects.traffic_type) == (
+        estate["data_b"],
+        "subnet",
+        "REJECT",
+    )
+    assert (rejects.destination_type, rejects.destination) == (
+        "cloud-watch-logs",
+        "/vpc/data-b-rejects",
+    )
+    assert (rejects.deliver_status, rejects.delivery_failed) == ("FAILED", True)
+    assert rejects.max_aggregation_interval == 600
+
+    api_log = logs[estate["api_log"]]
+    assert (api_log.resource_id, api_log.resource_type, api_log.traffic_type) == (
+        estate["api"],
+        "eni",
+        "ACCEPT",
+    )
+    assert (
+        api_log.log_format
+        == "${version} ${interface-id} ${srcaddr} ${dstaddr} ${action} ${tcp-flags}"
+    )
+
+
+def test_coverage_of_a_collected_snapshot(collected: Path, estate: dict[str, Any]) -> None:
+    """The VPC's ALL-traffic flow log covers both interfaces once it exists, not before."""
+    inventory = load_inventory(collected)
+    assert has_flow_log_configuration(inventory)
+    created = {log.id: log.created_at for log in inventory.flow_logs}[estate["vpc_log"]]
+    (instance_eni,) = [e.id for e in inventory.interfaces.values() if e.instance_id]
+
+    after = interface_coverage(inventory, created + timedelta(hours=1), created + timedelta(days=1))
+    for eni in (estate["api"], instance_eni):
+        assert after[eni].covered, after[eni].reason
+        assert after[eni].via == ("vpc",)
+        assert [log.id for log in after[eni].covered_by] == [estate["vpc_log"]]
+        assert after[eni].gaps == ()
+
+    before = interface_coverage(inventory, created - timedelta(days=1), created + timedelta(days=1))
+    api = before[estate["api"]]
+    assert not api.covered
+    assert api.configured
+    assert {(gap.kind, gap.flow_log_id) for gap in api.gaps} == {
+        ("created_late", estate["api_log"]),
+        ("created_late", estate["vpc_log"]),
+    }
+    (late,) = [gap for gap in api.gaps if gap.flow_log_id == estate["vpc_log"]]
+    assert late.at == created
+
+
 def test_snapshot_metadata_and_nothing_missing(collected: Path) -> None:
     inventory = load_inventory(collected)
     (snapshot,) = inventory.snapshots
@@ -364,6 +482,7 @@ def test_files_load_back_identically_to_the_live_answers(collected: Path, ec2_cl
             "describe_vpc_peering_connections",
             "VpcPeeringConnections",
         ),
+        ("describe-flow-logs.json", "describe_flow_logs", "FlowLogs"),
     ]:
         answer = getattr(ec2_client, call)()
         live[name] = json.loads(json.dumps({key: answer[key]}, default=lambda d: d.isoformat()))

@@ -20,8 +20,8 @@ import pytest
 
 from tests.conftest import FIXTURES
 from zt_flows.errors import InventoryFormatError
-from zt_flows.inventory import InterfaceRole, load_inventory, parse_snapshot
-from zt_flows.inventory.model import PrefixList
+from zt_flows.inventory import InterfaceRole, Inventory, load_inventory, parse_snapshot
+from zt_flows.inventory.model import FlowLogConfig, PrefixList
 
 HANDMADE = FIXTURES / "inventory" / "handmade"
 T0 = datetime(2026, 11, 16, tzinfo=UTC)
@@ -121,6 +121,7 @@ def test_rules_derived_from_ip_permissions_one_per_peer() -> None:
 def test_a_subset_reports_what_is_missing_and_guesses_nothing() -> None:
     inventory = load_inventory(HANDMADE)
     assert inventory.missing == (
+        "describe-flow-logs.json",
         "describe-managed-prefix-lists.json",
         "describe-security-group-rules.json",
         "describe-subnets.json",
@@ -129,6 +130,7 @@ def test_a_subset_reports_what_is_missing_and_guesses_nothing() -> None:
     )
     assert inventory.vpcs == {}
     assert inventory.prefix_lists == {}
+    assert inventory.flow_logs == ()
     (snapshot,) = inventory.snapshots
     assert snapshot.account_ids == ("111122223333",)
     assert snapshot.regions == ("us-east-1",)
@@ -479,3 +481,184 @@ def test_not_a_snapshot(tmp_path: Path) -> None:
     (tmp_path / "file.json").write_text("{}")
     with pytest.raises(InventoryFormatError, match="found a file"):
         load_inventory(tmp_path / "file.json")
+
+
+# --------------------------------------------------------------------------- flow logs
+
+# As `aws ec2 describe-flow-logs --output json` prints them: one of each resource kind.
+FLOW_LOGS: dict[str, Any] = {
+    "FlowLogs": [
+        {
+            "CreationTime": "2026-10-05T09:14:27.512000+00:00",
+            "DeliverLogsStatus": "SUCCESS",
+            "FlowLogId": "fl-0000000000000vpc1",
+            "FlowLogStatus": "ACTIVE",
+            "ResourceId": "vpc-0f1e2d3c4b5a69780",
+            "TrafficType": "ALL",
+            "LogDestinationType": "s3",
+            "LogDestination": "arn:aws:s3:::amzn-s3-demo-flow-log-bucket/prod",
+            "LogFormat": "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr}",
+            "Tags": [{"Key": "Name", "Value": "prod-all"}, {"Key": "team", "Value": "net"}],
+            "MaxAggregationInterval": 60,
+            "DestinationOptions": {
+                "FileFormat": "parquet",
+                "HiveCompatiblePartitions": True,
+                "PerHourPartition": True,
+            },
+        },
+        {
+            # An older CloudWatch Logs flow log: the group's name, no LogDestination.
+            "CreationTime": "2025-03-01T12:00:00Z",
+            "DeliverLogsErrorMessage": "Access error",
+            "DeliverLogsPermissionArn": "arn:aws:iam::111122223333:role/flow-logs",
+            "DeliverLogsStatus": "FAILED",
+            "FlowLogId": "fl-000000000subnet1",
+            "FlowLogStatus": "ACTIVE",
+            "LogGroupName": "/vpc/app-a",
+            "ResourceId": "subnet-0f1e2d3c4b5a69781",
+            "TrafficType": "REJECT",
+            "LogDestinationType": "cloud-watch-logs",
+            "MaxAggregationInterval": 600,
+        },
+        {
+            "CreationTime": "2026-11-17T08:30:00+01:00",
+            "FlowLogId": "fl-0000000000000eni1",
+            "FlowLogStatus": "ACTIVE",
+            "ResourceId": "eni-0f1e2d3c4b5a60010",
+            "TrafficType": "ACCEPT",
+            "LogDestinationType": "kinesis-data-firehose",
+            "LogDestination": "arn:aws:firehose:us-east-1:111122223333:deliverystream/flows",
+        },
+        {
+            "CreationTime": "2026-09-20T14:00:05+00:00",
+            "FlowLogId": "fl-0000000000000tgw1",
+            "FlowLogStatus": "ACTIVE",
+            "ResourceId": "tgw-0f1e2d3c4b5a69001",
+            "LogDestinationType": "s3",
+            "LogDestination": "arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+            "MaxAggregationInterval": 60,
+        },
+        {
+            "CreationTime": "2026-09-20T14:00:06+00:00",
+            "FlowLogId": "fl-000000000attach1",
+            "FlowLogStatus": "ACTIVE",
+            "ResourceId": "tgw-attach-0f1e2d3c4b5a69001",
+            "LogDestinationType": "s3",
+            "LogDestination": "arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+        },
+        {
+            "CreationTime": "2026-09-21T10:00:00+00:00",
+            "FlowLogId": "fl-00000000000nat01",
+            "FlowLogStatus": "ACTIVE",
+            "ResourceId": "nat-0f1e2d3c4b5a69001",
+            "TrafficType": "ALL",
+            "LogDestinationType": "s3",
+            "LogDestination": "arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+        },
+    ]
+}
+
+
+def test_flow_logs_every_field() -> None:
+    snapshot = parse_snapshot({"describe-flow-logs.json": FLOW_LOGS}, source="snap", taken_at=T0)
+    vpc, subnet, eni, tgw, attach, nat = snapshot.flow_logs
+    assert vpc == FlowLogConfig(
+        id="fl-0000000000000vpc1",
+        resource_id="vpc-0f1e2d3c4b5a69780",
+        resource_type="vpc",
+        traffic_type="ALL",
+        created_at=datetime(2026, 10, 5, 9, 14, 27, 512000, tzinfo=UTC),
+        log_format="${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr}",
+        destination_type="s3",
+        destination="arn:aws:s3:::amzn-s3-demo-flow-log-bucket/prod",
+        status="ACTIVE",
+        deliver_status="SUCCESS",
+        max_aggregation_interval=60,
+        tags=(("Name", "prod-all"), ("team", "net")),
+    )
+    assert (vpc.active, vpc.delivery_failed, vpc.name) == (True, False, "prod-all")
+    assert (subnet.resource_type, subnet.traffic_type) == ("subnet", "REJECT")
+    assert (subnet.destination_type, subnet.destination) == ("cloud-watch-logs", "/vpc/app-a")
+    assert (subnet.deliver_status, subnet.delivery_failed) == ("FAILED", True)
+    assert subnet.created_at == datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    assert subnet.log_format is None
+    assert (eni.resource_type, eni.traffic_type, eni.destination_type) == (
+        "eni",
+        "ACCEPT",
+        "kinesis-data-firehose",
+    )
+    # Converted to UTC whatever offset the file states.
+    assert eni.created_at == datetime(2026, 11, 17, 7, 30, tzinfo=UTC)
+    assert (eni.deliver_status, eni.max_aggregation_interval, eni.tags) == (None, None, ())
+    assert (tgw.resource_type, tgw.traffic_type) == ("tgw", None)
+    assert (attach.resource_type, attach.traffic_type) == ("tgw-attach", None)
+    # A regional NAT gateway's flow log: a resource this tool does not place.
+    assert nat.resource_type == "unknown"
+    assert "describe-flow-logs.json" not in snapshot.missing
+
+
+def test_flow_logs_merge_latest_wins_and_their_absence_is_reported() -> None:
+    first = parse_snapshot({"describe-flow-logs.json": FLOW_LOGS}, source="a", taken_at=T0)
+    changed = json.loads(json.dumps(FLOW_LOGS["FlowLogs"][0]))
+    changed["DeliverLogsStatus"] = "FAILED"
+    later = parse_snapshot(
+        {"describe-flow-logs.json": {"FlowLogs": [changed]}},
+        source="b",
+        taken_at=datetime(2026, 11, 18, tzinfo=UTC),
+    )
+    without = parse_snapshot(
+        {"describe-vpcs.json": {"Vpcs": []}},
+        source="c",
+        taken_at=datetime(2026, 11, 19, tzinfo=UTC),
+    )
+    assert "describe-flow-logs.json" in without.missing
+    assert without.flow_logs == ()
+
+    inventory = Inventory.from_snapshots([later, without, first])
+    by_id = {log.id: log for log in inventory.flow_logs}
+    assert [log.id for log in inventory.flow_logs] == sorted(by_id)
+    assert len(by_id) == 6  # logs only the first snapshot listed are kept
+    assert by_id["fl-0000000000000vpc1"].deliver_status == "FAILED"  # the latest says so
+    assert "describe-flow-logs.json" in inventory.missing
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"TrafficType": "EVERYTHING"},
+            "at FlowLogs[0].TrafficType: expected ACCEPT, REJECT or ALL, "
+            "found the string 'EVERYTHING'",
+        ),
+        (
+            {"CreationTime": None},
+            "at FlowLogs[0].CreationTime: expected an ISO-8601 time such as "
+            "2026-11-17T12:00:00+00:00, found null",
+        ),
+        (
+            {"CreationTime": "last Tuesday"},
+            "at FlowLogs[0].CreationTime: expected an ISO-8601 time such as "
+            "2026-11-17T12:00:00+00:00, found the string 'last Tuesday'",
+        ),
+        (
+            {"MaxAggregationInterval": "60"},
+            "at FlowLogs[0].MaxAggregationInterval: expected an integer, found the string '60'",
+        ),
+    ],
+)
+def test_flow_log_errors_name_file_path_expected_and_found(
+    tmp_path: Path, change: dict[str, object], expected: str
+) -> None:
+    doc = json.loads(json.dumps(FLOW_LOGS))
+    doc["FlowLogs"][0].update(change)
+    message = _error(tmp_path, "describe-flow-logs.json", json.dumps(doc))
+    assert message == f"{tmp_path / 'snap' / 'describe-flow-logs.json'}, {expected}"
+
+
+def test_flow_log_without_its_id_or_resource(tmp_path: Path) -> None:
+    doc = json.loads(json.dumps(FLOW_LOGS))
+    del doc["FlowLogs"][2]["ResourceId"]
+    message = _error(tmp_path, "describe-flow-logs.json", json.dumps(doc))
+    assert message.endswith(
+        "at FlowLogs[2].ResourceId: expected a string, found nothing (the key is missing)"
+    )

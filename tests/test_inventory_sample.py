@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import gzip
+from datetime import UTC, datetime, timedelta
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import SAMPLE_DATA
@@ -13,10 +15,13 @@ from zt_flows.inventory import (
     Inventory,
     NetworkInterface,
     build_resolver,
+    has_flow_log_configuration,
+    interface_coverage,
     load_inventory,
 )
 
 SNAPSHOTS = SAMPLE_DATA / "inventory"
+WINDOW_START = datetime(2026, 11, 16, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +254,56 @@ def test_worker_ip_reuse_and_time_aware_resolution(inventory: Inventory) -> None
     assert resolver.resolve("10.0.20.99", day2).kind is EndpointKind.VPC_UNKNOWN
     nat = resolver.resolve("10.0.0.20", day2)
     assert (nat.interface_role, nat.security_group_ids) == (InterfaceRole.NAT_GATEWAY, ())
+
+
+def test_flow_logs_are_the_ones_that_wrote_the_files(inventory: Inventory) -> None:
+    """Both snapshots list the two ALL-traffic flow logs on prod, and each one's LogFormat
+    is the field order of the files it delivered."""
+    prod = next(v.id for v in inventory.vpcs.values() if dict(v.tags).get("Name") == "prod")
+    for snapshot in inventory.snapshots:
+        assert [log.id for log in snapshot.flow_logs] == [
+            "fl-0a1b2c3d4e5f60718",
+            "fl-0f9e8d7c6b5a40321",
+        ]
+    for log in inventory.flow_logs:
+        assert (log.resource_id, log.resource_type, log.traffic_type) == (prod, "vpc", "ALL")
+        assert (log.status, log.deliver_status, log.destination_type) == ("ACTIVE", "SUCCESS", "s3")
+        assert log.created_at < WINDOW_START
+        assert log.max_aggregation_interval == 60
+
+    def fields(log_id: str) -> list[str]:
+        (log,) = [log for log in inventory.flow_logs if log.id == log_id]
+        assert log.log_format is not None
+        return [f.removeprefix("${").removesuffix("}") for f in log.log_format.split()]
+
+    (text_file,) = list((SAMPLE_DATA / "flowlogs").rglob("*_fl-0f9e8d7c6b5a40321_20261118T0100Z_*"))
+    with gzip.open(text_file, "rt") as handle:
+        header = handle.readline().split()
+    assert fields("fl-0f9e8d7c6b5a40321") == header
+    assert header[:3] == ["version", "vpc-id", "subnet-id"]  # the custom order
+    parquet_file = next((SAMPLE_DATA / "flowlogs").rglob("*_fl-0a1b2c3d4e5f60718_*.parquet"))
+    columns = pq.read_schema(parquet_file).names
+    assert [f.replace("-", "_") for f in fields("fl-0a1b2c3d4e5f60718")] == columns
+
+
+def test_every_prod_interface_is_covered_and_ci_runner_is_not(inventory: Inventory) -> None:
+    assert has_flow_log_configuration(inventory)
+    coverage = interface_coverage(inventory, WINDOW_START, WINDOW_START + timedelta(days=3))
+    enis = by_name(inventory)
+    assert set(coverage) == {eni.id for eni in enis.values()}
+    for name, eni in enis.items():
+        found = coverage[eni.id]
+        if name == "ci-runner":
+            assert not found.covered
+            assert [gap.kind for gap in found.gaps] == ["no_flow_log"]
+            assert eni.vpc_id in found.reason
+            continue
+        assert found.covered, f"{name}: {found.reason}"
+        assert found.via == ("vpc",)
+        assert [log.id for log in found.covered_by] == [
+            "fl-0a1b2c3d4e5f60718",
+            "fl-0f9e8d7c6b5a40321",
+        ]
+    # worker-1b needs coverage only from its attachment, mid-window.
+    assert coverage[enis["worker-1b"].id].needed_from == datetime(2026, 11, 17, 12, 0, tzinfo=UTC)
+    assert coverage[enis["worker-1"].id].needed_from == WINDOW_START

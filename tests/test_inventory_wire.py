@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, REPO_ROOT
 from zt_flows.cli import main
 from zt_flows.errors import AwsAccessDeniedError
 from zt_flows.inventory import InterfaceRole, collect_inventory, load_inventory
@@ -159,6 +160,13 @@ def test_every_page_is_collected_and_next_token_followed(wire: WireServer, tmp_p
         c for c in wire.calls("GetManagedPrefixListEntries") if c["PrefixListId"] == "pl-63a5400a"
     ]
     assert len(s3_entries) == 2
+    flow_logs = wire.calls("DescribeFlowLogs")
+    assert [call.get("NextToken") for call in flow_logs] == [
+        None,
+        "eyJ2IjoiMiIsImMiOiJmbG93TG9nc1BhZ2UyIiwicyI6MX0=",
+    ]
+    # AWS's largest page for DescribeFlowLogs.
+    assert {call["MaxResults"] for call in flow_logs} == {"1000"}
 
     enis_doc = json.loads((folder / "describe-network-interfaces.json").read_text())
     assert list(enis_doc) == ["NetworkInterfaces"]  # no NextToken, no ResponseMetadata
@@ -172,6 +180,13 @@ def test_every_page_is_collected_and_next_token_followed(wire: WireServer, tmp_p
         "sgr-0a1b2c3d4e5f60001",
         "sgr-0a1b2c3d4e5f60002",
         "sgr-0a1b2c3d4e5f60003",
+    ]
+    logs_doc = json.loads((folder / "describe-flow-logs.json").read_text())
+    assert list(logs_doc) == ["FlowLogs"]
+    assert [log["FlowLogId"] for log in logs_doc["FlowLogs"]] == [
+        "fl-0a1b2c3d4e5f60001",
+        "fl-0a1b2c3d4e5f60002",
+        "fl-0a1b2c3d4e5f60003",
     ]
     entries = json.loads((folder / "get-managed-prefix-list-entries.pl-63a5400a.json").read_text())
     assert entries == {
@@ -190,6 +205,10 @@ def test_written_files_are_what_the_aws_cli_prints(wire: WireServer, tmp_path: P
     assert text.startswith('{\n    "NetworkInterfaces": [\n        {\n')
     assert text.endswith("}\n")
     assert '"AttachTime": "2026-11-02T10:15:30+00:00"' in text
+    flow_logs = (folder / "describe-flow-logs.json").read_text()
+    # AWS answers with milliseconds; the CLI prints them as Python's isoformat does.
+    assert '"CreationTime": "2026-10-05T09:14:27.512000+00:00"' in flow_logs
+    assert '"MaxAggregationInterval": 60,' in flow_logs
     assert json.loads((folder / "manifest.json").read_text()) == {
         "schema_version": 1,
         "taken_at": "2026-11-16T00:00:00Z",
@@ -197,6 +216,7 @@ def test_written_files_are_what_the_aws_cli_prints(wire: WireServer, tmp_path: P
         "regions": ["us-east-1"],
     }
     assert sorted(p.name for p in folder.iterdir()) == [
+        "describe-flow-logs.json",
         "describe-managed-prefix-lists.json",
         "describe-network-interfaces.json",
         "describe-security-group-rules.json",
@@ -246,6 +266,34 @@ def test_collected_wire_snapshot_loads_with_roles_and_addresses(
     (by_ref,) = [r for r in inventory.rules if r.referenced_group_id is not None]
     assert (by_ref.id, by_ref.description) == ("sgr-0a1b2c3d4e5f60001", "from the load balancer")
     assert inventory.missing == ()
+
+    vpc_log, rejects, tgw = inventory.flow_logs
+    assert (vpc_log.id, vpc_log.resource_id, vpc_log.resource_type) == (
+        "fl-0a1b2c3d4e5f60001",
+        "vpc-0a1b2c3d4e5f60001",
+        "vpc",
+    )
+    assert (vpc_log.traffic_type, vpc_log.status, vpc_log.deliver_status) == (
+        "ALL",
+        "ACTIVE",
+        "SUCCESS",
+    )
+    assert vpc_log.created_at == datetime(2026, 10, 5, 9, 14, 27, 512000, tzinfo=UTC)
+    assert (vpc_log.destination_type, vpc_log.destination) == (
+        "s3",
+        "arn:aws:s3:::amzn-s3-demo-flow-log-bucket",
+    )
+    assert vpc_log.log_format is not None
+    assert vpc_log.log_format.split()[:3] == ["${version}", "${account-id}", "${interface-id}"]
+    assert (vpc_log.max_aggregation_interval, vpc_log.name) == (60, "prod-all")
+    assert (rejects.resource_type, rejects.traffic_type, rejects.delivery_failed) == (
+        "subnet",
+        "REJECT",
+        True,
+    )
+    assert rejects.destination == "arn:aws:logs:us-east-1:111122223333:log-group:/vpc/app-a-rejects"
+    # Transit gateway flow logs take no traffic type.
+    assert (tgw.resource_type, tgw.traffic_type) == ("tgw", None)
 
 
 def test_unauthorized_operation_names_the_missing_action(wire: WireServer, tmp_path: Path) -> None:
@@ -346,7 +394,7 @@ def test_cli_collect_prints_the_snapshot_folder(
     assert code == 0, captured.err
     (folder,) = out.iterdir()
     assert captured.out.strip() == str(folder)
-    assert "collected 3 network interfaces, 1 security groups, 3 rules" in captured.err
+    assert "collected 3 network interfaces, 1 security groups, 3 rules, 3 flow logs" in captured.err
 
 
 def test_cli_access_denied_exits_3_with_one_line(
@@ -374,3 +422,25 @@ def test_cli_access_denied_exits_3_with_one_line(
     )
     assert err[1].strip().startswith("hint: grant ec2:GetManagedPrefixListEntries")
     assert len(err) == 2
+
+
+def test_every_action_called_is_in_the_iam_policy(wire: WireServer, tmp_path: Path) -> None:
+    """docs/iam-policy.json and the README's copy name every action the collector calls."""
+    _collect(wire, tmp_path, regions=(ALL_REGIONS,))
+    called = {f"{r['_service']}:{r['Action']}" for r in wire.requests}
+    # GetCallerIdentity needs no permission and cannot be denied.
+    called.discard("sts:GetCallerIdentity")
+    assert "ec2:DescribeFlowLogs" in called
+
+    def actions(policy: dict[str, Any]) -> set[str]:
+        found: set[str] = set()
+        for statement in policy["Statement"]:
+            action = statement["Action"]
+            found.update([action] if isinstance(action, str) else action)
+        return found
+
+    documented = actions(json.loads((REPO_ROOT / "docs" / "iam-policy.json").read_text()))
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = readme.split("## IAM policy", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    assert called <= documented
+    assert actions(json.loads(block)) == documented

@@ -681,6 +681,14 @@ def test_v2_writes_the_default_format_as_text(tmp_path: Path) -> None:
     assert table["pkt_srcaddr"].null_count == table.num_rows
     # The same connections as the committed sample, in the default format.
     assert summary.records == read_flow_logs(FLOWLOGS).num_rows
+    # One flow log wrote them, and it has the default format.
+    for folder in sorted((tmp_path / "inventory").iterdir()):
+        (log,) = json.loads((folder / "describe-flow-logs.json").read_text())["FlowLogs"]
+        assert log["FlowLogId"] == "fl-0f9e8d7c6b5a40321"
+        assert log["LogFormat"] == " ".join(
+            "${" + f.replace("_", "-") + "}" for f in DEFAULT_FORMAT
+        )
+        assert log["DestinationOptions"]["FileFormat"] == "plain-text"
 
 
 @pytest.mark.parametrize("target", [30_000, 250_000])
@@ -691,6 +699,9 @@ def test_records_scales_the_scenario(tmp_path: Path, target: int) -> None:
     files = sorted((tmp_path / "flowlogs").rglob("*.log.parquet"))
     assert len(files) == 72
     assert sum(pq.ParquetFile(p).metadata.num_rows for p in files) == summary.records
+    flow_logs = tmp_path / "inventory" / "2026-11-18T23-30-00Z" / "describe-flow-logs.json"
+    (log,) = json.loads(flow_logs.read_text())["FlowLogs"]
+    assert (log["FlowLogId"], log["TrafficType"]) == ("fl-0a1b2c3d4e5f60718", "ALL")
 
 
 def test_seed_changes_the_traffic_not_the_estate(tmp_path: Path) -> None:

@@ -157,6 +157,25 @@ _KINDS = (
         "Scans the security groups already stop; listed so a reviewer sees what is knocking.",
     ),
     FindingKind(
+        "ZT018",
+        "uncovered-members",
+        "Group members not covered by an ALL-traffic flow log for the whole window",
+        "medium",
+        "Traffic no flow log captured is unknown: a member with no flow log on it, its subnet"
+        " or its VPC, or only one that logs ACCEPT or REJECT alone, was created after the"
+        " window started, is inactive or fails to deliver. The group's rules are kept as"
+        " they are rather than narrowed to the part that was seen.",
+    ),
+    FindingKind(
+        "ZT019",
+        "no-flow-log-configuration",
+        "No flow-log configuration in the inventory",
+        "low",
+        "Without describe-flow-logs.json it is unknown which interfaces were logged, so"
+        " groups are judged by which interfaces wrote records: a quiet member may simply not"
+        " be logged. Collect the inventory with ec2:DescribeFlowLogs allowed.",
+    ),
+    FindingKind(
         "ZT020",
         "unevaluable-rule",
         "Rule cannot be evaluated",

@@ -12,7 +12,11 @@ import typer
 
 from zt_flows.cli.common import AWS, EndpointOpt, QuietOpt, build_settings
 from zt_flows.cli.console import RichProgress
+from zt_flows.inventory import layout
 from zt_flows.inventory.model import Inventory
+
+# What a snapshot without describe-flow-logs.json means for the analysis.
+NO_FLOW_LOGS = "flow-log coverage unknown: groups are judged by which ENIs wrote records"
 
 inventory_app = typer.Typer(
     name="inventory",
@@ -38,7 +42,7 @@ COLLECT_HELP = (
 
 SHOW_HELP = (
     "Summarise inventory snapshots: counts per kind, security groups with their members, "
-    "and what is missing.\n\n"
+    "the flow logs, and what is missing.\n\n"
     "DIR is a snapshot folder, a folder of snapshot folders, or a folder of hand-made "
     "`aws ec2 describe-... > describe-....json` files.\n\n"
     "[bold]Examples[/bold]\n\n"
@@ -120,7 +124,8 @@ def collect(
     inventory = load_inventory(folder)
     typer.echo(
         f"collected {len(inventory.interfaces)} network interfaces, "
-        f"{len(inventory.security_groups)} security groups, {len(inventory.rules)} rules",
+        f"{len(inventory.security_groups)} security groups, {len(inventory.rules)} rules, "
+        f"{len(inventory.flow_logs)} flow logs",
         err=True,
     )
     typer.echo(str(folder))
@@ -171,7 +176,22 @@ def describe(inventory: Inventory) -> dict[str, Any]:
             "vpcs": len(inventory.vpcs),
             "subnets": len(inventory.subnets),
             "peerings": len(inventory.peerings),
+            "flow_logs": len(inventory.flow_logs),
         },
+        "flow_logs": [
+            {
+                "id": log.id,
+                "resource_id": log.resource_id,
+                "resource_type": log.resource_type,
+                "traffic_type": log.traffic_type,
+                "created_at": f"{log.created_at:%Y-%m-%dT%H:%M:%SZ}",
+                "status": log.status,
+                "deliver_status": log.deliver_status,
+                "destination_type": log.destination_type,
+                "destination": log.destination,
+            }
+            for log in inventory.flow_logs
+        ],
         "security_groups": [
             {
                 "id": group.id,
@@ -192,6 +212,7 @@ def describe(inventory: Inventory) -> dict[str, Any]:
             for group in inventory.security_groups.values()
         ],
         "missing": list(inventory.missing),
+        "notes": [NO_FLOW_LOGS] if _lacks_flow_logs(inventory) else [],
     }
 
 
@@ -208,6 +229,8 @@ def summarize(inventory: Inventory) -> list[str]:
     aws_lists = sum(pl.aws_managed for pl in inventory.prefix_lists.values())
     active = sum(p.active for p in inventory.peerings)
     derived = sum(rule.id is None for rule in inventory.rules)
+    logs = inventory.flow_logs
+    all_traffic = sum(log.traffic_type == "ALL" for log in logs)
     lines += [
         "",
         "Latest view:",
@@ -220,6 +243,8 @@ def summarize(inventory: Inventory) -> list[str]:
         f"  VPCs               {len(inventory.vpcs):>5}",
         f"  subnets            {len(inventory.subnets):>5}",
         f"  peerings           {len(inventory.peerings):>5}  ({active} active)",
+        f"  flow logs          {len(logs):>5}  ({all_traffic} ALL traffic, "
+        f"{sum(log.active for log in logs)} ACTIVE)",
         "",
         "Security groups:",
     ]
@@ -236,9 +261,28 @@ def summarize(inventory: Inventory) -> list[str]:
                 f"      {eni.id}  {_clean(eni.name or '-')}  "
                 f"{eni.primary_ipv4 or (eni.ipv6s[:1] or ('-',))[0]}  {eni.role.value}"
             )
+    if logs:
+        lines += ["", "Flow logs:"]
+        for log in logs:
+            lines.append(
+                f"  {log.id}  {log.traffic_type or '-'} on {log.resource_id}  "
+                f"since {log.created_at:%Y-%m-%dT%H:%M:%SZ}  {log.status or '-'}  "
+                f"{log.destination_type or '-'} {_clean(log.destination or '-')}"
+            )
     lines += ["", "Missing:" if inventory.missing else "Missing: nothing"]
-    lines += [f"  {name}" for name in inventory.missing]
+    lines += [
+        f"  {name}  ({NO_FLOW_LOGS})" if _is_flow_logs(name) else f"  {name}"
+        for name in inventory.missing
+    ]
     return lines
+
+
+def _is_flow_logs(missing: str) -> bool:
+    return missing.rpartition("/")[2] == layout.FLOW_LOGS.file
+
+
+def _lacks_flow_logs(inventory: Inventory) -> bool:
+    return any(_is_flow_logs(name) for name in inventory.missing)
 
 
 def _clean(text: str) -> str:

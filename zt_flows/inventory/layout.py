@@ -78,6 +78,14 @@ PEERINGS = Command(
     "ec2:DescribeVpcPeeringConnections",
     1000,
 )
+# MaxResults: 5 to 1000 (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeFlowLogs.html).
+FLOW_LOGS = Command(
+    "describe-flow-logs.json",
+    "describe_flow_logs",
+    "FlowLogs",
+    "ec2:DescribeFlowLogs",
+    1000,
+)
 
 # Every per-region document, in the order they are collected (prefix lists before
 # their entries). The entries files are per list and not in this tuple.
@@ -89,6 +97,7 @@ COMMANDS: tuple[Command, ...] = (
     VPCS,
     SUBNETS,
     PEERINGS,
+    FLOW_LOGS,
 )
 DOCUMENT_FILES = frozenset(command.file for command in COMMANDS)
 

@@ -1,7 +1,7 @@
 """The inventory's domain model: frozen dataclasses, snake_case, no AWS JSON shapes.
 
 Everything a later stage needs to know about ENIs, security groups, rules, prefix
-lists, VPCs, subnets and peerings. CamelCase AWS responses are turned into these
+lists, VPCs, subnets, peerings and flow logs. CamelCase AWS responses are turned into these
 objects by ``inventory.parse`` and never leave the inventory package.
 """
 
@@ -18,6 +18,11 @@ from zt_flows.errors import InventoryIncompleteError
 
 Direction = Literal["ingress", "egress"]
 Tags = tuple[tuple[str, str], ...]
+# What a flow log captures. AWS: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html#flow-logs-basics
+TrafficType = Literal["ACCEPT", "REJECT", "ALL"]
+# What a flow log is attached to, read from its resource id's prefix. "unknown" is any other
+# resource (a regional NAT gateway, a Cloud WAN core network): it covers no interface here.
+FlowLogResourceType = Literal["vpc", "subnet", "eni", "tgw", "tgw-attach", "unknown"]
 
 
 class EndpointKind(StrEnum):
@@ -270,6 +275,43 @@ class VpcPeering:
 
 
 @dataclass(frozen=True)
+class FlowLogConfig:
+    """One flow log as DescribeFlowLogs describes it: what it captures, since when, where to.
+
+    ``traffic_type`` is None for transit gateway flow logs, which take no traffic type
+    (https://docs.aws.amazon.com/vpc/latest/tgw/flow-logs-api-cli.html). ``status`` is
+    AWS's FlowLogStatus (``ACTIVE``) and ``deliver_status`` its DeliverLogsStatus
+    (``SUCCESS`` | ``FAILED``); either is None when the document does not say.
+    AWS: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_FlowLog.html
+    """
+
+    id: str
+    resource_id: str
+    resource_type: FlowLogResourceType
+    traffic_type: TrafficType | None
+    created_at: datetime
+    log_format: str | None
+    destination_type: str | None  # cloud-watch-logs | s3 | kinesis-data-firehose
+    destination: str | None  # the bucket / log group / stream ARN
+    status: str | None
+    deliver_status: str | None
+    max_aggregation_interval: int | None  # seconds: 60 or 600
+    tags: Tags = ()
+
+    @property
+    def active(self) -> bool:
+        return self.status == "ACTIVE"
+
+    @property
+    def delivery_failed(self) -> bool:
+        return self.deliver_status == "FAILED"
+
+    @property
+    def name(self) -> str | None:
+        return dict(self.tags).get("Name")
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """One point-in-time collection: what AWS said at ``taken_at``."""
 
@@ -284,6 +326,7 @@ class Snapshot:
     vpcs: tuple[Vpc, ...]
     subnets: tuple[Subnet, ...]
     peerings: tuple[VpcPeering, ...]
+    flow_logs: tuple[FlowLogConfig, ...] = ()
     # describe-* documents this snapshot lacked; what they would have told is not guessed.
     missing: tuple[str, ...] = ()
 
@@ -315,6 +358,7 @@ class Inventory:
     vpcs: Mapping[str, Vpc] = field(default_factory=dict)
     subnets: Mapping[str, Subnet] = field(default_factory=dict)
     peerings: tuple[VpcPeering, ...] = ()
+    flow_logs: tuple[FlowLogConfig, ...] = ()
     missing: tuple[str, ...] = ()
 
     @classmethod
@@ -333,6 +377,7 @@ class Inventory:
         vpcs: dict[str, Vpc] = {}
         subnets: dict[str, Subnet] = {}
         peerings: dict[str, VpcPeering] = {}
+        flow_logs: dict[str, FlowLogConfig] = {}
         rules_by_group: dict[str, list[SecurityGroupRule]] = {}
         missing: set[str] = set()
         for snap in ordered:
@@ -342,6 +387,7 @@ class Inventory:
             vpcs.update((vpc.id, vpc) for vpc in snap.vpcs)
             subnets.update((subnet.id, subnet) for subnet in snap.subnets)
             peerings.update((pcx.id, pcx) for pcx in snap.peerings)
+            flow_logs.update((log.id, log) for log in snap.flow_logs)
             known = {sg.id for sg in snap.security_groups} | {r.group_id for r in snap.rules}
             for group_id in known:
                 rules_by_group[group_id] = []
@@ -357,6 +403,7 @@ class Inventory:
             vpcs=_sorted_by_key(vpcs),
             subnets=_sorted_by_key(subnets),
             peerings=tuple(peerings[k] for k in sorted(peerings)),
+            flow_logs=tuple(flow_logs[k] for k in sorted(flow_logs)),
             missing=tuple(sorted(missing)),
         )
 

@@ -18,6 +18,7 @@ from pathlib import PurePath
 
 from zt_flows.inventory import layout
 from zt_flows.inventory._doc import Node
+from zt_flows.inventory.flow_logs import parse_flow_log
 from zt_flows.inventory.model import (
     Direction,
     NetworkInterface,
@@ -62,6 +63,7 @@ def parse_snapshot(
     vpcs = tuple(parse_vpc(node, region) for node in docs.items(layout.VPCS))
     subnets = tuple(parse_subnet(node) for node in docs.items(layout.SUBNETS))
     peerings = tuple(parse_peering(node) for node in docs.items(layout.PEERINGS))
+    flow_logs = tuple(parse_flow_log(node) for node in docs.items(layout.FLOW_LOGS))
 
     if account_id is not None:
         accounts: tuple[str, ...] = (account_id,)
@@ -87,6 +89,7 @@ def parse_snapshot(
         vpcs=vpcs,
         subnets=subnets,
         peerings=peerings,
+        flow_logs=flow_logs,
         missing=tuple(sorted(docs.missing)),
     )
 
@@ -117,6 +120,7 @@ def combine_parts(
         vpcs=tuple(x for s in snaps for x in s.vpcs),
         subnets=tuple(x for s in snaps for x in s.subnets),
         peerings=tuple(x for s in snaps for x in s.peerings),
+        flow_logs=tuple(x for s in snaps for x in s.flow_logs),
         missing=tuple(sorted(f"{where}/{name}" for where, s in parts for name in s.missing)),
     )
 

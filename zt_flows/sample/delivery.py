@@ -15,7 +15,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, cast
 
@@ -33,6 +33,13 @@ Format = Literal["parquet", "text-v5", "text-v2"]
 
 FLOW_LOG_PARQUET = "fl-0a1b2c3d4e5f60718"
 FLOW_LOG_TEXT = "fl-0f9e8d7c6b5a40321"
+# Both flow logs capture ALL traffic of the prod VPC and were created before the window.
+FLOW_LOG_CREATED = {
+    FLOW_LOG_PARQUET: datetime(2026, 10, 5, 9, 14, 27, 512000, tzinfo=UTC),
+    FLOW_LOG_TEXT: datetime(2026, 11, 2, 15, 40, 3, 86000, tzinfo=UTC),
+}
+# The bucket sample_data/flowlogs stands for (a name AWS reserves for examples).
+FLOW_LOG_BUCKET = "amzn-s3-demo-flow-log-bucket"
 # The text flow log's custom format: version 5 fields, not in the default order.
 TEXT_V5_FIELDS = (
     "version", "vpc_id", "subnet_id", "instance_id", "interface_id", "account_id", "type",
@@ -49,10 +56,20 @@ COLUMNS: dict[Format, tuple[str, ...]] = {
 }
 
 
+def flow_log_id(fmt: Format) -> str:
+    """The flow log that delivers files of ``fmt``."""
+    return FLOW_LOG_PARQUET if fmt == "parquet" else FLOW_LOG_TEXT
+
+
+def log_format(fmt: Format) -> str:
+    """The flow log's LogFormat: its fields in order, as DescribeFlowLogs returns them."""
+    return " ".join("${" + name.replace("_", "-") + "}" for name in COLUMNS[fmt])
+
+
 def object_key(fmt: Format, window_start: datetime, window: timedelta) -> str:
     """The S3 key (below the bucket) of the file holding ``[window_start, +window)``."""
     end = window_start + window
-    flow_log = FLOW_LOG_PARQUET if fmt == "parquet" else FLOW_LOG_TEXT
+    flow_log = flow_log_id(fmt)
     stamp = end.strftime("%Y%m%dT%H%MZ")
     digest = hashlib.sha256(f"{flow_log}/{stamp}/{fmt}".encode()).hexdigest()[:8]
     name = f"{ACCOUNT_ID}_vpcflowlogs_{REGION}_{flow_log}_{stamp}_{digest}"

@@ -235,7 +235,10 @@ def write_sample(
     try:
         for taken_at in SNAPSHOT_TIMES:
             write_snapshot(
-                plan.network, taken_at, staging / "inventory" / snapshot_folder(taken_at)
+                plan.network,
+                taken_at,
+                staging / "inventory" / snapshot_folder(taken_at),
+                formats=formats,
             )
         emulator = Emulator(plan, seed)
         total, nodata, skipdata, files, size = _write_flow_logs(

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
+from zt_flows.sample.delivery import (
+    FLOW_LOG_BUCKET,
+    FLOW_LOG_CREATED,
+    Format,
+    flow_log_id,
+    log_format,
+)
 from zt_flows.sample.groups import GroupDef, RuleDef
 from zt_flows.sample.ids import aws_id, hex_of
 from zt_flows.sample.network import (
@@ -52,8 +60,13 @@ def snapshot_folder(taken_at: datetime) -> str:
     return taken_at.strftime("%Y-%m-%dT%H-%M-%SZ")
 
 
-def write_snapshot(network: Network, taken_at: datetime, folder: Path) -> list[Path]:
-    """Write one snapshot's describe-*.json documents and its manifest; returns the files."""
+def write_snapshot(
+    network: Network, taken_at: datetime, folder: Path, *, formats: Iterable[Format]
+) -> list[Path]:
+    """Write one snapshot's describe-*.json documents and its manifest; returns the files.
+
+    ``formats`` are the formats the flow logs are delivered in: one flow log each.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     enis = sorted((e for e in network.enis if e.exists_at(taken_at)), key=lambda e: e.id)
     groups = sorted(network.groups, key=lambda g: g.id)
@@ -72,6 +85,9 @@ def write_snapshot(network: Network, taken_at: datetime, folder: Path) -> list[P
         "describe-vpcs.json": {"Vpcs": [_vpc(v) for v in network.vpcs]},
         "describe-subnets.json": {"Subnets": [_subnet(network, s) for s in network.subnets]},
         "describe-vpc-peering-connections.json": {"VpcPeeringConnections": [_peering(network)]},
+        "describe-flow-logs.json": {
+            "FlowLogs": [_flow_log(network, fmt) for fmt in dict.fromkeys(formats)]
+        },
         "manifest.json": {
             "schema_version": 1,
             "taken_at": taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -388,4 +404,31 @@ def _peering(network: Network) -> Json:
         "Status": {"Code": "active", "Message": "Active"},
         "Tags": _tags("prod-to-shared-services"),
         "VpcPeeringConnectionId": peering_id(),
+    }
+
+
+def _flow_log(network: Network, fmt: Format) -> Json:
+    """A flow log on the logged VPC that captures ALL traffic and delivers ``fmt`` to S3."""
+    (vpc,) = [v for v in network.vpcs if v.logged]
+    log_id = flow_log_id(fmt)
+    parquet = fmt == "parquet"
+    return {
+        # AWS answers with milliseconds; the CLI prints them as microseconds.
+        "CreationTime": FLOW_LOG_CREATED[log_id].isoformat(),
+        "DeliverLogsStatus": "SUCCESS",
+        "FlowLogId": log_id,
+        "FlowLogStatus": "ACTIVE",
+        "ResourceId": vpc.id,
+        "TrafficType": "ALL",
+        "LogDestinationType": "s3",
+        "LogDestination": f"arn:aws:s3:::{FLOW_LOG_BUCKET}",
+        "LogFormat": log_format(fmt),
+        "Tags": _tags(f"{vpc.key}-all-{'parquet' if parquet else 'text'}"),
+        # The sample's records are one-minute aggregates.
+        "MaxAggregationInterval": 60,
+        "DestinationOptions": {
+            "FileFormat": "parquet" if parquet else "plain-text",
+            "HiveCompatiblePartitions": parquet,
+            "PerHourPartition": parquet,
+        },
     }
