@@ -44,7 +44,8 @@ def test_writes_a_verified_plan_and_findings(
     assert len(plan.security_groups) == 17
     findings = json.loads((out.parent / "findings.json").read_text())
     codes = {f["code"] for f in findings["findings"]}
-    assert {"ZT003", "ZT004", "ZT010", "ZT011", "ZT013", "ZT014", "ZT015"} <= codes
+    # ZT018: ci-runner's VPC has no flow log (the snapshot says so).
+    assert {"ZT003", "ZT004", "ZT010", "ZT011", "ZT013", "ZT015", "ZT018"} <= codes
     err = capsys.readouterr().err
     assert "exposure" in err
     assert f"-> {plan.exposure.after.combinations:,} combinations" in err

@@ -5,12 +5,15 @@
    existing rule) and by evaluation: at sampled (peer, protocol, port) points, whatever
    a proposed rule admits, one of today's rules of the group admits too.
 2. The replay blocks nothing today's rules allowed, except probes blocked on purpose.
+3. Never narrower than the evidence proves: an open population keeps its range. Wherever
+   an internet peer (outside every AWS-managed list) or an address no ENI holds used a
+   rule, a *new* address of that rule's range is admitted by the plan on the same port.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fixtures.edges.build import edge as row
 from fixtures.edges.build import eni, frame, inventory, prefix_list, rule, security_group
@@ -20,7 +23,7 @@ from hypothesis import strategies as st
 from zt_flows.inventory.model import Inventory, NetworkInterface
 from zt_flows.recommend import Plan, plan_ruleset, recommend_rules
 from zt_flows.recommend.ruleset import spec_of
-from zt_flows.recommend.shapes import aggregate, port_ranges, rule_within
+from zt_flows.recommend.shapes import peer_networks, port_ranges, rule_within
 from zt_flows.rules import (
     EdgeSide,
     Evaluator,
@@ -120,6 +123,7 @@ def estates(draw: st.DrawFn) -> Estate:
                 port,
                 protocol,
                 day=day,
+                flows=3 if probe else 10,
                 connections=3,
                 packets=9 if probe else 300,
                 server_address=_v6(server) if isinstance(client, str) and ":" in client else None,
@@ -224,29 +228,71 @@ def test_replay_blocks_only_what_is_blocked_on_purpose(estate: Estate) -> None:
     assert plan.verification.replayed <= len(edges_from_frame(frame(estate.rows)))
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    hosts=st.lists(st.integers(0, 4095), min_size=1, max_size=80, unique=True),
-    cap=st.integers(1, 10),
-    inside=st.booleans(),
+# Addresses no estate uses: the new peers of an open population.
+NEWCOMERS = ("203.0.113.200", "192.0.2.55", "8.8.4.4", "1.1.1.1", "2001:db8::99", "10.0.1.200")
+OPEN_KINDS = frozenset({"internet", "vpc_unknown"})
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-def test_aggregate_covers_every_host_inside_the_allowance(
-    hosts: list[int], cap: int, inside: bool
-) -> None:
-    # Hosts in 10.0.0.0/20; the allowance is the /20 itself or its two /21 halves.
-    addresses = [str(ipaddress.IPv4Address(0x0A000000 + h)) for h in hosts]
-    allowance = (
-        [ipaddress.ip_network("10.0.0.0/20")]
-        if inside
-        else [ipaddress.ip_network("10.0.0.0/21"), ipaddress.ip_network("10.0.8.0/21")]
-    )
-    nets = aggregate(addresses, allowance, cap)
-    for address in addresses:
-        assert sum(ipaddress.ip_address(address) in n for n in nets) == 1
-    for net in nets:
-        assert any(net.subnet_of(a) for a in allowance)  # type: ignore[arg-type]
-    halves = {h >= 2048 for h in hosts}
-    assert len(nets) <= max(cap, 1 if inside else len(halves))
+@given(estates())
+def test_plan_never_narrows_an_open_population(estate: Estate) -> None:
+    plan, analysis = _plan(estate)
+    facts = NetworkFacts(estate.inventory)
+    today = RuleSet.from_inventory(estate.inventory)
+    proposed = Evaluator(facts, plan_ruleset(plan, estate.inventory))
+    aws_lists = [
+        n for pl in facts.aws_prefix_lists for n in facts.prefix_list_networks(pl.id) or ()
+    ]
+    on_purpose = {
+        (b.client, b.server, b.protocol, b.server_port) for b in plan.intentionally_blocked
+    }
+
+    def in_aws_list(address: str) -> bool:
+        parsed = ipaddress.ip_address(address)
+        return any(parsed.version == n.version and parsed in n for n in aws_lists)
+
+    for verdict in analysis.verdicts:  # type: ignore[attr-defined]
+        edge = verdict.edge
+        if (edge.client.id, edge.server.id, edge.protocol, edge.server_port) in on_purpose:
+            continue
+        for direction in DIRECTIONS:
+            local_is_server = direction == "ingress"
+            peer = edge.client if local_is_server else edge.server
+            if peer.kind not in OPEN_KINDS:
+                continue
+            for address, key in verdict.side(direction).homes:
+                if in_aws_list(address):
+                    continue
+                home = today.by_key[key]
+                nets = peer_networks(home.peer, facts) or ()
+                for newcomer in NEWCOMERS:
+                    parsed = ipaddress.ip_address(newcomer)
+                    if parsed.version != ipaddress.ip_address(address).version:
+                        continue
+                    if not any(parsed.version == n.version and parsed in n for n in nets):
+                        continue
+                    if in_aws_list(newcomer):
+                        continue
+                    kind = "vpc_unknown" if newcomer.startswith("10.") else "internet"
+                    if kind != peer.kind:
+                        continue
+                    other = EdgeSide(kind, newcomer, None, None, (), (newcomer,))
+                    moved = replace(
+                        edge,
+                        client=other if local_is_server else edge.client,
+                        server=edge.server if local_is_server else other,
+                    )
+                    assert proposed.side(moved, direction).allowed, (
+                        home.key,
+                        direction,
+                        newcomer,
+                        edge.protocol,
+                        edge.server_port,
+                    )
 
 
 @settings(max_examples=300, deadline=None)

@@ -109,6 +109,7 @@ EXPECTED = {
     ("ZT014", "sg-ci"),
     ("ZT017", "eni-alb"),
     ("ZT017", "eni-bastion"),
+    ("ZT019", "inventory"),  # a hand-made snapshot without describe-flow-logs.json
 }
 
 

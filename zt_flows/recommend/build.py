@@ -62,13 +62,18 @@ from zt_flows.recommend.verify import (
     replay,
     replay_records,
 )
-from zt_flows.rules.analysis import GroupCoverage, RuleAnalysis, group_coverage
+from zt_flows.rules.analysis import (
+    GroupCoverage,
+    RuleAnalysis,
+    analysis_window,
+    group_coverage,
+)
 from zt_flows.rules.describe import ports_label, rule_label
 from zt_flows.rules.edges import Edge
 from zt_flows.rules.evaluate import DIRECTIONS, Evaluator, sides
 from zt_flows.rules.exposure import ExposureCount, measure_exposure
 from zt_flows.rules.facts import NetworkFacts
-from zt_flows.rules.semantics import RuleSet, RuleSpec
+from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
 from zt_flows.settings import RecommendSettings, TimeWindow
 
 Slot = tuple[int, Direction, str]
@@ -97,7 +102,7 @@ def recommend_rules(
     """
     facts = NetworkFacts(inventory)
     today = RuleSet.from_inventory(inventory)
-    coverage = group_coverage(facts, logged_interfaces)
+    coverage = group_coverage(facts, logged_interfaces, analysis_window(analysis.days, window))
     stats = conversation_stats(v.edge for v in analysis.verdicts)
     units = build_units(analysis, today)
     probe_slots = {
@@ -335,7 +340,13 @@ class _Builder:
                 notes.extend(more)
             else:
                 rules.extend(self._unchanged(group_id, direction, existing, coverage))
-        if coverage.status == "unlogged":
+        if coverage.status == "uncovered":
+            notes.append(
+                "members not covered by an ALL-traffic flow log for the whole window: "
+                + "; ".join(f"{member}: {why}" for member, why in coverage.gaps)
+                + "; rules kept as they are"
+            )
+        elif coverage.status == "unlogged":
             notes.append(
                 "members without flow-log records: "
                 + ", ".join(coverage.unlogged)
@@ -363,12 +374,20 @@ class _Builder:
     ) -> list[PlannedRule]:
         if coverage.status == "unattached":
             why = "kept as it is: the group is attached to nothing"
+        elif coverage.status == "uncovered":
+            why = (
+                f"kept as it is: {len(coverage.uncovered)} of {len(coverage.members)} members "
+                "are not covered by an ALL-traffic flow log for the whole window, so their "
+                "traffic is not all known"
+            )
         else:
             why = (
                 f"kept as it is: {len(coverage.unlogged)} of {len(coverage.members)} members "
                 "have no flow-log records, so their traffic is unknown"
             )
-        kept_for: KeptFor | None = "not_covered" if coverage.status == "unlogged" else None
+        kept_for: KeptFor | None = (
+            "not_covered" if coverage.status in ("uncovered", "unlogged") else None
+        )
         out = []
         for rule in existing:
             usage = evidence_of_usage(self.analysis.usage(rule.key))
@@ -449,6 +468,11 @@ class _Builder:
                 usage = evidence_of_usage(self.analysis.usage(spec.key))
                 planned.append(self._keep(spec, usage, f"kept as it is: {why}", kept_for=reason))
         final = [spec_of(group_id, r) for r in planned]
+        for rule, match in self._other_family(group_id, direction, planned, existing):
+            if match is not None:
+                kept.add(match.key)
+            planned.append(rule)
+            final.append(spec_of(group_id, rule))
         for spec in existing:
             for pmtud in pmtud_specs(spec, self.facts):
                 if any(
@@ -463,6 +487,73 @@ class _Builder:
                 final.append(spec_of(group_id, rule))
         planned.extend(self._remove(spec) for spec in existing if spec.key not in kept)
         return planned, notes
+
+    def _other_family(
+        self,
+        group_id: str,
+        direction: Direction,
+        planned: list[PlannedRule],
+        existing: tuple[RuleSpec, ...],
+    ) -> list[tuple[PlannedRule, RuleSpec | None]]:
+        """A dual-stack listener's clients in the other address family, kept.
+
+        The internet clients of a listener are one open population whichever family they
+        use: where the plan keeps a port open to 0.0.0.0/0 (or ::/0) and today's rules also
+        open it to the other family's whole internet, and a member holds an address of
+        that family, the port stays open to that family too, even if no such client came
+        in the window.
+        """
+        if direction != "ingress":
+            return []
+        members = [self.facts.current[m] for m in self.facts.members.get(group_id, ())]
+        has_v6 = any(eni.ipv6s for eni in members)
+        finals = [spec_of(group_id, r) for r in planned if r.action != "remove"]
+        out: list[tuple[PlannedRule, RuleSpec | None]] = []
+        for rule in finals:
+            if not rule.peer.is_public_any or rule.protocol is None:
+                continue
+            other = "::/0" if rule.peer.value == "0.0.0.0/0" else "0.0.0.0/0"
+            if other == "::/0" and not has_v6:
+                continue
+            wanted = RuleSpec(
+                group_id, "ingress", rule.protocol, rule.from_port, rule.to_port,
+                RulePeer("cidr", other),
+            )  # fmt: skip
+            if any(rule_within(wanted, f, self.facts) for f in finals):
+                continue
+            homes = [r for r in existing if rule_within(wanted, r, self.facts)]
+            if not homes:
+                continue
+            home = min(homes, key=lambda r: (r.ports_size(), r.key))
+            ports = ports_label(wanted.protocol, wanted.from_port, wanted.to_port)
+            match = next((r for r in existing if r.signature == wanted.signature), None)
+            why = (
+                "dual-stack: the listener's clients over the other address family are the same"
+                " open population"
+            )
+            if match is not None:
+                usage = evidence_of_usage(self.analysis.usage(match.key))
+                out.append((self._keep(match, usage, why, kept_for="open_population"), match))
+                continue
+            out.append(
+                (
+                    PlannedRule(
+                        direction="ingress",
+                        action="add",
+                        protocol=wanted.protocol_text,
+                        from_port=wanted.from_port,
+                        to_port=wanted.to_port,
+                        peer=Peer(type="cidr", value=other),
+                        reason=f"{why}; narrows {rule_label(self.inventory, home)}",
+                        description=f"{ports} from {other} (dual-stack)",
+                        replaces=tuple(self._ids([home.key])),
+                        kept_for="open_population",
+                    ),
+                    None,
+                )
+            )
+            finals.append(wanted)
+        return out
 
     def _weight(self, rule: RuleSpec) -> int:
         if rule.peer.kind == "prefix_list":

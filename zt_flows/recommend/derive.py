@@ -27,7 +27,7 @@ from zt_flows.recommend.safety import KeptFor, Population, Populations
 from zt_flows.recommend.shapes import port_ranges
 from zt_flows.recommend.units import Unit
 from zt_flows.rules.facts import NetworkFacts
-from zt_flows.rules.semantics import ICMPS, PORTED, RulePeer, RuleSpec
+from zt_flows.rules.semantics import ICMPS, PORTED, PORTS, RulePeer, RuleSpec
 from zt_flows.settings import RecommendSettings
 
 Shape = Literal["exact", "ranges", "existing"]
@@ -93,6 +93,12 @@ class Deriver:
     ) -> None:
         self.facts = facts
         self.settings = settings
+        units = list(units)
+        # The server side's rule of each edge (by the edge's index): where a client's
+        # egress mirrors a server's ingress range.
+        self.ingress_homes: dict[int, RuleSpec] = {
+            u.index: u.home for u in units if u.direction == "ingress"
+        }
         observed: dict[tuple[str, Direction, int, int], set[str]] = defaultdict(set)
         peer_groups: dict[str, set[str]] = defaultdict(set)
         for unit in units:
@@ -197,7 +203,7 @@ class Deriver:
             if protocol in PORTED:
                 ports = {u.edge.server_port for u in carried}
                 ranges = (
-                    self._port_ranges(home, ports)
+                    self._port_ranges(home, ports, self._mirrored(carried))
                     if shape == "exact"
                     else ((min(ports), max(ports)),)
                 )
@@ -213,12 +219,27 @@ class Deriver:
                 out.append(self._proposal(home, protocol, None, None, peer, carried))
         return out
 
-    def _port_ranges(self, home: RuleSpec, ports: set[int]) -> tuple[tuple[int, int], ...]:
+    def _mirrored(self, units: list[Unit]) -> tuple[tuple[int, int], ...]:
+        """For egress units, the port ranges of the servers' ingress rules that admitted the
+        same traffic: the client side keeps a range the server side uses as a range."""
+        out = set()
+        for unit in units:
+            if unit.direction != "egress":
+                continue
+            server_home = self.ingress_homes.get(unit.index)
+            if server_home is not None and server_home.protocol == unit.edge.protocol:
+                out.add(server_home.port_range())
+        return tuple(sorted(out))
+
+    def _port_ranges(
+        self, home: RuleSpec, ports: set[int], mirrored: tuple[tuple[int, int], ...] = ()
+    ) -> tuple[tuple[int, int], ...]:
         """Observed ports as rule ranges: ranges in use as ranges stay whole.
 
         A rule written as a port range (passive FTP data ports, RTP) whose ports were seen
         spread across it keeps its range; so does a configured range (NodePorts) within the
-        rule; the rest merge only where dense (``port_range_density``).
+        rule, and on the client's side the range the server's rule uses; the rest merge only
+        where dense (``port_range_density``).
         """
         low, high = home.port_range()
         minimum = self.settings.range_min_ports
@@ -227,7 +248,10 @@ class Deriver:
             return ((low, high),)
         out: list[tuple[int, int]] = []
         rest = set(ports)
-        for range_low, range_high in sorted(self.settings.port_ranges):
+        candidates = [
+            r for r in mirrored if r != (0, PORTS - 1) and r[0] < r[1] and low <= r[0] <= high
+        ]
+        for range_low, range_high in [*candidates, *sorted(self.settings.port_ranges)]:
             inside = {p for p in rest if range_low <= p <= range_high}
             if len(inside) >= minimum:
                 out.append((max(range_low, low), min(range_high, high)))

@@ -26,6 +26,8 @@ RuleAction = Literal["keep", "add", "remove"]
 Direction = Literal["ingress", "egress"]
 PeerType = Literal["security_group", "cidr", "prefix_list"]
 Confidence = Literal["high", "low"]
+Coverage = Literal["observed", "uncovered", "unlogged", "unattached"]
+COVERAGES: tuple[Coverage, ...] = ("observed", "uncovered", "unlogged", "unattached")
 # Why a rule (or a peer range) was kept rather than narrowed: see recommend/safety.py.
 KeptFor = Literal[
     "open_population",
@@ -126,8 +128,9 @@ class GroupPlan:
     owner_id: str | None = None
     # Why the group's proposal looks as it does: merges to fit quotas, no flow-log coverage, ...
     notes: tuple[str, ...] = ()
-    # "observed": members' traffic was logged; "unlogged": nothing logged, rules kept as they are.
-    coverage: Literal["observed", "unlogged", "unattached"] = "observed"
+    # "observed": members' traffic was logged; "uncovered": some member no ALL-traffic flow log
+    # covered for the whole window; "unlogged": some member wrote no record. Rules kept then.
+    coverage: Coverage = "observed"
 
     def final_rules(self, direction: Direction | None = None) -> tuple[PlannedRule, ...]:
         return tuple(
@@ -656,10 +659,7 @@ def plan_from_dict(doc: object, *, source: str = "plan.json") -> Plan:
                 vpc_id=r.opt_str(gd, "vpc_id", path),
                 owner_id=r.opt_str(gd, "owner_id", path),
                 description=r.opt_str(gd, "description", path),
-                coverage=cast(
-                    Literal["observed", "unlogged", "unattached"],
-                    r.choice(gd, "coverage", path, ("observed", "unlogged", "unattached")),
-                ),
+                coverage=cast(Coverage, r.choice(gd, "coverage", path, COVERAGES)),
                 notes=r.strs(gd, "notes", path),
                 rules=rules,
             )

@@ -1,4 +1,4 @@
-"""Shaping proposed rules: dense port ranges, covering prefixes, and containment.
+"""Shaping proposed rules: dense port ranges, and containment.
 
 Everything here is pure. Containment (:func:`rule_within`) is the never-widen test:
 a proposed rule is acceptable only inside an existing rule of its group.
@@ -6,11 +6,9 @@ a proposed rule is acceptable only inside an existing rule of its group.
 
 from __future__ import annotations
 
-import heapq
-import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from zt_flows.rules.facts import IPNetwork, NetworkFacts, collapse, covered, network, subnet_of
+from zt_flows.rules.facts import IPNetwork, NetworkFacts, covered, network
 from zt_flows.rules.semantics import ICMPS, PORTED, RulePeer, RuleSpec
 
 
@@ -35,104 +33,6 @@ def port_ranges(ports: Iterable[int], density: float) -> tuple[tuple[int, int], 
             count = 1
     out.append((start, prev))
     return tuple(out)
-
-
-def _supernet(a: IPNetwork, b: IPNetwork) -> IPNetwork:
-    """The smallest network holding both (same family)."""
-    bits = a.max_prefixlen
-    diff = int(a.network_address) ^ int(b.network_address)
-    length = min(a.prefixlen, b.prefixlen, bits - diff.bit_length())
-    base = (int(a.network_address) >> (bits - length)) << (bits - length) if length else 0
-    return (
-        ipaddress.ip_network((base, length))
-        if a.version == 4
-        else ipaddress.ip_network((ipaddress.IPv6Address(base), length))
-    )
-
-
-def _joins(a: IPNetwork, b: IPNetwork, allowance: Sequence[IPNetwork]) -> bool:
-    """Whether ``a`` and ``b`` merge without admitting a single new address."""
-    if a.version != b.version:
-        return False
-    merged = _supernet(a, b)
-    if subnet_of(a, b) or subnet_of(b, a):
-        return True
-    return merged.num_addresses == a.num_addresses + b.num_addresses and covered(merged, allowance)
-
-
-def aggregate(
-    addresses: Iterable[str], allowance: Sequence[IPNetwork], cap: int
-) -> tuple[IPNetwork, ...]:
-    """Addresses as at most ``cap`` covering prefixes, each inside one ``allowance`` network.
-
-    Starts from the exact hosts (/32, /128) and repeatedly merges the two neighbours whose
-    common prefix is smallest (a heap over neighbouring pairs) until the cap is met; a
-    merge that would leave the allowance is never made, so the result can stay above it.
-    """
-    items: list[IPNetwork] = collapse(ipaddress.ip_network(a) for a in addresses)
-    count = len(items)
-    if count <= max(cap, 1):
-        return tuple(items)
-    after = [*range(1, count), -1]
-    before = list(range(-1, count - 1))
-    alive = [True] * count
-    version = [0] * count
-    heap: list[tuple[int, int, int, int, int, int]] = []
-    merges: dict[tuple[int, int, int, int], IPNetwork] = {}
-
-    def push(i: int) -> None:
-        j = after[i]
-        if j < 0 or items[i].version != items[j].version:
-            return
-        merged = _supernet(items[i], items[j])
-        if covered(merged, allowance):
-            merges[(i, version[i], j, version[j])] = merged
-            entry = (
-                merged.num_addresses,
-                int(merged.network_address),
-                i,
-                version[i],
-                j,
-                version[j],
-            )
-            heapq.heappush(heap, entry)
-
-    def unlink(k: int) -> None:
-        alive[k] = False
-        if before[k] >= 0:
-            after[before[k]] = after[k]
-        if after[k] >= 0:
-            before[after[k]] = before[k]
-
-    for i in range(count - 1):
-        push(i)
-    while count > max(cap, 1) and heap:
-        _, _, i, vi, j, vj = heapq.heappop(heap)
-        if not (alive[i] and alive[j] and after[i] == j and version[i] == vi and version[j] == vj):
-            continue  # stale: a neighbour changed since this pair was pushed
-        merged = merges.pop((i, vi, j, vj))
-        items[i] = merged
-        version[i] += 1
-        unlink(j)
-        count -= 1
-        while True:  # absorb neighbours inside it, and join exact siblings (no new address)
-            k = next(
-                (
-                    n
-                    for n in (after[i], before[i])
-                    if n >= 0 and _joins(items[n], items[i], allowance)
-                ),
-                -1,
-            )
-            if k < 0:
-                break
-            items[i] = _supernet(items[i], items[k])
-            unlink(k)
-            count -= 1
-        if before[i] >= 0:
-            push(before[i])
-        push(i)
-    return tuple(items[k] for k in range(len(items)) if alive[k])
 
 
 def peer_networks(peer: RulePeer, facts: NetworkFacts) -> tuple[IPNetwork, ...] | None:

@@ -140,6 +140,13 @@ def _rule_order(rule: PlannedRule) -> tuple[object, ...]:
 def _coverage_notes(group: GroupPlan, members: Sequence[Ref], logged: frozenset[str]) -> list[str]:
     if group.coverage == "unlogged":
         return ["No flow-log records for its members: its rules are kept as they are."]
+    if group.coverage == "uncovered":
+        gaps = [n for n in group.notes if n.startswith("members not covered")]
+        return [
+            "Not every member is covered by an ALL-traffic flow log for the whole window:"
+            " its rules are kept as they are.",
+            *gaps,
+        ]
     if group.coverage == "unattached":
         return ["Attached to no ENI: there was no traffic to observe."]
     silent = [m for m in members if m.id not in logged]

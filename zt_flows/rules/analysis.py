@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import polars as pl
 
 from zt_flows.findings import Finding
+from zt_flows.inventory.coverage import has_flow_log_configuration, interface_coverage
 from zt_flows.inventory.model import Inventory
 from zt_flows.rules.edges import Edge, edges_from_frame
 from zt_flows.rules.evaluate import DIRECTIONS, EdgeVerdict, Evaluator, sides
 from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.semantics import RuleSet, RuleSpec
-from zt_flows.settings import RecommendSettings
+from zt_flows.settings import RecommendSettings, TimeWindow
 
-Coverage = Literal["observed", "unlogged", "unattached"]
+Coverage = Literal["observed", "uncovered", "unlogged", "unattached"]
 
 
 @dataclass(frozen=True)
@@ -59,20 +60,34 @@ class RuleUsage:
 
 @dataclass(frozen=True)
 class GroupCoverage:
-    """Which of a group's current members the flow logs saw."""
+    """Which of a group's current members the flow logs saw, completely.
+
+    A member is observed when it wrote records in the window (NODATA counts: a logged
+    interface writes one for each quiet interval) and, where the snapshot holds the
+    flow-log configuration, an ALL-traffic flow log covered it for the whole window.
+    ``gaps`` names each member the configuration does not cover, and why.
+    """
 
     group_id: str
     members: tuple[str, ...]
     logged: tuple[str, ...]
+    gaps: tuple[tuple[str, str], ...] = ()  # (member, why its traffic is not all logged)
+    configured: bool = False  # whether the flow-log configuration was known for every member
 
     @property
     def unlogged(self) -> tuple[str, ...]:
         return tuple(m for m in self.members if m not in set(self.logged))
 
     @property
+    def uncovered(self) -> tuple[str, ...]:
+        return tuple(m for m, _ in self.gaps)
+
+    @property
     def status(self) -> Coverage:
         if not self.members:
             return "unattached"
+        if self.gaps:
+            return "uncovered"
         return "unlogged" if self.unlogged else "observed"
 
 
@@ -163,12 +178,48 @@ def logged_from_edges(edges: Iterable[Edge]) -> frozenset[str]:
     return frozenset(out)
 
 
-def group_coverage(facts: NetworkFacts, logged: frozenset[str]) -> dict[str, GroupCoverage]:
+def group_coverage(
+    facts: NetworkFacts,
+    logged: frozenset[str],
+    window: tuple[datetime, datetime] | None = None,
+) -> dict[str, GroupCoverage]:
+    """Each group's members, which of them wrote records, and (with a ``window`` and the
+    flow-log configuration in the snapshot) which of them no ALL-traffic flow log covered
+    for the whole window. Without the configuration, writing records is all there is."""
+    covered = (
+        interface_coverage(facts.inventory, window[0], window[1])
+        if window is not None and has_flow_log_configuration(facts.inventory)
+        else {}
+    )
     out = {}
     for group_id in facts.inventory.security_groups:
         members = facts.members.get(group_id, ())
-        out[group_id] = GroupCoverage(group_id, members, tuple(m for m in members if m in logged))
+        found = [covered.get(m) for m in members]
+        gaps = tuple(
+            (m, c.reason) for m, c in zip(members, found, strict=True) if c and not c.covered
+        )
+        out[group_id] = GroupCoverage(
+            group_id,
+            members,
+            tuple(m for m in members if m in logged),
+            gaps=gaps,
+            configured=bool(members) and all(c is not None and c.configured for c in found),
+        )
     return out
+
+
+def analysis_window(
+    days: Iterable[date], window: TimeWindow | None
+) -> tuple[datetime, datetime] | None:
+    """The window coverage is judged over: the one asked for, else the days observed."""
+    ordered = sorted(days)
+    start = window.since if window is not None else None
+    end = window.until if window is not None else None
+    if ordered:
+        first, last = ordered[0], ordered[-1]
+        start = start or datetime(first.year, first.month, first.day, tzinfo=UTC)
+        end = end or datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    return (start, end) if start is not None and end is not None and start < end else None
 
 
 def evaluate_rules(
@@ -177,11 +228,13 @@ def evaluate_rules(
     settings: RecommendSettings,
     *,
     logged_interfaces: frozenset[str] | None = None,
+    window: TimeWindow | None = None,
 ) -> RuleAnalysis:
     """Decide every accepted edge against today's rules and measure every rule's use.
 
     ``logged_interfaces`` are the ENIs that wrote any flow-log record (NODATA included);
-    without it, the ENIs that logged some edge stand in.
+    without it, the ENIs that logged some edge stand in. ``window`` (default: the days of
+    the edges) is what flow-log coverage is judged over.
     """
     from zt_flows.rules.detect import detect_findings
 
@@ -221,7 +274,7 @@ def evaluate_rules(
         unexplained=tuple(v for v in verdicts if v.verdict == "denied"),
         not_evaluable=tuple(v for v in verdicts if v.verdict == "not_evaluable"),
         rejected=tuple(e for e in edge_list if e.rejected > 0),
-        coverage=group_coverage(facts, logged),
+        coverage=group_coverage(facts, logged, analysis_window(days, window)),
         days=days,
         notes=_notes(facts, ruleset),
         unevaluable=unevaluable_rules(facts, ruleset),

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from zt_flows.findings import Finding, make_finding
+from zt_flows.inventory.coverage import has_flow_log_configuration
 from zt_flows.inventory.model import InterfaceRole, Inventory
 from zt_flows.rules.analysis import RuleAnalysis, RuleUsage
 from zt_flows.rules.describe import (
@@ -67,6 +68,15 @@ def detect_findings(
                 )
             )
     found.extend(_group_findings(analysis, facts, served, settings))
+    if inv.security_groups and not has_flow_log_configuration(inv):
+        found.append(
+            make_finding(
+                "no-flow-log-configuration",
+                "inventory",
+                "the inventory holds no flow-log configuration (describe-flow-logs.json):"
+                " groups are judged by which of their members wrote records",
+            )
+        )
     found.extend(_reject_findings(analysis.rejected, inv))
     return tuple(sorted(found, key=Finding.sort_key))
 
@@ -243,7 +253,21 @@ def _group_findings(
                     group_id=group_id,
                 )
             )
-        if coverage.status == "unlogged":
+        if coverage.status == "uncovered":
+            out.append(
+                make_finding(
+                    "uncovered-members",
+                    group_id,
+                    f"{label}: {len(coverage.uncovered)} of {len(coverage.members)} members are "
+                    "not covered by an ALL-traffic flow log for the whole window ("
+                    + "; ".join(f"{m}: {why}" for m, why in coverage.gaps[:3])
+                    + (f" and {len(coverage.gaps) - 3} more" if len(coverage.gaps) > 3 else "")
+                    + "); its rules are kept as they are",
+                    details=(("uncovered", _list(coverage.uncovered)),),
+                    group_id=group_id,
+                )
+            )
+        elif coverage.status == "unlogged":
             out.append(
                 make_finding(
                     "unlogged-members",
