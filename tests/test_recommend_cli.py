@@ -49,7 +49,8 @@ def test_writes_a_verified_plan_and_findings(
     err = capsys.readouterr().err
     assert "exposure" in err
     assert f"-> {plan.exposure.after.combinations:,} combinations" in err
-    assert "blocked on purpose" in err
+    assert "accepted records and 568 conversations replayed, 0 blocked" in err
+    assert "kept       for safety: 5 open population, 1 not covered" in err
     assert not list(out.parent.glob(".*.tmp"))  # written through a temporary file
 
 

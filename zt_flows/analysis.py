@@ -205,10 +205,15 @@ def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object
                 },
             },
         },
+        "kept": dict(plan.kept_counts()),
         "verification": {
+            "basis": plan.verification.basis,
+            "records": plan.verification.records,
             "replayed": plan.verification.replayed,
             "blocked": plan.verification.blocked,
             "intentionally_blocked": plan.verification.intentionally_blocked,
+            "unexplained": plan.verification.unexplained,
+            "ambiguous_record_groups": plan.ambiguous,
         },
     }
 

@@ -132,9 +132,10 @@ def analyze(
 def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
     from zt_flows.cli.console import stderr_console as console
     from zt_flows.render.reach import weights_text
+    from zt_flows.render.text import kept_text, verification_text
 
     ingest, report, plan = outputs.ingest, result.observation.conversations.report, result.plan
-    before, after, v = plan.exposure.before, plan.exposure.after, plan.verification
+    before, after = plan.exposure.before, plan.exposure.after
     counts = [
         f"{n} {severity}"
         for severity in reversed(SEVERITIES)
@@ -158,9 +159,6 @@ def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
     )
     if weights := weights_text(before, after):
         console.print(f"  internet       weighted by the public space each admits: {weights}")
-    probes = f", {v.intentionally_blocked} blocked on purpose (probes)"
-    console.print(
-        f"  verification   {v.replayed:,} conversations replayed, {v.blocked} blocked"
-        + (probes if v.intentionally_blocked else "")
-    )
+    console.print(f"  kept (safety)  {kept_text(plan)}")
+    console.print(f"  verification   {verification_text(plan)}")
     console.print(f"  report         {outputs.out / 'report.html'}")

@@ -245,6 +245,7 @@ def print_plan_summary(
     """What changed, exposure, verification and findings, on stderr."""
     from zt_flows.cli.console import stderr_console
     from zt_flows.render.reach import weights_text
+    from zt_flows.render.text import kept_text, verification_text
     from zt_flows.settings import SEVERITIES
 
     actions = {"keep": 0, "add": 0, "remove": 0}
@@ -255,7 +256,6 @@ def print_plan_summary(
         changed += any(r.action != "keep" for r in group.rules)
     before, after = plan.exposure.before, plan.exposure.after
     weights = weights_text(before, after)
-    v = plan.verification
     counts = [
         f"{sum(1 for f in findings if f.severity == s)} {s}"
         for s in reversed(SEVERITIES)
@@ -268,8 +268,8 @@ def print_plan_summary(
         f"internet-reachable ports {before.internet_reachable_count} -> "
         f"{after.internet_reachable_count}",
         *([f"  internet   weighted by the public space each admits: {weights}"] if weights else []),
-        f"  verified   {v.replayed:,} observed edges replayed, {v.blocked} blocked, "
-        f"{v.intentionally_blocked} blocked on purpose",
+        f"  kept       for safety: {kept_text(plan)}",
+        f"  verified   {verification_text(plan)}",
         f"  findings   {len(findings)}" + (f" ({', '.join(counts)})" if counts else ""),
     ]
     stderr_console.print(f"{out} (findings: {findings_path})", style="bold", markup=False)

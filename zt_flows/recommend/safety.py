@@ -54,7 +54,7 @@ KEPT_WORDS: Mapping[KeptFor, str] = {
 }
 # The same, as the few words a rule's reason ends with.
 KEPT_SHORT: Mapping[KeptFor, str] = {
-    "open_population": "open population: the range stays, ports narrowed",
+    "open_population": "open population: its range stays",
     "unevaluable": "cannot be evaluated: kept as it is",
     "not_covered": "not covered by flow logs: kept as it is",
     "ambiguous_orientation": "direction in doubt: kept so both readings stay allowed",

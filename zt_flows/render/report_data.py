@@ -18,7 +18,8 @@ from zt_flows.conversations.build import ConversationReport
 from zt_flows.findings import Finding
 from zt_flows.graph import port_label
 from zt_flows.inventory.model import Inventory
-from zt_flows.recommend.plan import BlockedConversation, Plan
+from zt_flows.recommend.plan import KEPT_FOR, BlockedConversation, Plan
+from zt_flows.recommend.safety import KEPT_WORDS
 from zt_flows.render.reach import (
     ALARMING,
     ReachStatus,
@@ -147,6 +148,34 @@ class Headline:
 
 
 @dataclass(frozen=True)
+class KeptRule:
+    """A rule the plan keeps (or keeps the range of) for one of the safety reasons."""
+
+    group: Ref
+    rule: str  # "ingress tcp/22 from 0.0.0.0/0"
+    reason: str  # the KeptFor value
+    why: str  # the rule's own reason
+
+
+@dataclass(frozen=True)
+class KeptView:
+    """What the plan kept rather than narrowed, and why (recommend/safety.py)."""
+
+    counts: tuple[tuple[str, str, int], ...]  # (reason, what it means, rules), nonzero
+    rules: tuple[KeptRule, ...]
+    more: int
+    probed: tuple[BlockedSummary, ...]  # probes of ports that stay open for sessions
+    unexplained: tuple[Blocked, ...]
+    ambiguous: int  # record groups read both ways
+    records: int  # accepted records replayed
+    basis: str  # "records" or "edges"
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, _, n in self.counts)
+
+
+@dataclass(frozen=True)
 class Detail:
     label: str
     value: str
@@ -183,6 +212,36 @@ class ReportView:
     by_bytes: tuple[Talker, ...]
     by_flows: tuple[Talker, ...]
     coverage: CoverageView
+    kept: KeptView
+
+
+def _kept(data: ReportInput, names: Names) -> KeptView:
+    plan = data.plan
+    counts = plan.kept_counts()
+    rows = [
+        KeptRule(
+            group=names.group(g.group_id),
+            rule=names.rule_text(g, r),
+            reason=str(r.kept_for),
+            why=r.reason,
+        )
+        for g in plan.security_groups
+        for r in g.final_rules()
+        if r.kept_for is not None
+    ]
+    order: dict[str, int] = {reason: i for i, reason in enumerate(KEPT_FOR)}
+    rows.sort(key=lambda k: (order.get(k.reason, 0), k.group.sort_key, k.rule))
+    probed = _blocked(names, plan.probed)
+    return KeptView(
+        counts=tuple((r, KEPT_WORDS[r], counts[r]) for r in KEPT_FOR if counts[r]),
+        rules=tuple(rows[:LIST_LIMIT]),
+        more=max(0, len(rows) - LIST_LIMIT),
+        probed=_summary(probed),
+        unexplained=_blocked(names, plan.unexplained)[:LIST_LIMIT],
+        ambiguous=plan.ambiguous,
+        records=plan.verification.records,
+        basis=plan.verification.basis,
+    )
 
 
 def _blocked(names: Names, items: tuple[BlockedConversation, ...]) -> tuple[Blocked, ...]:
@@ -352,4 +411,5 @@ def report_view(data: ReportInput) -> ReportView:
             data.conversations,
             names,
         ),
+        kept=_kept(data, names),
     )

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zt_flows.render.report_data import Blocked, Headline, ReportView, SeverityBlock
+from zt_flows.render.report_data import (
+    Blocked,
+    Headline,
+    KeptView,
+    ReportView,
+    SeverityBlock,
+)
 from zt_flows.render.report_html_parts import (
     badge,
     coverage_section,
@@ -30,6 +36,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 SECTIONS = (
     ("exposure", "Exposure"),
     ("verification", "Verification"),
+    ("kept", "Kept, and why"),
     ("findings", "Findings"),
     ("groups", "Changes by security group"),
     ("graph", "Security-group graph"),
@@ -318,6 +325,69 @@ def _groups(groups: Sequence[GroupView]) -> str:
     )
 
 
+def _kept(k: KeptView) -> str:
+    out = ['<section id="kept">', "<h2>Kept, and why</h2>"]
+    replayed = (
+        f"The plan was replayed against {k.records:,} accepted flow records, read the ways"
+        " their own evidence allows, whatever the orientation concluded."
+        if k.basis == "records"
+        else "The plan was replayed against the conversations only (no records at hand)."
+    )
+    out.append(
+        "<p>The plan narrows only what the evidence proves is a closed population (a security"
+        " group, an AWS-managed prefix list, a range you named). Where the peers are"
+        " open-ended, or the evidence is incomplete or ambiguous, it keeps the range or the"
+        f" rule, narrows only ports and protocols, and says why. {h(replayed)}</p>"
+    )
+    if not k.total and not k.probed and not k.unexplained:
+        out += ["<p>Nothing was kept for safety.</p>", "</section>"]
+        return "\n".join(out)
+    if k.counts:
+        out.append(
+            table(
+                ("kept because", "what it means", "rules"),
+                "llr",
+                ((f"<code>{h(r)}</code>", h(words), f"{n:,}") for r, words, n in k.counts),
+            )
+        )
+        rows = ((ref(r.group), h(r.rule), f"<code>{h(r.reason)}</code>", h(r.why)) for r in k.rules)
+        more = f"<p>And {k.more:,} more (see <code>plan.json</code>).</p>" if k.more else ""
+        out.append(
+            "<details><summary>Every rule kept for safety</summary>"
+            + table(("group", "rule", "kept because", "why"), "llll", rows)
+            + more
+            + "</details>"
+        )
+    if k.ambiguous:
+        out.append(
+            f"<p>{plural(k.ambiguous, 'group')} of flow records could be read either way (no"
+            " handshake, no telling port): both readings stay allowed.</p>"
+        )
+    if k.probed:
+        out.append("<p>Probes of ports that stay open for the sessions that use them:</p>")
+        out.append(
+            table(
+                ("server", "port", "conversations", "clients", "flows"),
+                "llrrr",
+                (
+                    (
+                        ref(s.server),
+                        h(s.port),
+                        f"{s.conversations:,}",
+                        f"{s.clients:,}",
+                        f"{s.flows:,}",
+                    )
+                    for s in k.probed
+                ),
+            )
+        )
+    if k.unexplained:
+        out.append("<p>Accepted traffic today's rules do not explain (kept allowed):</p>")
+        out.append(_blocked_table(k.unexplained))
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def render_html(view: ReportView) -> str:
     nav = " ".join(f'<a href="#{key}">{h(text)}</a>' for key, text in SECTIONS)
     body = [
@@ -340,6 +410,7 @@ def render_html(view: ReportView) -> str:
         "</header>",
         "<main>",
         _headline(view),
+        _kept(view.kept),
         _findings(view.findings, view.headline.severity_counts),
         _groups(view.groups),
         graph_section(view.graph_svg, view.graph_links),

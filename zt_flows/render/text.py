@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
+from zt_flows.recommend.plan import Plan
 from zt_flows.render.hcl import one_line
 from zt_flows.render.naming import ports_text
 
@@ -102,3 +103,26 @@ def rule_words(direction: str, protocol: str, from_port: int | None, to_port: in
 def days_seen(days: int, window_days: int | None) -> str:
     """``2/3``: days with traffic out of the window's days (just ``2`` without a window)."""
     return f"{days}/{window_days}" if window_days else str(days)
+
+
+def kept_text(plan: Plan) -> str:
+    """``5 open population, 1 not covered``: rules kept for safety, by reason."""
+    counts = plan.kept_counts()
+    parts = [f"{n:,} {reason.replace('_', ' ')}" for reason, n in counts.items() if n]
+    return ", ".join(parts) or "nothing"
+
+
+def verification_text(plan: Plan) -> str:
+    """What the replay covered and what it found, in one line."""
+    v = plan.verification
+    replayed = (
+        f"{v.records:,} accepted records and {v.replayed:,} conversations replayed"
+        if v.basis == "records"
+        else f"{v.replayed:,} conversations replayed (no records)"
+    )
+    text = f"{replayed}, {v.blocked} blocked"
+    if v.intentionally_blocked:
+        text += f", {v.intentionally_blocked} blocked on purpose (probes)"
+    if v.unexplained:
+        text += f", {v.unexplained} not explained by today's rules (kept allowed)"
+    return text

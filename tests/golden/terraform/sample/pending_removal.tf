@@ -38,8 +38,8 @@ resource "aws_vpc_security_group_egress_rule" "api_egress_all_to_anywhere" {
 # security group bastion (sg-0f3a1c2b4d5e60017)
 # remove: ingress tcp/22 from 0.0.0.0/0 (anywhere)
 # why: SSH open to the internet: scanners complete handshakes; three sources really use it
-# its traffic is carried by: ingress:tcp:22-22:cidr:198.51.100.7/32,
-# ingress:tcp:22-22:cidr:198.51.100.9/32, ingress:tcp:22-22:security_group:sg-07b2d4f6a8c0e0021
+# its traffic is carried by: ingress:tcp:22-22:cidr:198.51.100.0/24,
+# ingress:tcp:22-22:security_group:sg-07b2d4f6a8c0e0021
 resource "aws_vpc_security_group_ingress_rule" "bastion_ingress_tcp_22_from_anywhere" {
   security_group_id = "sg-0f3a1c2b4d5e60017"
   description       = "ssh"

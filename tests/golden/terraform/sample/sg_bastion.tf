@@ -3,41 +3,22 @@
 # Kept rules are adopted with import blocks (nothing is recreated); added rules are created. Rules
 # this group loses are in pending_removal.tf (see README.md).
 
-# add: ingress tcp/22 from 198.51.100.7/32
-# why: admin sessions from the office
-# evidence: 96 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18
+# add: ingress tcp/22 from 198.51.100.0/24
+# why: admin sessions from the office, named as a partner range: the range, never the addresses seen
+# evidence: 96 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18
 # traffic: 31 connections, 38.3 MiB, 2026-11-16 08:55 UTC to 2026-11-18 18:02 UTC
-# clients: 198.51.100.7
+# clients: 198.51.100.7, 198.51.100.9
 # carries the traffic of: sgr-0e7d9c1b3a5f7000e
-resource "aws_vpc_security_group_ingress_rule" "bastion_ingress_tcp_22_from_198_51_100_7_32" {
+resource "aws_vpc_security_group_ingress_rule" "bastion_ingress_tcp_22_from_198_51_100_0_24" {
   security_group_id = "sg-0f3a1c2b4d5e60017"
-  description       = "ztflows: 96 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description       = "ztflows: 96 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
   ip_protocol       = "tcp"
   from_port         = 22
   to_port           = 22
-  cidr_ipv4         = "198.51.100.7/32"
+  cidr_ipv4         = "198.51.100.0/24"
 
   tags = {
-    Name = "bastion: ingress tcp/22 from 198.51.100.7/32"
-  }
-}
-
-# add: ingress tcp/22 from 198.51.100.9/32
-# why: admin sessions from the office
-# evidence: 41 flows from 1 client, 2/3 days, 2026-11-16..2026-11-18
-# traffic: 12 connections, 11.4 MiB, 2026-11-16 13:20 UTC to 2026-11-18 11:47 UTC
-# clients: 198.51.100.9
-# carries the traffic of: sgr-0e7d9c1b3a5f7000e
-resource "aws_vpc_security_group_ingress_rule" "bastion_ingress_tcp_22_from_198_51_100_9_32" {
-  security_group_id = "sg-0f3a1c2b4d5e60017"
-  description       = "ztflows: 41 flows from 1 client, 2/3 days, 2026-11-16..2026-11-18"
-  ip_protocol       = "tcp"
-  from_port         = 22
-  to_port           = 22
-  cidr_ipv4         = "198.51.100.9/32"
-
-  tags = {
-    Name = "bastion: ingress tcp/22 from 198.51.100.9/32"
+    Name = "bastion: ingress tcp/22 from 198.51.100.0/24"
   }
 }
 

@@ -49,21 +49,22 @@ resource "aws_vpc_security_group_ingress_rule" "web_ingress_tcp_8080_from_web_al
   }
 }
 
-# add: egress tcp/443 to 203.0.113.50/32
-# why: payment API on the internet, through the NAT gateway
+# add: egress tcp/443 to 0.0.0.0/0 (anywhere)
+# why: payment API on the internet, through the NAT gateway; open population: its range stays
+# (internet destinations are an open population)
 # evidence: 8,821 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18
 # traffic: 8,790 connections, 114.8 MiB, 2026-11-16 00:04 UTC to 2026-11-18 23:51 UTC
 # clients: eni-0a1b2c3d4e5f00104, eni-0a1b2c3d4e5f00105
-resource "aws_vpc_security_group_egress_rule" "web_egress_tcp_443_to_203_0_113_50_32" {
+resource "aws_vpc_security_group_egress_rule" "web_egress_tcp_443_to_anywhere" {
   security_group_id = "sg-0f3a1c2b4d5e60012"
   description       = "ztflows: 8,821 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
-  cidr_ipv4         = "203.0.113.50/32"
+  cidr_ipv4         = "0.0.0.0/0"
 
   tags = {
-    Name = "web: egress tcp/443 to 203.0.113.50/32"
+    Name = "web: egress tcp/443 to 0.0.0.0/0"
   }
 }
 

@@ -39,24 +39,6 @@ resource "aws_vpc_security_group_egress_rule" "worker_egress_tcp_443_to_anywhere
   }
 }
 
-# add: egress tcp/443 to prefix list com.amazonaws.us-east-1.s3 (pl-63a5400a)
-# why: S3 through the gateway endpoint
-# evidence: 12,330 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18
-# traffic: 12,301 connections, 5.7 GiB, 2026-11-16 00:01 UTC to 2026-11-18 23:58 UTC
-# clients: eni-0a1b2c3d4e5f00108, eni-0a1b2c3d4e5f00118
-resource "aws_vpc_security_group_egress_rule" "worker_egress_tcp_443_to_com_amazonaws_us_east_1_s3" {
-  security_group_id = "sg-0f3a1c2b4d5e60014"
-  description       = "ztflows: 12,330 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  prefix_list_id    = "pl-63a5400a"
-
-  tags = {
-    Name = "worker: egress tcp/443 to com.amazonaws.us-east-1.s3"
-  }
-}
-
 # add: egress tcp/6379 to redis (sg-0f3a1c2b4d5e60016)
 # why: worker to the cache
 # evidence: 9,100 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18
