@@ -31,6 +31,7 @@ from zt_flows.engine import connect_engine
 from zt_flows.inventory.model import InterfaceRole, Inventory, NetworkInterface
 from zt_flows.pipeline import observe
 from zt_flows.recommend import Plan, PlannedRule, check_plan, plan_findings, plan_ruleset
+from zt_flows.render.terraform import render_terraform
 from zt_flows.rules import EdgeSide, Evaluator, NetworkFacts
 from zt_flows.rules.edges import Edge
 from zt_flows.rules.evaluate import DIRECTIONS
@@ -238,6 +239,7 @@ def test_dual_stack_listener_keeps_both_families(tmp_path: Path) -> None:
     v6_server = replace(side(alb), addrs=("2600:1f18:1:2300::10",))
     assert allows(result.plan, inv, v6_client, v6_server, 443)
     assert not allows(result.plan, inv, side("198.51.100.1"), side(alb), 80)
+    assert rejected_by_replay(result, without(result.plan, lambda r: r.peer.value == "0.0.0.0/0"))
 
 
 # --------------------------------------------------------------------------- destinations
@@ -282,6 +284,7 @@ def test_aws_services_use_their_list_or_keep_the_range(tmp_path: Path) -> None:
     result = analyze(tmp_path / "s3", inv, only_s3)
     assert final(result.plan, "sg-job") == {("egress", "tcp", 443, 443, "pl-s3", None)}
     assert allows(result.plan, inv, side(job), side("52.217.200.1", kind="aws_service"), 443)
+    assert rejected_by_replay(result, without(result.plan, lambda r: r.peer.value == "pl-s3"))
 
 
 def test_path_mtu_discovery_stays_from_the_existing_peer(tmp_path: Path) -> None:
@@ -307,6 +310,12 @@ def test_path_mtu_discovery_stays_from_the_existing_peer(tmp_path: Path) -> None
     pmtud = next(r for r in result.plan.group("sg-web6").rules if r.protocol == "icmp")
     assert "Path MTU Discovery" in pmtud.reason
     assert pmtud.replaces == ("icmp-all",)
+    # A router's "packet too big" from anywhere on the path is still admitted (flow logs
+    # cannot show these: ICMP records carry no type, and none was in the window).
+    router = EdgeSide("internet", "2001:db8:ffff::1", None, None, (), ("2001:db8:ffff::1",))
+    v6_side = replace(side(v6), addrs=("2600:1f18:1:2300::11",))
+    assert allows(result.plan, inv, router, v6_side, 0, protocol=58)
+    assert allows(result.plan, inv, side("192.0.2.254"), side(v6), 0, protocol=1)
 
 
 # --------------------------------------------------------------------------- named ranges
@@ -407,6 +416,7 @@ def test_port_ranges_in_use_as_ranges_stay_ranges(tmp_path: Path) -> None:
     assert allows(result.plan, inv, side(client), side(ftp), 50050)
     assert allows(result.plan, inv, side(client), side(node), 30500)
     assert not allows(result.plan, inv, side(client), side(node), 22)
+    assert rejected_by_replay(result, without(result.plan, lambda r: r.from_port == 30000))
 
 
 # --------------------------------------------------------------------------- unattributed
@@ -462,6 +472,7 @@ def test_clients_all_through_cloudfront_get_its_list(tmp_path: Path) -> None:
     assert final(plan, "sg-origin") == {("ingress", "tcp", 443, 443, "pl-cf", None)}
     assert allows(plan, inv, side("130.176.200.1", kind="aws_service"), side(origin), 443)
     assert "ZT023" in {f.code for f in plan_findings(plan)}
+    assert rejected_by_replay(result, without(plan, lambda r: r.peer.value == "pl-cf"))
     # One client from elsewhere: the internet population stays open.
     records.connection((None, "198.18.0.1"), (origin.id, "10.0.1.50"), 51000, 443, start=at(1))
     mixed = analyze(tmp_path / "mixed", inv, records)
@@ -473,22 +484,28 @@ def test_clients_all_through_cloudfront_get_its_list(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- unevaluable
 
 
+APP_SG = "sg-0aaaa1111bbbb2222"
+CROSS, DELETED, EMPTY, UNKNOWN, UNUSED = (f"sgr-0{n}aaaa1111bbbb222" for n in range(1, 6))
+
+
 def test_rules_the_tool_cannot_evaluate_are_kept(tmp_path: Path) -> None:
-    app = eni("app", "10.0.3.3", ["sg-app"])
-    other = rule("sg-app", "ingress", "tcp", 8080, "sg-0ther", rule_id="cross-account")
+    app = eni("app", "10.0.3.3", [APP_SG])
+    other = rule(APP_SG, "ingress", "tcp", 8080, "sg-0ccc3333dddd44440", rule_id=CROSS)
     other = replace(other, referenced_group_owner_id="999988887777")
     inv = inventory(
         [app],
-        groups=["sg-app"],
+        groups=[APP_SG],
         rules=[
             other,
-            rule("sg-app", "ingress", "tcp", 9000, "sg-gone", rule_id="deleted-group"),
-            rule("sg-app", "ingress", "tcp", 9001, "pl-empty", rule_id="empty-list"),
-            rule("sg-app", "ingress", "tcp", 9002, "pl-unknown", rule_id="unknown-list"),
-            rule("sg-app", "ingress", "tcp", 22, "10.0.0.0/16", rule_id="unused"),
+            rule(APP_SG, "ingress", "tcp", 9000, "sg-0eee5555ffff66660", rule_id=DELETED),
+            rule(APP_SG, "ingress", "tcp", 9001, "pl-0aaa1111bbbb22220", rule_id=EMPTY),
+            rule(APP_SG, "ingress", "tcp", 9002, "pl-0ccc3333dddd44440", rule_id=UNKNOWN),
+            rule(APP_SG, "ingress", "tcp", 22, "10.0.0.0/16", rule_id=UNUSED),
         ],
         prefix_lists=[
-            replace(prefix_list("pl-empty", "empty", ["10.9.0.0/16"], aws=False), cidrs=())
+            replace(
+                prefix_list("pl-0aaa1111bbbb22220", "empty", ["10.9.0.0/16"], aws=False), cidrs=()
+            )
         ],
     )
     records = Records()
@@ -496,26 +513,27 @@ def test_rules_the_tool_cannot_evaluate_are_kept(tmp_path: Path) -> None:
     result = analyze(tmp_path, inv, records)
     kept = {
         r.existing_rule_id: r.kept_for
-        for r in result.plan.group("sg-app").rules
+        for r in result.plan.group(APP_SG).rules
         if r.action == "keep"
     }
     assert kept == {
-        "cross-account": "unevaluable",
-        "deleted-group": "unevaluable",
-        "empty-list": "unevaluable",
-        "unknown-list": "unevaluable",
+        CROSS: "unevaluable",
+        DELETED: "unevaluable",
+        EMPTY: "unevaluable",
+        UNKNOWN: "unevaluable",
     }
-    removed = {
-        r.existing_rule_id for r in result.plan.group("sg-app").rules if r.action == "remove"
-    }
-    assert removed == {"unused"}  # an evaluable rule nothing used still goes
-    cross = next(
-        r for r in result.plan.group("sg-app").rules if r.existing_rule_id == "cross-account"
-    )
-    assert cross.peer.owner_id == "999988887777"  # written as 999988887777/sg-0ther
+    removed = {r.existing_rule_id for r in result.plan.group(APP_SG).rules if r.action == "remove"}
+    assert removed == {UNUSED}  # an evaluable rule nothing used still goes
+    cross = next(r for r in result.plan.group(APP_SG).rules if r.existing_rule_id == CROSS)
+    assert cross.peer.owner_id == "999988887777"
+    # Terraform names it as the AWS provider reads it back for a group of another account
+    # ("<account>/<group>"), so the imported rule does not drift.
+    out = render_terraform(result.plan, tmp_path / "terraform")
+    hcl = "\n".join(p.read_text() for p in sorted(out.directory.glob("*.tf")))
+    assert 'referenced_security_group_id = "999988887777/sg-0ccc3333dddd44440"' in hcl
     codes = [(f.code, f.rule_id) for f in result.findings]
-    assert ("ZT020", "cross-account") in codes
-    assert ("ZT001", "cross-account") not in codes  # never "unused"
+    assert ("ZT020", CROSS) in codes
+    assert ("ZT001", CROSS) not in codes  # never UNUSED
 
 
 # --------------------------------------------------------------------------- direction
