@@ -214,7 +214,9 @@ def test_a_nul_byte_in_a_text_line(tmp_path: Path) -> None:
     write(tmp_path / "src", "x.log.gz", raw_text_bytes(f"{HEADER}\n{line}\n{GOOD}\n"))
     with pytest.raises(FlowLogFormatError) as info:
         read_flow_logs(tmp_path / "src", settings_for(tmp_path / "cache"), connect())
-    assert (info.value.location.line, info.value.found) == (2, "a NUL byte in the line")
+    location = info.value.location
+    assert (location.line, location.column) == (2, "interface-id")
+    assert info.value.found == "a NUL byte in the value"
 
 
 def test_ipv6_and_embedded_ipv4_addresses_are_valid(tmp_path: Path) -> None:

@@ -47,7 +47,12 @@ from zt_flows.sources.textlines import (
     exact_convert,
     read_format,
 )
-from zt_flows.sources.values import ADDRESS_FIELDS, ADDRESS_PATTERN, TRANSIT_GATEWAY_ACCOUNT
+from zt_flows.sources.values import (
+    ADDRESS_FIELDS,
+    ADDRESS_PATTERN,
+    NUL_CHECKED,
+    TRANSIT_GATEWAY_ACCOUNT,
+)
 
 __all__ = [
     "CONVERTER_VERSION",
@@ -224,7 +229,8 @@ def _cast_batch(batch: pa.RecordBatch, known: tuple[FlowField, ...], fmt: TextFo
             # An empty string comes only from an empty line or a run of spaces.
             if pc.min(pc.binary_length(column)).as_py() == 0:
                 raise _Irregular
-            if pc.any(pc.match_substring(column, "\x00")).as_py():
+            nul = field.name in NUL_CHECKED
+            if nul and pc.any(pc.match_substring(column, "\x00")).as_py():
                 raise _Irregular
         if field.type == "string":
             addresses = field.name in ADDRESS_FIELDS and rows and column.null_count < rows

@@ -45,6 +45,8 @@ from zt_flows.schema import (
 from zt_flows.sources.values import (
     ADDRESS_EXPECTED,
     ADDRESS_FIELDS,
+    NUL_CHECKED,
+    NUL_EXPECTED,
     TRANSIT_GATEWAY_ACCOUNT,
     is_address,
     value_check,
@@ -377,9 +379,6 @@ def _parse_line(raw: bytes, line: int, state: _Lines) -> None:
     except UnicodeDecodeError:
         state.bad(BadLine(line, None, "UTF-8 text", "bytes that are not UTF-8"))
         return
-    if "\x00" in text:
-        state.bad(BadLine(line, None, "text without NUL bytes", "a NUL byte in the line"))
-        return
     tokens = text.split()
     if not tokens:
         return  # an empty line holds no record
@@ -412,6 +411,9 @@ def _parse_line(raw: bytes, line: int, state: _Lines) -> None:
             continue
         check = value_check(field)
         if check is None:
+            if field.name in NUL_CHECKED and "\x00" in word:
+                state.bad(BadLine(line, column.name, NUL_EXPECTED, "a NUL byte in the value"))
+                return
             if field.name in ADDRESS_FIELDS and not is_address(word):
                 state.bad(BadLine(line, column.name, ADDRESS_EXPECTED, excerpt(word)))
                 return

@@ -10,7 +10,8 @@ the same whichever way it is read:
 - addresses (``srcaddr``, ``dstaddr``, ``pkt-srcaddr``, ``pkt-dstaddr``) are IPv4 or
   IPv6 addresses, checked by :data:`ADDRESS_PATTERN` (RE2 and Python ``re`` alike);
 - ``start`` is no later than ``end``;
-- no NUL byte in any value;
+- no NUL byte in the values later stages use (:data:`NUL_CHECKED`: ids, action, status,
+  services; the addresses' pattern excludes it too);
 - a flow (``log-status`` OK or missing) has both addresses: without them it could only
   become a conversation with no client or no server.
 
@@ -27,6 +28,7 @@ from zt_flows.schema import FlowField
 TRANSIT_GATEWAY_ACCOUNT = "TransitGateway"
 ADDRESS_FIELDS: frozenset[str] = frozenset({"srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"})
 ADDRESS_EXPECTED = "an IPv4 or IPv6 address or '-'"
+NUL_EXPECTED = "text without NUL bytes"
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4_PATTERN = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
@@ -48,6 +50,27 @@ IPV6_PATTERN = (
 )
 ADDRESS_PATTERN = rf"^(?:{IPV4_PATTERN}|{IPV6_PATTERN})$"
 _ADDRESS = re.compile(ADDRESS_PATTERN)
+
+# String fields that reach the plan, the reports and the Terraform: a NUL byte in them
+# would be cut or rendered wrongly there. Fields only carried to `ingest --out` (ECS
+# metadata, tags, next hops) are not scanned for it: Parquet keeps a NUL as it is.
+NUL_CHECKED: frozenset[str] = frozenset(
+    {
+        "account_id",
+        "interface_id",
+        "action",
+        "log_status",
+        "vpc_id",
+        "subnet_id",
+        "instance_id",
+        "type",
+        "region",
+        "az_id",
+        "pkt_src_aws_service",
+        "pkt_dst_aws_service",
+        "flow_direction",
+    }
+)
 
 _TYPE_MAXIMUM = {"int32": 2**31 - 1, "int64": 2**63 - 1}
 
