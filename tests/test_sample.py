@@ -26,8 +26,7 @@ import pytest
 
 from zt_flows.sample import SampleSummary, write_sample
 from zt_flows.sample.__main__ import main
-from zt_flows.sample.delivery import TEXT_V5_FIELDS
-from zt_flows.sample.delivery import COLUMNS
+from zt_flows.sample.delivery import COLUMNS, TEXT_V5_FIELDS
 from zt_flows.schema import ARROW_SCHEMA as CANONICAL_SCHEMA
 from zt_flows.schema import DEFAULT_FORMAT
 
