@@ -26,8 +26,12 @@ import pytest
 
 from zt_flows.sample import SampleSummary, write_sample
 from zt_flows.sample.__main__ import main
-from zt_flows.sample.delivery import TEXT_V5_FIELDS
-from zt_flows.schema import ARROW_SCHEMA, DEFAULT_FORMAT
+from zt_flows.sample.delivery import COLUMNS, TEXT_V5_FIELDS
+from zt_flows.schema import ARROW_SCHEMA as CANONICAL_SCHEMA
+from zt_flows.schema import DEFAULT_FORMAT
+
+# The sample's Parquet columns: every field of versions 2-8, as its flow log was created.
+ARROW_SCHEMA = pa.schema([CANONICAL_SCHEMA.field(name) for name in COLUMNS["parquet"]])
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 FLOWLOGS = SAMPLE / "flowlogs"

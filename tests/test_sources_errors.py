@@ -126,15 +126,15 @@ CASES: dict[str, tuple[str, bytes, tuple[int | None, str | None, str, str]]] = {
         _text(HEADER, GOOD.replace(" 43416 ", " 70000 ")),
         (2, "srcport", "a port number 0-65535 or '-'", "'70000'"),
     ),
-    "unknown header field": (
+    "unknown header field instead of srcaddr": (
         "x.log.gz",
         _text(HEADER.replace("srcaddr", "src-address"), GOOD),
-        (1, "src-address", "a field name of flow-log versions 2-8", "'src-address'"),
+        (2, "srcaddr", "an address (the record is a flow)", "no srcaddr field in the format"),
     ),
-    "no header": (
+    "no header, not the default format": (
         "x.log.gz",
-        _text(GOOD),
-        (1, None, "a header line of field names", "a record where the header line should be"),
+        _text(GOOD + " extra"),
+        (1, None, "14 space-separated fields, as the version-2 default format", "15 fields"),
     ),
 }
 
@@ -271,28 +271,25 @@ def _corrupt_data_page(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _page_object(root: Path) -> Path:
+    recs = [record(srcaddr=f"10.0.{i % 250}.{i % 200}", srcport=i) for i in range(5000)]
+    table = pa.Table.from_pylist(recs)
+    path = root / "page.log.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="snappy", use_dictionary=False)
+    return path
+
+
 def test_corrupt_data_page_is_mapped_to_its_object(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    recs = [record(srcaddr=f"10.0.{i % 250}.{i % 200}", srcport=i) for i in range(5000)]
-    table = pa.Table.from_pylist(recs)
-    bad = tmp_path / "src" / "page.log.parquet"
-    bad.parent.mkdir()
-    pq.write_table(table, bad, compression="snappy", use_dictionary=False)
+    bad = _page_object(tmp_path / "src")
     _corrupt_data_page(bad)
-    con = connect()
-    flows = read_flow_logs(
-        tmp_path / "src", settings_for(tmp_path / "cache"), con
-    )  # the footer is fine
+    # The footer is fine; the value checks' scan meets the page and names the object.
     with pytest.raises(FlowLogFormatError) as info:
-        write_records(flows, con, tmp_path / "out.parquet")
+        read_flow_logs(tmp_path / "src", settings_for(tmp_path / "cache"), connect())
     assert info.value.location.source == str(bad)
     assert info.value.expected == "a readable Parquet object"
-    with pytest.raises(FlowLogFormatError), flow_log_errors(flows):
-        con.execute(f'SELECT count(DISTINCT srcaddr) FROM "{flows.view}"').fetchall()
-    # Errors that are not about the data pass through unchanged.
-    with pytest.raises(Exception, match="no_such_column"), flow_log_errors(flows):
-        con.execute(f'SELECT no_such_column FROM "{flows.view}"')
     code = main(
         [
             "ingest",
@@ -306,6 +303,34 @@ def test_corrupt_data_page_is_mapped_to_its_object(
     )
     assert code == 2
     assert capsys.readouterr().err.startswith(f"error: {bad}: expected a readable Parquet object")
+
+
+def test_skip_mode_leaves_an_unreadable_object_out(tmp_path: Path) -> None:
+    bad = _page_object(tmp_path / "src" / "a")
+    _corrupt_data_page(bad)
+    good = write(tmp_path / "src", "b/good.log.parquet", parquet_bytes([record()]))
+    con = connect()
+    flows = read_flow_logs(tmp_path / "src", settings_for(tmp_path / "cache", on_error="skip"), con)
+    assert [o.uri for o in flows.objects] == [str(good)]
+    assert [(s.kind, s.source) for s in flows.skipped] == [("object", str(bad))]
+
+
+def test_a_later_scan_maps_errors_to_the_object(tmp_path: Path) -> None:
+    """An object that breaks after it was checked (its verdict read from the cache) is
+    still named by the scans that meet it: every scan maps errors the same way."""
+    path = _page_object(tmp_path / "src")
+    con = connect()
+    flows = read_flow_logs(tmp_path / "src", settings_for(tmp_path / "cache"), con)
+    _corrupt_data_page(path)
+    with pytest.raises(FlowLogFormatError) as info, flow_log_errors(flows):
+        con.execute(f'SELECT count(DISTINCT srcaddr) FROM "{flows.view}"').fetchall()
+    assert info.value.location.source == str(path)
+    with pytest.raises(FlowLogFormatError):
+        write_records(flows, con, tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()
+    # Errors that are not about the data pass through unchanged.
+    with pytest.raises(Exception, match="no_such_column"), flow_log_errors(flows):
+        con.execute(f'SELECT no_such_column FROM "{flows.view}"')
 
 
 def test_first_bad_object_by_name_when_several(tmp_path: Path) -> None:

@@ -173,6 +173,8 @@ def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object
             "skipdata": ingest.skipdata,
             "skipped_objects": ingest.skipped_objects,
             "skipped_lines": ingest.skipped_lines,
+            "skipped_records": ingest.skipped_records,
+            "transit_gateway_records": ingest.transit_gateway_records,
         },
         "conversations": {
             "edges": report.edges,

@@ -79,11 +79,14 @@ class Location:
     line: int | None = None
     column: str | None = None
     path: str | None = None  # JSON path inside a document, e.g. SecurityGroups[3].IpPermissions
+    row: int | None = None  # 1-based record of a Parquet object
 
     def __str__(self) -> str:
         parts = [self.source]
         if self.line is not None:
             parts.append(f"line {self.line}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
         if self.column is not None:
             parts.append(f"column {self.column!r}")
         if self.path is not None:

@@ -79,16 +79,22 @@ def observe(
     session: boto3.session.Session | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> Observation:
-    """Read ``source``, then build conversations against ``inventory``."""
+    """Read ``source``, then build conversations against ``inventory``.
+
+    Every scan of the flow records maps its errors through ``flows.scanning()``: a corrupt
+    object is named (exit 2) here as in ``ingest``.
+    """
     flows = read_flow_logs(source, settings, con, session=session, progress=progress)
-    conversations = build_conversations(
-        flows, inventory, settings.conversations, con, progress=progress
-    )
+    with flows.scanning():
+        conversations = build_conversations(
+            flows, inventory, settings.conversations, con, progress=progress
+        )
+        interfaces = logged_interfaces(flows, con)
     return Observation(
         flows=flows,
         inventory=inventory,
         conversations=conversations,
-        logged_interfaces=logged_interfaces(flows, con),
+        logged_interfaces=interfaces,
     )
 
 

@@ -1,4 +1,4 @@
-"""The canonical flow record: one schema for every input format and version (2 to 8).
+"""The canonical flow record: one schema for every input format and version (2 to 11).
 
 Column names are the ones AWS uses in Parquet delivery (underscores); the text
 format's header uses the same names with hyphens. Types follow AWS's Parquet
@@ -95,6 +95,51 @@ FIELDS: tuple[FlowField, ...] = (
     _f("ecs_task_arn", "string", 7),
     _f("ecs_task_id", "string", 7),
     _f("reject_reason", "string", 8),
+    # Version 9: the regional NAT gateway a record passed through.
+    _f("resource_id", "string", 9),
+    # Version 10 (VPC encryption controls): 0 cleartext, 1 encrypted by Nitro, 2 by the
+    # application (TLS), 3 both; '-' when the VPC has no encryption controls.
+    _f("encryption_status", "int32", 10),
+    # Version 11: tags of the instance, interface and Auto Scaling group (percent-encoded),
+    # the interface's type, and the next hop the traffic was sent to.
+    _f("instance_tag", "string", 11),
+    _f("instance_tag_2", "string", 11),
+    _f("interface_tag", "string", 11),
+    _f("interface_tag_2", "string", 11),
+    _f("asg_tag", "string", 11),
+    _f("asg_tag_2", "string", 11),
+    _f("interface_type", "string", 11),
+    _f("next_hop_interface_id", "string", 11),
+    _f("next_hop_subnet_id", "string", 11),
+    _f("next_hop_az_id", "string", 11),
+    _f("next_hop_vpc_id", "string", 11),
+    _f("next_hop_interface_type", "string", 11),
+)
+
+# Fields only Transit Gateway flow logs have: an object (or Parquet file) with any of them
+# is a Transit Gateway flow log, not a VPC one. Its records have no interface or action.
+# AWS: https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html (Available fields).
+TRANSIT_GATEWAY_ONLY: frozenset[str] = frozenset(
+    {
+        "resource-type",
+        "tgw-id",
+        "tgw-attachment-id",
+        "tgw-src-vpc-account-id",
+        "tgw-dst-vpc-account-id",
+        "tgw-src-vpc-id",
+        "tgw-dst-vpc-id",
+        "tgw-src-subnet-id",
+        "tgw-dst-subnet-id",
+        "tgw-src-eni",
+        "tgw-dst-eni",
+        "tgw-src-az-id",
+        "tgw-dst-az-id",
+        "tgw-pair-attachment-id",
+        "packets-lost-no-route",
+        "packets-lost-blackhole",
+        "packets-lost-mtu-exceeded",
+        "packets-lost-ttl-expired",
+    }
 )
 
 FIELD_BY_NAME: dict[str, FlowField] = {f.name: f for f in FIELDS}
@@ -126,6 +171,31 @@ TCP_FIN = 1
 TCP_SYN = 2
 TCP_RST = 4
 TCP_SYN_ACK = 18
+
+
+def parse_field_list(text: str) -> tuple[str, ...]:
+    """Field names from ``--fields``: ``version account-id ...`` or AWS's log format string
+    ``${version} ${account-id} ...`` (as ``describe-flow-logs`` prints it). Names are
+    returned hyphenated; unknown names are kept (their column is carried, not read).
+
+    Raises ValueError with what is wrong.
+    """
+    names: list[str] = []
+    for token in text.replace(",", " ").split():
+        name = token
+        if name.startswith("${") and name.endswith("}"):
+            name = name[2:-1]
+        name = name.strip().replace("_", "-").lower()
+        if not name or not all(ch.isalnum() or ch == "-" for ch in name) or name[0] == "-":
+            raise ValueError(
+                f"expected field names such as version or ${{srcaddr}}, found {token!r}"
+            )
+        if name in names:
+            raise ValueError(f"each field once, found {name!r} twice")
+        names.append(name)
+    if not names:
+        raise ValueError("expected at least one field name, found none")
+    return tuple(names)
 
 
 def duckdb_columns() -> dict[str, str]:

@@ -80,6 +80,12 @@ class SourceSettings:
     progress: bool = True
     # Keys per S3 ListObjectsV2 page (S3's maximum is 1000).
     list_page_size: int = 1000
+    # The fields of text without a header line (CloudWatch Logs messages and exports),
+    # hyphenated, in order; None: the version-2 default format.
+    text_fields: tuple[str, ...] | None = None
+    # Events per CloudWatch Logs GetLogEvents page; None: the service's own (up to 10,000
+    # events or 1 MB).
+    log_events_page_size: int | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import typer
 from zt_flows.cli.common import (
     CacheDirOpt,
     EndpointOpt,
+    FieldsOpt,
     InventoryOpt,
     MemoryOpt,
     OnErrorOpt,
@@ -85,6 +86,7 @@ def analyze(
     fail_on: FailOnOpt = None,
     summary_format: FormatOpt = "text",
     on_error: OnErrorOpt = "stop",
+    fields: FieldsOpt = None,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     endpoint_url: EndpointOpt = None,
@@ -111,6 +113,7 @@ def analyze(
         endpoint_url=endpoint_url,
         cache_dir=cache_dir,
         on_error=on_error,
+        fields=fields,
         memory_limit=memory_limit,
         temp_dir=temp_dir,
         quiet=quiet,
@@ -146,6 +149,22 @@ def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
         f"  records        {ingest.records:,} from {ingest.objects:,} objects "
         f"({ingest.nodata:,} NODATA, {ingest.skipdata:,} SKIPDATA)"
     )
+    if ingest.skipped:
+        console.print(
+            f"  skipped        {ingest.skipped_objects:,} objects, {ingest.skipped_lines:,} lines,"
+            f" {ingest.skipped_records:,} records (--on-error skip): the evidence is incomplete,"
+            " see records.json",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
+    if ingest.transit_gateway:
+        console.print(
+            f"  transit gw     {ingest.transit_gateway_records:,} Transit Gateway records not read",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
     console.print(
         f"  conversations  {report.edges:,} ({report.accepted_edges:,} accepted, "
         f"{report.rejected_only_edges:,} only rejected; "

@@ -11,6 +11,7 @@ import typer
 from zt_flows.cli.common import (
     CacheDirOpt,
     EndpointOpt,
+    FieldsOpt,
     InventoryOpt,
     MemoryOpt,
     OnErrorOpt,
@@ -74,6 +75,7 @@ def check(
     until: UntilOpt = None,
     output_format: FormatOpt = "table",
     on_error: OnErrorOpt = "stop",
+    fields: FieldsOpt = None,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     endpoint_url: EndpointOpt = None,
@@ -96,6 +98,7 @@ def check(
         endpoint_url=endpoint_url,
         cache_dir=cache_dir,
         on_error=on_error,
+        fields=fields,
         memory_limit=memory_limit,
         temp_dir=temp_dir,
         quiet=quiet,

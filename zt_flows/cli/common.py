@@ -34,7 +34,19 @@ SourceArg = Annotated[
     str,
     typer.Argument(
         metavar="SOURCE",
-        help="Flow logs: s3://bucket/prefix, or a local file or folder (Parquet or gzip text).",
+        help="Flow logs: s3://bucket/prefix, cwlogs://LOG-GROUP\\[/STREAM-PREFIX], or a local"
+        " file or folder (Parquet, gzip or plain text, CloudWatch Logs export files).",
+        show_default=False,
+    ),
+]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fields",
+        help="The fields of text without a header line (CloudWatch Logs, exports), in order:"
+        " 'version account-id interface-id ...' or the log format as AWS prints it,"
+        " '${version} ${account-id} ...'. Default: the version-2 default format.",
+        rich_help_panel="Input",
         show_default=False,
     ),
 ]
@@ -173,6 +185,7 @@ def build_settings(
     endpoint_url: str | None = None,
     cache_dir: Path | None = None,
     on_error: str = "stop",
+    fields: str | None = None,
     memory_limit: str = "4GB",
     temp_dir: Path | None = None,
     quiet: bool = False,
@@ -186,6 +199,14 @@ def build_settings(
     if on_error not in ("stop", "skip"):
         raise UsageError(f"--on-error: expected 'stop' or 'skip', found {on_error!r}")
     policy: OnError = "skip" if on_error == "skip" else "stop"
+    text_fields: tuple[str, ...] | None = None
+    if fields is not None:
+        from zt_flows.schema import parse_field_list
+
+        try:
+            text_fields = parse_field_list(fields)
+        except ValueError as exc:
+            raise UsageError(f"--fields: {exc}") from None
     base = base or Settings()
     return replace(
         base,
@@ -196,6 +217,9 @@ def build_settings(
             download_workers=base.sources.download_workers,
             on_error=policy,
             progress=not quiet,
+            list_page_size=base.sources.list_page_size,
+            text_fields=text_fields or base.sources.text_fields,
+            log_events_page_size=base.sources.log_events_page_size,
         ),
         engine=EngineSettings(
             memory_limit=memory_limit, threads=base.engine.threads, temp_dir=temp_dir
@@ -231,6 +255,7 @@ __all__ = [
     "AwsSettings",
     "CacheDirOpt",
     "EndpointOpt",
+    "FieldsOpt",
     "InventoryOpt",
     "MemoryOpt",
     "OnErrorOpt",

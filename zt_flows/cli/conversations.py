@@ -11,6 +11,7 @@ import typer
 from zt_flows.cli.common import (
     CacheDirOpt,
     EndpointOpt,
+    FieldsOpt,
     InventoryOpt,
     MemoryOpt,
     OnErrorOpt,
@@ -70,6 +71,7 @@ def conversations(
     since: SinceOpt = None,
     until: UntilOpt = None,
     on_error: OnErrorOpt = "stop",
+    fields: FieldsOpt = None,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     endpoint_url: EndpointOpt = None,
@@ -93,6 +95,7 @@ def conversations(
         endpoint_url=endpoint_url,
         cache_dir=cache_dir,
         on_error=on_error,
+        fields=fields,
         memory_limit=memory_limit,
         temp_dir=temp_dir,
         quiet=quiet,

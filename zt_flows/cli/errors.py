@@ -48,6 +48,9 @@ def run_guarded(func: Callable[[], object], *, debug: bool, stderr: TextIO | Non
         print("interrupted", file=err)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:  # the boundary: anything else is our bug
+        if _interrupted_query(exc):
+            print("interrupted", file=err)
+            return int(ExitCode.INTERRUPTED)
         if debug or os.environ.get("ZTFLOWS_DEBUG"):
             raise
         print(
@@ -57,3 +60,15 @@ def run_guarded(func: Callable[[], object], *, debug: bool, stderr: TextIO | Non
         )
         return int(ExitCode.INTERNAL)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _interrupted_query(exc: BaseException) -> bool:
+    """A DuckDB query stopped by Ctrl-C: an interruption, not a bug.
+
+    DuckDB's Python client turns SIGINT during a query into ``duckdb.InterruptException``
+    rather than ``KeyboardInterrupt``. duckdb is looked up, not imported: ``--help`` stays
+    fast, and if it was never imported no query can have been interrupted.
+    """
+    duckdb = sys.modules.get("duckdb")
+    interrupt = getattr(duckdb, "InterruptException", None) if duckdb else None
+    return interrupt is not None and isinstance(exc, interrupt)

@@ -11,6 +11,7 @@ import typer
 from zt_flows.cli.common import (
     CacheDirOpt,
     EndpointOpt,
+    FieldsOpt,
     MemoryOpt,
     OnErrorOpt,
     ProfileOpt,
@@ -30,15 +31,30 @@ if TYPE_CHECKING:
 INGEST_HELP = """\
 Read flow logs and write them as one canonical Parquet file, with a summary.
 
-SOURCE is [bold]s3://bucket/prefix[/bold] or a local file or folder. Both AWS key layouts are
-recognised, AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{mm}/{dd}/\\[{HH}/] and the
-Hive-compatible AWSLogs/aws-account-id=/aws-service=/aws-region=/year=/month=/day=/\\[hour=],
-and objects outside --since/--until are pruned by their keys before anything is downloaded.
-Parquet and gzip text objects (any custom field order, versions 2 to 8) can be mixed.
+SOURCE is one of:
+
+  [bold]s3://bucket/prefix[/bold]  flow logs AWS delivered to S3. Both key layouts are recognised,
+    AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{mm}/{dd}/\\[{HH}/] and the Hive-compatible
+    AWSLogs/aws-account-id=/aws-service=/aws-region=/year=/month=/day=/\\[hour=], and objects
+    outside --since/--until are pruned by their keys before anything is downloaded.
+  [bold]cwlogs://LOG-GROUP\\[/STREAM-PREFIX][/bold]  a CloudWatch Logs log group, read through the
+    API (one log stream per interface; --since/--until bound the events fetched). A group
+    name with slashes is written as it is: cwlogs:///aws/vpc/flow-logs/eni-0a1b.
+  [bold]a local file or folder[/bold]  the same objects on disk (a folder laid out like the bucket,
+    or any folder), and CloudWatch Logs export files (<task>/<stream>/000000.gz).
+
+Parquet and text (gzip or plain) can be mixed, every field of versions 2 to 11 in any
+custom order; a header field ztflows does not know is carried and reported. Text without a
+header line (CloudWatch Logs) is read with --fields, by default the version-2 default
+format. Transit Gateway flow logs are recognised, counted and not read as VPC flows.
 
 The output holds every record in the window in the canonical schema (AWS's Parquet column
 names and types), NODATA and SKIPDATA records included, and is itself a valid SOURCE. S3
 objects are cached (--cache-dir) by bucket, key and ETag: a second run downloads nothing.
+
+Bad values (a port above 65535, an address that is none, start after end, a flow without
+addresses) stop the run with the object, line or row and column named; --on-error skip
+leaves them out and counts them instead. A run that skipped everything exits 2.
 
 [bold]Examples[/bold]
 
@@ -54,6 +70,10 @@ objects are cached (--cache-dir) by bucket, key and ETag: a second run downloads
 
   [dim]# only the summary, as JSON[/dim]
   ztflows ingest sample_data/flowlogs --format json
+
+  [dim]# a CloudWatch Logs group of a custom format, one day[/dim]
+  ztflows ingest cwlogs:///vpc/flow-logs --since 2026-11-16 --until 2026-11-17 \\
+      --fields '${version} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ...'
 """
 
 FormatOpt = Annotated[
@@ -86,6 +106,7 @@ def ingest(
     since: SinceOpt = None,
     until: UntilOpt = None,
     on_error: OnErrorOpt = "stop",
+    fields: FieldsOpt = None,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     endpoint_url: EndpointOpt = None,
@@ -110,6 +131,7 @@ def ingest(
         endpoint_url=endpoint_url,
         cache_dir=cache_dir,
         on_error=on_error,
+        fields=fields,
         memory_limit=memory_limit,
         temp_dir=temp_dir,
         quiet=quiet,
@@ -163,16 +185,34 @@ def print_summary(summary: IngestSummary) -> None:
         lines.append(f"  versions   {', '.join(parts)}")
     if s.first_start or s.last_end:
         lines.append(f"  time span  {_time(s.first_start)} .. {_time(s.last_end)}")
+    if s.unknown_fields:
+        names = ", ".join(f"{u.name} ({u.objects:,} objects)" for u in s.unknown_fields)
+        lines.append(f"  unknown    fields carried but not read: {names}")
     stderr_console.print(head, style="bold", markup=False, highlight=False, soft_wrap=True)
     for line in lines:
         stderr_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for line in notices(s):
+        stderr_console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
+
+
+def notices(s: IngestSummary) -> list[str]:
+    """What was left out, for every command's summary: skipped input, Transit Gateway logs."""
+    out: list[str] = []
+    if s.transit_gateway:
+        out.append(
+            f"  transit gw {s.transit_gateway_records:,} Transit Gateway records"
+            f" ({s.transit_gateway_objects:,} whole objects) not read: they are no VPC flows"
+        )
+        out.extend(f"    {t.uri} ({t.records:,} records)" for t in s.transit_gateway[:10])
+        if len(s.transit_gateway) > 10:
+            out.append(f"    ... and {len(s.transit_gateway) - 10:,} more")
     if s.skipped:
-        warn = [f"  skipped    {s.skipped_objects:,} objects, {s.skipped_lines:,} lines"]
-        warn.extend(f"    {item}" for item in s.skipped)
-        for line in warn:
-            stderr_console.print(
-                line, style="yellow", markup=False, highlight=False, soft_wrap=True
-            )
+        out.append(
+            f"  skipped    {s.skipped_objects:,} objects, {s.skipped_lines:,} lines,"
+            f" {s.skipped_records:,} records (--on-error skip: the evidence is incomplete)"
+        )
+        out.extend(f"    {item}" for item in s.skipped)
+    return out
 
 
 def _time(value: datetime | None) -> str:

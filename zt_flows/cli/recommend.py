@@ -11,6 +11,7 @@ import typer
 from zt_flows.cli.common import (
     CacheDirOpt,
     EndpointOpt,
+    FieldsOpt,
     InventoryOpt,
     MemoryOpt,
     OnErrorOpt,
@@ -128,6 +129,7 @@ def recommend(
     port_range: PortRangeOpt = None,
     port_range_density: DensityOpt = None,
     on_error: OnErrorOpt = "stop",
+    fields: FieldsOpt = None,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     endpoint_url: EndpointOpt = None,
@@ -151,6 +153,7 @@ def recommend(
         endpoint_url=endpoint_url,
         cache_dir=cache_dir,
         on_error=on_error,
+        fields=fields,
         memory_limit=memory_limit,
         temp_dir=temp_dir,
         quiet=quiet,

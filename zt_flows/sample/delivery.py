@@ -50,7 +50,8 @@ TEXT_V5_FIELDS = (
 # A custom format's version is the highest version among its fields; the default is 2.
 VERSION = {"parquet": 8, "text-v5": 5, "text-v2": 2}
 COLUMNS: dict[Format, tuple[str, ...]] = {
-    "parquet": tuple(f.name for f in FIELDS),
+    # Every field of versions 2-8: the sample VPC's flow log was created before later fields.
+    "parquet": tuple(f.name for f in FIELDS if f.version <= VERSION["parquet"]),
     "text-v5": TEXT_V5_FIELDS,
     "text-v2": DEFAULT_FORMAT,
 }
@@ -248,7 +249,6 @@ class FlowLogFile:
         elif self._parquet is not None:
             self._parquet.close()
         else:  # a Parquet file with no records at all still has the schema
-            pq.write_table(
-                ARROW_SCHEMA.empty_table(), self.path, compression="gzip", store_schema=False
-            )
+            schema = pa.schema([ARROW_SCHEMA.field(name) for name in COLUMNS[self.fmt]])
+            pq.write_table(schema.empty_table(), self.path, compression="gzip", store_schema=False)
         return self.path.stat().st_size

@@ -8,15 +8,13 @@ the footer check could not see) are mapped back to the object by :func:`flow_log
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from zt_flows.errors import FlowLogFormatError, Location, OutputError, excerpt
+from zt_flows.errors import OutputError, excerpt
 from zt_flows.progress import NULL_PROGRESS, Progress
 from zt_flows.settings import TimeWindow
 from zt_flows.sources.cache import atomic_path
@@ -24,9 +22,12 @@ from zt_flows.sources.model import (
     FlowLogObject,
     IngestSummary,
     SkippedInput,
+    TransitGatewayObject,
+    UnknownField,
     VersionCount,
     epoch_to_datetime,
 )
+from zt_flows.sources.scanerrors import scan_errors
 from zt_flows.sources.sql import identifier, string_literal
 
 # One scan gives every number of the summary; {relation} is a quoted view name or a
@@ -67,6 +68,20 @@ class FlowLogs:
     listed: int = 0  # flow-log objects found under the source
     pruned: int = 0  # of those, never read: their keys put them outside the window
     window: TimeWindow = field(default_factory=TimeWindow)
+    # Transit Gateway flow logs (or records) found and not read as VPC flows.
+    transit_gateway: tuple[TransitGatewayObject, ...] = ()
+    # Header fields / Parquet columns ztflows does not know, and how many objects had each.
+    unknown_fields: tuple[UnknownField, ...] = ()
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether ``--on-error skip`` left anything out (the evidence is incomplete)."""
+        return bool(self.skipped)
+
+    def scanning(self) -> AbstractContextManager[None]:
+        """Map errors of a query over these records to the object that caused them
+        (see :func:`flow_log_errors`)."""
+        return flow_log_errors(self)
 
     def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         """The flow records as a relation (lazy; nothing is read until it is consumed)."""
@@ -106,6 +121,8 @@ class FlowLogs:
             window_since=self.window.since,
             window_until=self.window.until,
             output=output,
+            transit_gateway=self.transit_gateway,
+            unknown_fields=self.unknown_fields,
         )
 
 
@@ -154,8 +171,7 @@ def write_records(
     return flow_logs._summary(rows, out)
 
 
-@contextmanager
-def flow_log_errors(flow_logs: FlowLogs) -> Iterator[None]:
+def flow_log_errors(flow_logs: FlowLogs) -> AbstractContextManager[None]:
     """Map DuckDB errors met while scanning ``flow_logs`` to the object that caused them.
 
     Wrap queries over ``flow_logs.view`` / ``all_view`` in it::
@@ -163,59 +179,11 @@ def flow_log_errors(flow_logs: FlowLogs) -> Iterator[None]:
         with flow_log_errors(flows):
             con.execute("SELECT ... FROM " + flows.view)
 
-    A DuckDB error that names one of the objects' files becomes a
-    :class:`FlowLogFormatError` naming the object (``s3://bucket/key`` or its path);
-    other errors pass through unchanged.
+    A DuckDB error that comes from one of the objects' files becomes a
+    :class:`FlowLogFormatError` naming the object (``s3://bucket/key`` or its path); an
+    interrupted query becomes ``KeyboardInterrupt``; other errors pass through unchanged.
     """
-    try:
-        yield
-    except duckdb.Error as exc:
-        mapped = scan_error(flow_logs, exc)
-        if mapped is None:
-            raise
-        raise mapped from None
-
-
-_QUOTED = re.compile(r"""["']([^"']+)["']""")
-_ERROR_CLASS = re.compile(r"^[A-Za-z ]*Error: ")
-# Errors that can come from bad data and need not name the file; parser, binder, catalog,
-# memory and I/O errors (a full disk) are not worth a probe.
-_DATA_ERRORS = (duckdb.InvalidInputException, duckdb.InternalException)
-# Reading every column of an object forces every page to be decoded.
-PROBE_SQL = "SELECT max(hash(COLUMNS(*))) FROM read_parquet({path}, binary_as_string = true)"
-
-
-def scan_error(flow_logs: FlowLogs, exc: duckdb.Error) -> FlowLogFormatError | None:
-    """The format error for a DuckDB error raised while scanning ``flow_logs``, or None.
-
-    DuckDB usually names the file; when it does not (a corrupt page header), the objects
-    are read one by one until the bad one is found. That costs a scan, on the error path only.
-    """
-    message = str(exc)
-    by_path = {str(o.local_path): o for o in flow_logs.objects}
-    for quoted in _QUOTED.findall(message):
-        obj = by_path.get(quoted)
-        if obj is not None:
-            return _format_error(obj, message.replace(quoted, "the file"))
-    if not (isinstance(exc, _DATA_ERRORS) or type(exc) is duckdb.Error):
-        return None
-    probe = duckdb.connect(config={"autoload_known_extensions": False})
-    try:
-        for obj in flow_logs.objects:
-            try:
-                probe.execute(PROBE_SQL.format(path=string_literal(obj.local_path))).fetchall()
-            except duckdb.Error as probe_exc:
-                return _format_error(obj, str(probe_exc).replace(str(obj.local_path), "the file"))
-    finally:
-        probe.close()
-    return None
-
-
-def _format_error(obj: FlowLogObject, detail: str) -> FlowLogFormatError:
-    # A message may carry a value from the data; keep only a short excerpt of it.
-    return FlowLogFormatError(
-        Location(obj.uri), "a readable Parquet object", excerpt(_ERROR_CLASS.sub("", detail), 80)
-    )
+    return scan_errors({str(o.local_path): o.uri for o in flow_logs.objects})
 
 
 def _int(value: object) -> int:

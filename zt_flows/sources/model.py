@@ -15,6 +15,7 @@ ObjectFormat = Literal["parquet", "text"]
 # local: read where it lies; downloaded: fetched from S3 in this run; cached: found in
 # the cache from an earlier run (nothing fetched).
 Fetch = Literal["local", "downloaded", "cached"]
+SkipKind = Literal["object", "lines", "records"]
 
 
 @dataclass(frozen=True)
@@ -36,30 +37,52 @@ class FlowLogObject:
     region: str | None = None
     flow_log_id: str | None = None
     converted: bool = False  # a text object converted to Parquet in this run
+    # Header fields or Parquet columns ztflows does not know: carried, reported, not read.
+    unknown_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransitGatewayObject:
+    """A Transit Gateway flow log (or the Transit Gateway records of a VPC one): its records
+    have no interface or action, so they are counted and not read as VPC flows."""
+
+    uri: str
+    records: int
+    whole_object: bool  # False: records inside a VPC flow log (account-id TransitGateway)
+
+
+@dataclass(frozen=True)
+class UnknownField:
+    """A field name ztflows does not know, and how many objects have it."""
+
+    name: str
+    objects: int
 
 
 @dataclass(frozen=True)
 class SkippedInput:
-    """Something ``--on-error skip`` left out: a whole object, or bad lines of one."""
+    """Something ``--on-error skip`` left out: a whole object, bad lines of a text object, or
+    records of a Parquet object whose values break a rule (``zt_flows.sources.values``)."""
 
-    kind: Literal["object", "lines"]
-    location: Location  # the object, and for lines the first bad line and column
+    kind: SkipKind
+    location: Location  # the object, and for lines/records the first bad one and its column
     expected: str
     found: str
-    count: int = 1  # lines: how many lines of the object were skipped
+    count: int = 1  # lines or records: how many of the object were skipped
 
     @property
     def source(self) -> str:
         return self.location.source
 
     def __str__(self) -> str:
-        more = f" ({self.count} lines skipped)" if self.kind == "lines" else " (object skipped)"
+        if self.kind == "object":
+            more = " (object skipped)"
+        else:
+            more = f" ({self.count:,} {self.kind} skipped)"
         return f"{self.location}: expected {self.expected}, found {self.found}{more}"
 
     @classmethod
-    def from_error(
-        cls, error: FlowLogFormatError, kind: Literal["object", "lines"], count: int = 1
-    ) -> SkippedInput:
+    def from_error(cls, error: FlowLogFormatError, kind: SkipKind, count: int = 1) -> SkippedInput:
         return cls(kind, error.location, error.expected, error.found, count)
 
 
@@ -97,6 +120,8 @@ class IngestSummary:
     window_since: datetime | None = None
     window_until: datetime | None = None
     output: Path | None = None
+    transit_gateway: tuple[TransitGatewayObject, ...] = ()
+    unknown_fields: tuple[UnknownField, ...] = ()
 
     @property
     def skipped_objects(self) -> int:
@@ -105,6 +130,24 @@ class IngestSummary:
     @property
     def skipped_lines(self) -> int:
         return sum(s.count for s in self.skipped if s.kind == "lines")
+
+    @property
+    def skipped_records(self) -> int:
+        """Records of Parquet objects left out for values that break a rule."""
+        return sum(s.count for s in self.skipped if s.kind == "records")
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether ``--on-error skip`` left anything out: the evidence is incomplete."""
+        return bool(self.skipped)
+
+    @property
+    def transit_gateway_objects(self) -> int:
+        return sum(1 for t in self.transit_gateway if t.whole_object)
+
+    @property
+    def transit_gateway_records(self) -> int:
+        return sum(t.records for t in self.transit_gateway)
 
     def to_json(self) -> str:
         """The summary as a JSON document (times in ISO 8601 UTC)."""
@@ -131,14 +174,25 @@ class IngestSummary:
             },
             "versions": {_version_key(v.version): v.records for v in self.versions},
             "time_span": {"first_start": _iso(self.first_start), "last_end": _iso(self.last_end)},
+            "transit_gateway": {
+                "objects": self.transit_gateway_objects,
+                "records": self.transit_gateway_records,
+                "details": [
+                    {"source": t.uri, "records": t.records, "whole_object": t.whole_object}
+                    for t in self.transit_gateway
+                ],
+            },
+            "unknown_fields": {u.name: u.objects for u in self.unknown_fields},
             "skipped": {
                 "objects": self.skipped_objects,
                 "lines": self.skipped_lines,
+                "records": self.skipped_records,
                 "details": [
                     {
                         "kind": s.kind,
                         "source": s.location.source,
                         "line": s.location.line,
+                        "row": s.location.row,
                         "column": s.location.column,
                         "expected": s.expected,
                         "found": s.found,

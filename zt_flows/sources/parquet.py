@@ -12,14 +12,14 @@ than AWS's. Extra, unknown columns are never selected.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zt_flows.errors import FlowLogFormatError, Location, excerpt
-from zt_flows.schema import FIELD_BY_NAME, FIELDS
+from zt_flows.schema import FIELD_BY_NAME, FIELDS, TRANSIT_GATEWAY_ONLY
 from zt_flows.sources.sql import identifier
 
 MAGIC = b"PAR1"
@@ -31,6 +31,10 @@ class ParquetColumns:
 
     columns: tuple[tuple[str, str], ...]
     rows: int
+    unknown: tuple[str, ...] = ()  # columns that are no flow-log field ztflows knows
+    transit_gateway: bool = False  # Transit Gateway flow-log columns (tgw_id, resource_type)
+    # (canonical name, physical type) of the integer columns, for the value checks.
+    integer_types: tuple[tuple[str, str], ...] = ()
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -65,16 +69,16 @@ def inspect_parquet(path: Path, uri: str) -> ParquetColumns:
         raise _unreadable(path, uri, exc) from None
     known = _MAPPED.get(schema)
     if known is not None:
-        return ParquetColumns(known, metadata.num_rows)
+        return replace(known, rows=metadata.num_rows)
     mapped = map_columns(schema, uri, metadata.num_rows)
     if len(_MAPPED) > _MAPPED_MAX:
         _MAPPED.clear()
-    _MAPPED[schema] = mapped.columns
+    _MAPPED[schema] = mapped
     return mapped
 
 
 # Objects of one flow log share a schema: map each distinct schema once.
-_MAPPED: dict[pa.Schema, tuple[tuple[str, str], ...]] = {}
+_MAPPED: dict[pa.Schema, ParquetColumns] = {}
 _MAPPED_MAX = 1024
 
 
@@ -101,11 +105,17 @@ def _unreadable(path: Path, uri: str, exc: Exception) -> FlowLogFormatError:
 def map_columns(schema: pa.Schema, uri: str, rows: int) -> ParquetColumns:
     """Match an object's columns to canonical fields by name (``_`` or ``-``, any case)."""
     found: dict[str, str] = {}
+    unknown: list[str] = []
+    integers: list[tuple[str, str]] = []
+    transit_gateway = False
     for column in schema:
         name = column.name.lower().replace("-", "_")
         field = FIELD_BY_NAME.get(name)
+        if name.replace("_", "-") in TRANSIT_GATEWAY_ONLY:
+            transit_gateway = True
         if field is None:
-            continue  # an unknown extra column: tolerated, never selected
+            unknown.append(column.name)  # tolerated and reported, never selected
+            continue
         if name in found:
             raise FlowLogFormatError(
                 Location(uri, column=column.name),
@@ -121,14 +131,22 @@ def map_columns(schema: pa.Schema, uri: str, rows: int) -> ParquetColumns:
                 excerpt(column.type),
             )
         found[name] = column.name
-    if not found:
+        if kind == "integer":
+            integers.append((name, _integer_type(column.type)))
+    if not found and not transit_gateway:
         raise FlowLogFormatError(
             Location(uri),
             "flow-log columns (version, srcaddr, dstaddr, ... log_status)",
             "columns " + excerpt(", ".join(schema.names), 60),
         )
     ordered = tuple((f.name, found[f.name]) for f in FIELDS if f.name in found)
-    return ParquetColumns(ordered, rows)
+    return ParquetColumns(ordered, rows, tuple(unknown), transit_gateway, tuple(integers))
+
+
+def _integer_type(data_type: pa.DataType) -> str:
+    if pa.types.is_dictionary(data_type):
+        return _integer_type(data_type.value_type)
+    return str(data_type)
 
 
 def _kind(data_type: pa.DataType) -> str:

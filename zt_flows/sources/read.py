@@ -1,13 +1,16 @@
-"""``read_flow_logs``: from a source (S3 prefix, folder, file) to views of canonical records.
+"""``read_flow_logs``: from a source (S3 prefix, folder, file, log group) to views of records.
 
 The steps, each reported through ``progress``:
 
 1. List the source and prune objects whose keys put them outside the window.
-2. S3: download what the cache lacks (text objects already converted need nothing).
+2. S3: download what the cache lacks (text objects already converted need nothing);
+   CloudWatch Logs: fetch each log stream's events of the window as a text object.
 3. Convert text objects that have no conversion yet into canonical Parquet (cached).
-4. Check the footer and columns of every Parquet object.
+4. Check the footer and columns of every Parquet object, then its values (one DuckDB
+   scan per column set; the verdict is cached per object).
 5. Create the views: one ``read_parquet`` per distinct set of columns, cast to the
-   canonical schema, ``UNION ALL``, filtered exactly to the window.
+   canonical schema, ``UNION ALL``, filtered exactly to the window; objects with records
+   that break a value rule get a filter that leaves them out (``--on-error skip``).
 
 Nothing is read into Python: the views are DuckDB SQL over Parquet files on disk.
 """
@@ -17,24 +20,46 @@ from __future__ import annotations
 import contextlib
 import math
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
-from zt_flows.errors import FlowLogFormatError, SourceNotFoundError
+from zt_flows.errors import FlowLogFormatError, InputError, SourceNotFoundError
 from zt_flows.parallel import run_parallel
 from zt_flows.progress import NULL_PROGRESS, Progress, Task
 from zt_flows.schema import FIELDS
 from zt_flows.settings import OnError, Settings, TimeWindow
 from zt_flows.sources.cache import cache_key, entry_path, remove_stale_parts
 from zt_flows.sources.candidates import Candidate, list_local
+from zt_flows.sources.checks import (
+    CHECKS_VERSION,
+    Verdict,
+    check_values,
+    keep_condition,
+    load_verdict,
+    save_verdict,
+)
 from zt_flows.sources.flowlogs import FlowLogs
-from zt_flows.sources.model import Fetch, FlowLogObject, SkippedInput
+from zt_flows.sources.model import (
+    Fetch,
+    FlowLogObject,
+    SkippedInput,
+    TransitGatewayObject,
+    UnknownField,
+)
 from zt_flows.sources.parquet import CANONICAL, ParquetColumns, inspect_parquet
+from zt_flows.sources.scanerrors import scan_errors
 from zt_flows.sources.sql import identifier, integer, string_list
-from zt_flows.sources.text import CONVERTER_VERSION, Conversion, convert_text, load_conversion
+from zt_flows.sources.text import (
+    CONVERTER_VERSION,
+    Conversion,
+    TextFields,
+    convert_text,
+    load_conversion,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -43,7 +68,7 @@ if TYPE_CHECKING:
 # zt_flows.sources.sql (quoted identifiers, quoted strings, integers) into these templates.
 BRANCH_SQL = (
     "SELECT {columns} FROM read_parquet({files}, hive_partitioning = false, "
-    "union_by_name = false, binary_as_string = true)"
+    "union_by_name = false, binary_as_string = true){where}"
 )
 EMPTY_SQL = "SELECT {columns} WHERE false"
 ALL_VIEW_SQL = "CREATE TEMP VIEW {name} AS SELECT * FROM ({union}) AS records{where}"
@@ -60,10 +85,24 @@ class _Plan:
     candidate: Candidate
     path: Path  # where its bytes are (or will be) locally
     fetched: Fetch
+    identity: tuple[str, ...] = ()  # what makes the object's cache entries its own
     conversion_target: Path | None = None  # text objects
     conversion: Conversion | None = None
     download: bool = False
     object_error: SkippedInput | None = None  # --on-error skip: the whole object
+    fields: TextFields | None = None  # text objects without a header: --fields
+    columns: ParquetColumns | None = None  # Parquet objects, once their footer is read
+    verdict: Verdict | None = None  # Parquet objects, once their values are checked
+
+
+@dataclass(frozen=True)
+class _Read:
+    """An object the views will read, and whether its bad records must be filtered out."""
+
+    obj: FlowLogObject
+    columns: ParquetColumns
+    filtered: bool
+    kept: int  # records it holds that pass every rule (before the window)
 
 
 def read_flow_logs(
@@ -76,17 +115,21 @@ def read_flow_logs(
 ) -> FlowLogs:
     """Read flow logs from ``source`` into views on ``con``; see :class:`FlowLogs`.
 
-    ``source`` is ``s3://bucket/prefix``, a local folder (walked recursively; the AWS key
-    layouts are recognised in it as in a bucket) or a single file, in Parquet or gzip /
-    plain text. ``session`` is used for S3 (built from ``settings.aws`` when None).
+    ``source`` is ``s3://bucket/prefix``, ``cwlogs://GROUP[/STREAM-PREFIX]`` (a CloudWatch
+    Logs log group), a local folder (walked recursively; the AWS key layouts are
+    recognised in it as in a bucket) or a single file, in Parquet or gzip / plain text.
+    ``session`` is used for AWS (built from ``settings.aws`` when None).
     Bad input raises :class:`~zt_flows.errors.FlowLogFormatError` naming the object and
-    line, or with ``settings.sources.on_error == "skip"`` is skipped and reported in
-    ``FlowLogs.skipped``. S3 failures raise :class:`~zt_flows.errors.AwsError`.
+    line (or row) and column, or with ``settings.sources.on_error == "skip"`` is skipped
+    and reported in ``FlowLogs.skipped``. When nothing is left to read because everything
+    was skipped, raises :class:`~zt_flows.errors.InputError`. AWS failures raise
+    :class:`~zt_flows.errors.AwsError`.
     """
     text = str(source)
     window = settings.window
     workers = max(1, settings.sources.download_workers)
     cache_root = Path(settings.sources.cache_dir).expanduser().absolute()
+    fields = TextFields(settings.sources.text_fields) if settings.sources.text_fields else None
     if text.startswith("s3://"):
         from zt_flows.aws import make_session
         from zt_flows.sources import s3
@@ -107,31 +150,90 @@ def read_flow_logs(
                 hint="check the bucket and prefix; AWS delivers under <prefix>/AWSLogs/",
             )
         selected = [c for c in candidates if c.info.may_overlap(window)]
-        plans = [_s3_plan(c, where.bucket, cache_root) for c in selected]
+        plans = [_s3_plan(c, where.bucket, cache_root, fields) for c in selected]
         downloads = [(p.candidate, p.path) for p in plans if p.download]
         if downloads:
             remove_stale_parts(cache_root, "s3")
         s3.download_objects(client, where.bucket, downloads, workers=workers, progress=progress)
+    elif text.startswith("cwlogs://"):
+        from zt_flows.aws import make_session
+        from zt_flows.sources import cwlogs
+
+        logs = cwlogs.logs_client(session or make_session(settings.aws), settings.aws)
+        group = cwlogs.resolve_log_group(logs, text)
+        candidates = cwlogs.list_streams(logs, group, window, progress=progress)
+        if not candidates:
+            raise SourceNotFoundError(
+                f"no log streams in {group.uri}",
+                hint="check the stream prefix; VPC Flow Logs names streams after interfaces",
+            )
+        selected = [c for c in candidates if c.info.may_overlap(window)]
+        plans = [_stream_plan(c, group.group, cache_root, fields) for c in selected]
+        downloads = [(p.candidate, p.path) for p in plans if p.download]
+        if downloads:
+            remove_stale_parts(cache_root, "cwlogs")
+        cwlogs.fetch_streams(
+            logs,
+            group,
+            downloads,
+            window,
+            page_size=settings.sources.log_events_page_size,
+            workers=workers,
+            progress=progress,
+        )
     else:
         candidates = list_local(Path(source), progress)
         selected = [c for c in candidates if c.info.may_overlap(window)]
-        plans = [_local_plan(c, cache_root) for c in selected]
+        plans = [_local_plan(c, cache_root, fields) for c in selected]
     plans.sort(key=lambda p: p.candidate.uri)
-    prepared, skipped = _prepare(plans, settings.sources.on_error, workers, cache_root, progress)
+    reads, skipped, transit = _prepare(
+        plans, settings.sources.on_error, workers, cache_root, con, progress
+    )
+    if (skipped or transit) and not any(r.kept for r in reads):
+        raise _nothing_left(skipped, transit)
     name = f"zt_flows_{uuid.uuid4().hex[:12]}"
     all_name = f"{name}_all"
-    con.execute(_all_view_sql(all_name, prepared, window))
+    con.execute(_all_view_sql(all_name, reads, window))
     con.execute(FLOW_VIEW_SQL.format(name=identifier(name), all_view=identifier(all_name)))
     return FlowLogs(
         view=name,
         all_view=all_name,
-        objects=tuple(obj for obj, _ in prepared),
+        objects=tuple(r.obj for r in reads),
         skipped=tuple(skipped),
         source=text,
         listed=len(candidates),
         pruned=len(candidates) - len(selected),
         window=window,
+        transit_gateway=tuple(transit),
+        unknown_fields=_unknown_fields([r.obj for r in reads]),
     )
+
+
+def _nothing_left(skipped: list[SkippedInput], transit: list[TransitGatewayObject]) -> InputError:
+    """Everything was skipped: exit 2 (bad input), never an analysis of nothing."""
+    parts = []
+    objects = sum(1 for s in skipped if s.kind == "object")
+    lines = sum(s.count for s in skipped if s.kind == "lines")
+    records = sum(s.count for s in skipped if s.kind == "records")
+    if objects:
+        parts.append(f"{objects:,} objects")
+    if lines:
+        parts.append(f"{lines:,} bad lines")
+    if records:
+        parts.append(f"{records:,} bad records")
+    tgw = sum(t.records for t in transit)
+    if tgw:
+        parts.append(f"{tgw:,} Transit Gateway records (not VPC flows; ztflows does not read them)")
+    first = f"; the first: {skipped[0]}" if skipped else ""
+    return InputError(
+        f"nothing left to read: every record was skipped ({', '.join(parts)}){first}",
+        hint="fix or remove the bad objects; Transit Gateway flow logs need a VPC flow log",
+    )
+
+
+def _unknown_fields(objects: list[FlowLogObject]) -> tuple[UnknownField, ...]:
+    counts = Counter(name for o in objects for name in set(o.unknown_fields))
+    return tuple(UnknownField(n, c) for n, c in sorted(counts.items()))
 
 
 # --------------------------------------------------------------------------- planning
@@ -143,14 +245,19 @@ def _suffix(candidate: Candidate) -> str:
     return ".log.gz" if candidate.compressed else ".log"
 
 
-def _s3_plan(candidate: Candidate, bucket: str, root: Path) -> _Plan:
+def _conversion_target(root: Path, identity: tuple[str, ...], fields: TextFields | None) -> Path:
+    # Headerless text is read with --fields: another field list is another conversion.
+    given = " ".join(fields.names) if fields else ""
+    key = cache_key("text", CONVERTER_VERSION, given, *identity)
+    return entry_path(root, "converted", key, ".parquet")
+
+
+def _s3_plan(candidate: Candidate, bucket: str, root: Path, fields: TextFields | None) -> _Plan:
     identity = ("s3", bucket, candidate.key, candidate.etag or f"size={candidate.size}")
     raw = entry_path(root, "s3", cache_key(*identity), _suffix(candidate))
-    plan = _Plan(candidate, raw, "cached")
+    plan = _Plan(candidate, raw, "cached", identity, fields=fields)
     if candidate.format == "text":
-        plan.conversion_target = entry_path(
-            root, "converted", cache_key("text", CONVERTER_VERSION, *identity), ".parquet"
-        )
+        plan.conversion_target = _conversion_target(root, identity, fields)
         plan.conversion = load_conversion(plan.conversion_target)
         if plan.conversion is not None:
             return plan
@@ -159,28 +266,42 @@ def _s3_plan(candidate: Candidate, bucket: str, root: Path) -> _Plan:
     return plan
 
 
-def _local_plan(candidate: Candidate, root: Path) -> _Plan:
+def _stream_plan(candidate: Candidate, group: str, root: Path, fields: TextFields | None) -> _Plan:
+    """A CloudWatch Logs stream: fetched unless this read of it was converted before."""
+    identity = ("cwlogs", group, candidate.key, candidate.etag or "")
+    raw = entry_path(root, "cwlogs", cache_key(*identity), ".log")
+    plan = _Plan(candidate, raw, "cached", identity, fields=fields)
+    plan.conversion_target = _conversion_target(root, identity, fields)
+    plan.conversion = load_conversion(plan.conversion_target)
+    if plan.conversion is None and not raw.is_file():
+        plan.download, plan.fetched = True, "downloaded"
+    return plan
+
+
+def _local_plan(candidate: Candidate, root: Path, fields: TextFields | None) -> _Plan:
     assert candidate.path is not None
-    plan = _Plan(candidate, candidate.path, "local")
+    identity = ("local", str(candidate.path), str(candidate.size), str(candidate.mtime_ns))
+    plan = _Plan(candidate, candidate.path, "local", identity, fields=fields)
     if candidate.format == "text":
-        identity = ("local", str(candidate.path), str(candidate.size), str(candidate.mtime_ns))
-        plan.conversion_target = entry_path(
-            root, "converted", cache_key("text", CONVERTER_VERSION, *identity), ".parquet"
-        )
+        plan.conversion_target = _conversion_target(root, identity, fields)
         plan.conversion = load_conversion(plan.conversion_target)
     return plan
 
 
 # --------------------------------------------------------------------------- preparing
 
-_Prepared = tuple[FlowLogObject, ParquetColumns]
 _PARALLEL_FOOTERS = 256
 
 
 def _prepare(
-    plans: list[_Plan], on_error: OnError, workers: int, cache_root: Path, progress: Progress
-) -> tuple[list[_Prepared], list[SkippedInput]]:
-    """Convert text objects and check Parquet ones; apply the error policy."""
+    plans: list[_Plan],
+    on_error: OnError,
+    workers: int,
+    cache_root: Path,
+    con: duckdb.DuckDBPyConnection,
+    progress: Progress,
+) -> tuple[list[_Read], list[SkippedInput], list[TransitGatewayObject]]:
+    """Convert text objects, check Parquet ones (footers, then values); apply the policy."""
     to_convert = [p for p in plans if p.candidate.format == "text" and p.conversion is None]
     if to_convert:
         remove_stale_parts(cache_root, "converted")
@@ -188,27 +309,30 @@ def _prepare(
         with progress.task(label, total=len(to_convert)) as task:
             run_parallel(to_convert, lambda p, _c: _convert(p, on_error, task), workers=workers)
     parquet = [p for p in plans if p.candidate.format == "parquet"]
-    columns: dict[str, ParquetColumns | SkippedInput] = {}
     if parquet:
         # A footer read is a fraction of a millisecond: threads only pay off for many files.
         threads = workers if len(parquet) > _PARALLEL_FOOTERS else 1
         with progress.task(f"checking {len(parquet)} Parquet objects", total=len(parquet)) as task:
-            results = run_parallel(
-                parquet, lambda p, _c: _inspect(p, on_error, task), workers=threads
-            )
-        columns = {p.candidate.uri: r for p, r in zip(parquet, results, strict=True)}
-    prepared: list[_Prepared] = []
+            run_parallel(parquet, lambda p, _c: _inspect(p, on_error, task), workers=threads)
+        _check_values(parquet, cache_root, con, on_error, progress)
+    reads: list[_Read] = []
     skipped: list[SkippedInput] = []
+    transit: list[TransitGatewayObject] = []
     for plan in plans:
-        outcome = _outcome(plan, columns.get(plan.candidate.uri), on_error)
+        outcome = _outcome(plan, on_error)
         if isinstance(outcome, SkippedInput):
             skipped.append(outcome)
             continue
-        obj, cols, lines = outcome
-        prepared.append((obj, cols))
+        if isinstance(outcome, TransitGatewayObject):
+            transit.append(outcome)
+            continue
+        read, lines, tgw = outcome
+        reads.append(read)
         if lines is not None:
             skipped.append(lines)
-    return prepared, skipped
+        if tgw is not None:
+            transit.append(tgw)
+    return reads, skipped, transit
 
 
 def _convert(plan: _Plan, on_error: OnError, task: Task) -> None:
@@ -216,7 +340,11 @@ def _convert(plan: _Plan, on_error: OnError, task: Task) -> None:
     assert plan.conversion_target is not None
     try:
         plan.conversion = convert_text(
-            plan.path, candidate.uri, plan.conversion_target, compressed=candidate.compressed
+            plan.path,
+            candidate.uri,
+            plan.conversion_target,
+            compressed=candidate.compressed,
+            fields=plan.fields,
         )
     except FlowLogFormatError as exc:
         if on_error == "stop":
@@ -234,38 +362,117 @@ def _convert(plan: _Plan, on_error: OnError, task: Task) -> None:
         raise error
 
 
-def _inspect(plan: _Plan, on_error: OnError, task: Task) -> ParquetColumns | SkippedInput:
+def _inspect(plan: _Plan, on_error: OnError, task: Task) -> None:
     try:
-        return inspect_parquet(plan.path, plan.candidate.uri)
+        plan.columns = inspect_parquet(plan.path, plan.candidate.uri)
     except FlowLogFormatError as exc:
         if on_error == "stop":
             raise
-        return SkippedInput.from_error(exc, "object")
+        plan.object_error = SkippedInput.from_error(exc, "object")
     finally:
         task.advance()
 
 
+def _verdict_path(root: Path, plan: _Plan) -> Path:
+    return entry_path(root, "checked", cache_key("values", CHECKS_VERSION, *plan.identity), ".json")
+
+
+def _check_values(
+    plans: list[_Plan],
+    root: Path,
+    con: duckdb.DuckDBPyConnection,
+    on_error: OnError,
+    progress: Progress,
+) -> None:
+    """Every Parquet object's values, from the cache or one scan per column set."""
+    todo: dict[ParquetColumns, list[_Plan]] = {}
+    for plan in plans:
+        if plan.columns is None or plan.columns.transit_gateway:
+            continue
+        plan.verdict = load_verdict(_verdict_path(root, plan))
+        if plan.verdict is None or plan.verdict.records != plan.columns.rows:
+            plan.verdict = None
+            key = ParquetColumns(plan.columns.columns, 0, (), False, plan.columns.integer_types)
+            todo.setdefault(key, []).append(plan)
+    if not todo:
+        return
+    total = sum(len(group) for group in todo.values())
+    with progress.task(f"checking the values of {total} Parquet objects", total=total) as task:
+        for columns, group in todo.items():
+            try:
+                with scan_errors({str(p.path): p.candidate.uri for p in group}):
+                    verdicts = check_values(con, columns, [p.path for p in group])
+            except FlowLogFormatError:
+                if on_error == "stop":
+                    raise
+                verdicts = _check_one_by_one(con, columns, group)
+            for plan in group:
+                verdict = verdicts.get(str(plan.path))
+                if verdict is not None:
+                    plan.verdict = verdict
+                    save_verdict(_verdict_path(root, plan), verdict)
+                task.advance()
+
+
+def _check_one_by_one(
+    con: duckdb.DuckDBPyConnection, columns: ParquetColumns, group: list[_Plan]
+) -> dict[str, Verdict]:
+    """--on-error skip after an unreadable object: check each alone, skip those that fail."""
+    verdicts: dict[str, Verdict] = {}
+    for plan in group:
+        try:
+            with scan_errors({str(plan.path): plan.candidate.uri}):
+                verdicts.update(check_values(con, columns, [plan.path]))
+        except FlowLogFormatError as exc:
+            plan.object_error = SkippedInput.from_error(exc, "object")
+    return verdicts
+
+
 def _outcome(
-    plan: _Plan, inspected: ParquetColumns | SkippedInput | None, on_error: OnError
-) -> SkippedInput | tuple[FlowLogObject, ParquetColumns, SkippedInput | None]:
+    plan: _Plan, on_error: OnError
+) -> (
+    SkippedInput
+    | TransitGatewayObject
+    | tuple[_Read, SkippedInput | None, TransitGatewayObject | None]
+):
     candidate = plan.candidate
     if plan.object_error is not None:
         return plan.object_error
     lines: SkippedInput | None = None
+    tgw: TransitGatewayObject | None = None
+    filtered = False
     if candidate.format == "text":
         conversion = plan.conversion
         assert conversion is not None
+        facts = conversion.facts
+        if facts.transit_gateway_format:
+            return TransitGatewayObject(candidate.uri, facts.transit_gateway, True)
         error = conversion.line_error(candidate.uri)
         if error is not None:
             if on_error == "stop":
                 raise error
             lines = SkippedInput.from_error(error, "lines", conversion.bad_lines)
+        if facts.transit_gateway:
+            tgw = TransitGatewayObject(candidate.uri, facts.transit_gateway, False)
         local_path, columns, fields = conversion.path, CANONICAL, conversion.fields
+        unknown, kept = facts.unknown, facts.records
     else:
-        if isinstance(inspected, SkippedInput):
-            return inspected
-        assert inspected is not None
-        local_path, columns, fields = plan.path, inspected, inspected.fields
+        columns_found = plan.columns
+        assert columns_found is not None
+        if columns_found.transit_gateway:
+            return TransitGatewayObject(candidate.uri, columns_found.rows, True)
+        verdict = plan.verdict
+        assert verdict is not None
+        if verdict.bad:
+            if on_error == "stop":
+                raise verdict.error(candidate.uri)
+            lines = SkippedInput.from_error(verdict.error(candidate.uri), "records", verdict.bad)
+            filtered = True
+        if verdict.transit_gateway:
+            tgw = TransitGatewayObject(candidate.uri, verdict.transit_gateway, False)
+            filtered = True
+        local_path, columns, fields = plan.path, columns_found, columns_found.fields
+        unknown, kept = columns_found.unknown, verdict.kept
     info = candidate.info
     obj = FlowLogObject(
         uri=candidate.uri,
@@ -281,21 +488,30 @@ def _outcome(
         region=info.region,
         flow_log_id=info.flow_log_id,
         converted=plan.conversion.converted if plan.conversion is not None else False,
+        unknown_fields=unknown,
     )
-    return obj, columns, lines
+    return _Read(obj, columns, filtered, kept), lines, tgw
 
 
 # --------------------------------------------------------------------------- views
 
 
-def _all_view_sql(name: str, prepared: list[_Prepared], window: TimeWindow) -> str:
+def _all_view_sql(name: str, reads: list[_Read], window: TimeWindow) -> str:
     """One read_parquet per distinct column set, in the canonical schema, within the window."""
-    groups: dict[tuple[tuple[str, str], ...], tuple[ParquetColumns, list[Path]]] = {}
-    for obj, columns in prepared:
-        groups.setdefault(columns.columns, (columns, []))[1].append(obj.local_path)
+    groups: dict[tuple[ParquetColumns, bool], list[Path]] = {}
+    for read in reads:
+        key = (
+            ParquetColumns(read.columns.columns, 0, (), False, read.columns.integer_types),
+            read.filtered,
+        )
+        groups.setdefault(key, []).append(read.obj.local_path)
     branches = [
-        BRANCH_SQL.format(columns=columns.select_list(), files=string_list(paths))
-        for columns, paths in groups.values()
+        BRANCH_SQL.format(
+            columns=columns.select_list(),
+            files=string_list(paths),
+            where=f" WHERE {keep_condition(columns)}" if filtered else "",
+        )
+        for (columns, filtered), paths in groups.items()
     ]
     if not branches:
         nulls = ", ".join(f"CAST(NULL AS {f.duckdb_type}) AS {identifier(f.name)}" for f in FIELDS)
