@@ -613,7 +613,7 @@ def test_an_interrupted_write_leaves_the_old_directory(
     real_replace = Path.replace
 
     def failing_replace(self: Path, target: Any) -> Path:
-        if self.name.startswith(".sg.tmp-"):  # the final swap of the new directory
+        if self.name.startswith(".sg.") and self.name.endswith(".tmp"):  # the final swap
             raise OSError(28, "No space left on device")
         return real_replace(self, target)
 

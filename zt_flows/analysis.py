@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from zt_flows.atomic import write_text
 from zt_flows.conversations import write_edges
 from zt_flows.findings import Finding, findings_to_json
 from zt_flows.graph import build_graph, drop_rejected_only, export_graph
@@ -119,10 +120,10 @@ def write_analysis(
         ingest = obs.flows.summarize(con)
         task.advance()
         files = [
-            _write_text(out / "records.json", _records_pointer(obs, ingest)),
+            write_text(out / "records.json", _records_pointer(obs, ingest)),
             write_edges(obs.conversations.edges, out / "edges.parquet"),
             write_plan(result.plan, out / "plan.json"),
-            _write_text(out / "findings.json", findings_to_json(result.findings)),
+            write_text(out / "findings.json", findings_to_json(result.findings)),
         ]
         task.advance()
         graph = build_graph(obs.conversations.edges, obs.inventory, level="security_group")
@@ -150,7 +151,7 @@ def write_analysis(
         files += [report_md, report_html]
         task.advance()
         summary = summarize(result, ingest)
-        files.append(_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n"))
+        files.append(write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n"))
         task.advance()
     return AnalysisOutputs(out=out, files=tuple(files), ingest=ingest, summary=summary)
 
@@ -237,13 +238,6 @@ def _records_pointer(obs: Observation, ingest: IngestSummary) -> str:
         "summary": json.loads(ingest.to_json()),
     }
     return json.dumps(doc, indent=2) + "\n"
-
-
-def _write_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 def _iso(value: datetime | None) -> str | None:

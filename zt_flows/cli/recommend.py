@@ -141,9 +141,9 @@ def recommend(
     quiet: QuietOpt = False,
 ) -> None:
     from zt_flows.analysis import build_recommendation
+    from zt_flows.atomic import write_text
     from zt_flows.findings import findings_to_json
     from zt_flows.recommend import write_plan
-    from zt_flows.sources.cache import atomic_path
 
     settings = build_settings(
         since=since,
@@ -167,8 +167,7 @@ def recommend(
     findings_path = findings or out.with_name("findings.json")
     try:
         write_plan(plan, out)
-        with atomic_path(findings_path) as tmp:
-            tmp.write_text(findings_to_json(all_findings), encoding="utf-8")
+        write_text(findings_path, findings_to_json(all_findings))
     except OSError as exc:
         raise OutputError(
             f"cannot write {exc.filename or out}: {exc.strerror or exc}",

@@ -8,6 +8,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from zt_flows.atomic import atomic_path
 from zt_flows.conversations.build import EDGE_SCHEMA
 from zt_flows.errors import FlowLogFormatError, Location
 
@@ -15,10 +16,8 @@ from zt_flows.errors import FlowLogFormatError, Location
 def write_edges(edges: pl.DataFrame, path: Path) -> Path:
     """Write the edge table as Parquet (zstd), via a temporary file and a rename."""
     table = edges.to_arrow().select(EDGE_SCHEMA.names).cast(EDGE_SCHEMA)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
     return path
 
 

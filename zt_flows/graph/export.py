@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import secrets
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,7 +24,8 @@ from typing import Any, Literal, get_args
 
 import networkx as nx
 
-from zt_flows.errors import OutputError, UsageError
+from zt_flows.atomic import write_bytes
+from zt_flows.errors import UsageError
 from zt_flows.graph.labels import clean_text, node_subtitle, node_title, ports_text
 from zt_flows.graph.picture import OTHER_OUTSIDE, OUTSIDE_STYLE, TIER_STYLE, draw_graph
 from zt_flows.graph.render import scene_to_png, scene_to_svg, xml_safe
@@ -56,7 +55,7 @@ def export_graph(graph: nx.DiGraph, path: Path | str, fmt: GraphFormat) -> Path:
     """Write ``graph`` to ``path`` in ``fmt``, atomically (temporary file, then rename)."""
     target = Path(path)
     data = render_graph(graph, fmt)
-    write_atomic(target, data)
+    write_bytes(target, data)
     return target
 
 
@@ -68,30 +67,6 @@ def format_for(path: Path | str) -> GraphFormat | None:
         if suffix == fmt:
             return fmt
     return None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file in ``path``'s folder and rename it over ``path``.
-
-    The temporary file is created with the usual permissions (0666 less the umask), not
-    ``mkstemp``'s 0600, since the rename makes it the user's file.
-    """
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        temp.replace(path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- GraphML

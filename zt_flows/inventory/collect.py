@@ -17,10 +17,9 @@ into place when complete: an interrupted run leaves nothing that looks like a sn
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import shutil
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -31,6 +30,7 @@ from typing import cast
 import boto3
 import botocore.client
 
+from zt_flows.atomic import atomic_dir
 from zt_flows.aws import aws_call, client_config, make_session
 from zt_flows.errors import OutputError, UsageError
 from zt_flows.inventory import layout
@@ -80,16 +80,14 @@ def collect_inventory(
             "no AWS region to collect in",
             hint="pass --region (repeatable) or --all-regions, or set AWS_REGION",
         )
+    stack = contextlib.ExitStack()
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-        )
+        partial = stack.enter_context(atomic_dir(target))
     except OSError as exc:
         raise OutputError(
             f"cannot write a snapshot into {target.parent}: {exc.strerror or exc}"
         ) from None
-    try:
+    with stack:
         accounts = _accounts(session, settings)
         plan = [(acct, region) for acct in accounts for region in _regions(acct, settings)]
         nested = len(plan) > 1
@@ -120,12 +118,6 @@ def collect_inventory(
             "regions": sorted({region for _, region in plan}),
         }
         _write_json(partial / layout.MANIFEST, manifest)
-        if target.exists():
-            raise OutputError(f"{target} appeared while collecting; not overwriting it")
-        partial.rename(target)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return target
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, cast
 
+from zt_flows.atomic import write_text
 from zt_flows.errors import Location, PlanFormatError
 
 SCHEMA_VERSION = 1
@@ -428,11 +429,7 @@ def plan_to_json(plan: Plan) -> str:
 
 def write_plan(plan: Plan, path: Path) -> Path:
     """Write ``plan.json`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(plan_to_json(plan), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text(path, plan_to_json(plan))
 
 
 # --------------------------------------------------------------------------- reading

@@ -10,11 +10,11 @@ the new directory unchanged, as hard links where the file system allows.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+from zt_flows.atomic import atomic_dir, create_file
 from zt_flows.errors import OutputError
 
 MARKER = ".ztflows-output"
@@ -92,31 +92,11 @@ def write_output_dir(out: Path, files: Mapping[str, str], *, force: bool = False
 
 
 def _swap_in(out: Path, files: Mapping[str, str], existing: list[Path], owned: set[str]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # os.mkdir honours the umask, as a directory the user made would.
-    tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
-    tmp.mkdir()
-    old: Path | None = None
-    try:
+    with atomic_dir(out, replace=True) as tmp:
         for name, text in sorted(files.items()):
-            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
-        (tmp / MARKER).write_text(marker_text(files), encoding="utf-8", newline="\n")
+            create_file(tmp / name, text)
+        create_file(tmp / MARKER, marker_text(files))
         for entry in existing:
             if entry.name in owned or entry.name in files or entry.name == MARKER:
                 continue
             _carry(entry, tmp / entry.name)
-        if out.is_dir():
-            shutil.copymode(out, tmp)
-            old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
-            old.mkdir()
-            out.replace(old / out.name)
-        tmp.replace(out)
-    except BaseException:
-        if old is not None and not out.exists():
-            (old / out.name).replace(out)  # put the previous directory back
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

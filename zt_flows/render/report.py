@@ -14,14 +14,11 @@ bytes (no time of the run, everything sorted).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import polars as pl
 
-from zt_flows.errors import OutputError
+from zt_flows.atomic import write_files
 from zt_flows.inventory.model import Inventory
 from zt_flows.render.report_data import ReportInput, report_view
 from zt_flows.render.report_html import render_html
@@ -62,24 +59,5 @@ def render_report(data: ReportInput, out_dir: Path) -> tuple[Path, Path]:
     """
     view = report_view(data)
     texts = (render_markdown(view), render_html(view))
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from None
-    temps: list[Path] = []
-    try:
-        for name, text in zip(REPORT_FILES, texts, strict=True):
-            fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
-            temps.append(Path(temp))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-            Path(temp).chmod(0o644)  # mkstemp's 0600 would hide the report from others
-        targets = tuple(out_dir / name for name in REPORT_FILES)
-        for temp_path, target in zip(temps, targets, strict=True):
-            temp_path.replace(target)
-    except OSError as exc:
-        for temp_path in temps:
-            with contextlib.suppress(OSError):
-                temp_path.unlink()
-        raise OutputError(f"cannot write the report into {out_dir}: {exc.strerror}") from None
-    return targets[0], targets[1]
+    md_path, html_path = write_files(out_dir, dict(zip(REPORT_FILES, texts, strict=True)))
+    return md_path, html_path

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from zt_flows.atomic import atomic_path as _atomic_path
 
 PART_SUFFIX = ".part"
 _STALE_PART_SECONDS = 3600
@@ -41,22 +39,13 @@ def entry_path(root: Path, area: str, key: str, suffix: str) -> Path:
     return root / area / key[:2] / f"{key}{suffix}"
 
 
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target``; renamed to ``target`` when the block succeeds.
+def atomic_path(target: Path) -> contextlib.AbstractContextManager[Path]:
+    """A ``.part`` path beside ``target``; renamed to ``target`` when the block succeeds.
 
     On any exception (including KeyboardInterrupt) the temporary file is removed and
-    ``target`` is left as it was.
+    ``target`` is left as it was. Not fsynced: a lost entry is fetched again.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PART_SUFFIX}")
-    try:
-        yield tmp
-        tmp.replace(target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    return _atomic_path(target, suffix=PART_SUFFIX, durable=False)
 
 
 def remove_stale_parts(root: Path, area: str) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 
+from zt_flows.atomic import atomic_path
 from zt_flows.errors import OutputError, excerpt
 from zt_flows.progress import NULL_PROGRESS, Progress
 from zt_flows.settings import TimeWindow
-from zt_flows.sources.cache import atomic_path
 from zt_flows.sources.model import (
     FlowLogObject,
     IngestSummary,
