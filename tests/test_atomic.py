@@ -45,9 +45,14 @@ def test_concurrent_writers_never_leave_a_mix(tmp_path: Path) -> None:
 def test_a_failure_keeps_the_old_file_and_removes_the_temporary_one(tmp_path: Path) -> None:
     target = tmp_path / "edges.parquet"
     target.write_text("old")
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_text("half")
-        raise RuntimeError("interrupted")
+
+    def interrupted() -> None:
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        interrupted()
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["edges.parquet"]
 
@@ -99,8 +104,13 @@ def test_a_folder_is_swapped_in_whole(tmp_path: Path) -> None:
     with atomic_dir(target, replace=True) as tmp:
         (tmp / "b.json").write_text("2")
     assert sorted(p.name for p in target.iterdir()) == ["b.json"]
-    with pytest.raises(KeyboardInterrupt), atomic_dir(target, replace=True) as tmp:
-        (tmp / "c.json").write_text("3")
-        raise KeyboardInterrupt
+
+    def interrupted() -> None:
+        with atomic_dir(target, replace=True) as tmp:
+            (tmp / "c.json").write_text("3")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
     assert sorted(p.name for p in target.iterdir()) == ["b.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["snapshot"]
