@@ -17,9 +17,10 @@ from test_graph_support import (
     sg,
 )
 
-from zt_flows.graph import build_graph, drop_rejected_only, port_label
+from zt_flows.graph import build_graph, drop_rejected_only
 from zt_flows.graph.identity import GroupIndex
 from zt_flows.inventory.model import InterfaceRole
+from zt_flows.vocabulary import conversation_label
 
 
 @pytest.fixture(scope="module")
@@ -362,8 +363,9 @@ def test_unknown_level_is_refused() -> None:
         (17, 53, "udp/53"),
         (1, 0, "icmp"),
         (58, 0, "icmpv6"),
-        (47, 0, "proto/47"),
+        (132, 2905, "sctp/2905"),
+        (47, 0, "protocol 47"),
     ],
 )
 def test_port_label(protocol: int, port: int, label: str) -> None:
-    assert port_label(protocol, port) == label
+    assert conversation_label(protocol, port) == label

@@ -32,8 +32,8 @@ from zt_flows.rules import (
     edges_from_frame,
     evaluate_rules,
 )
-from zt_flows.rules.evaluate import DIRECTIONS
 from zt_flows.settings import RecommendSettings
+from zt_flows.vocabulary import DIRECTIONS
 
 GROUPS = ("sg-a", "sg-b", "sg-c", "sg-d", "sg-default")
 PORTS = (22, 53, 80, 443, 5432, 8080, 8081, 8443, 9100)

@@ -34,13 +34,13 @@ from zt_flows.recommend import Plan, PlannedRule, check_plan, plan_findings, pla
 from zt_flows.render.terraform import render_terraform
 from zt_flows.rules import EdgeSide, Evaluator, NetworkFacts
 from zt_flows.rules.edges import Edge
-from zt_flows.rules.evaluate import DIRECTIONS
 from zt_flows.settings import (
     ConversationSettings,
     RecommendSettings,
     Settings,
     SourceSettings,
 )
+from zt_flows.vocabulary import DIRECTIONS
 
 # --------------------------------------------------------------------------- harness
 

@@ -32,10 +32,9 @@ from zt_flows.rules import (
     RuleSet,
     edges_from_frame,
     evaluate_rules,
-    protocol_number,
-    protocol_text,
 )
 from zt_flows.settings import RecommendSettings
+from zt_flows.vocabulary import ip_protocol, protocol_number
 
 WEB = eni("web", "10.0.1.10", ["sg-web"], ipv6=["2600:1f18::10"])
 APP = eni("app", ["10.0.2.20", "10.0.2.21"], ["sg-app", "sg-mon"])
@@ -94,7 +93,7 @@ def test_protocols_by_name_and_number() -> None:
         None,
     ]
     assert protocol_number("50") == 50
-    assert [protocol_text(n) for n in (6, 17, 1, 58, None, 47)] == [
+    assert [ip_protocol(n) for n in (6, 17, 1, 58, None, 47)] == [
         "tcp",
         "udp",
         "icmp",

@@ -159,12 +159,6 @@ LOG_STATUS_SKIPDATA = "SKIPDATA"
 ACTION_ACCEPT = "ACCEPT"
 ACTION_REJECT = "REJECT"
 
-# IANA protocol numbers seen in flow logs.
-PROTO_ICMP = 1
-PROTO_TCP = 6
-PROTO_UDP = 17
-PROTO_ICMPV6 = 58
-
 # tcp-flags bits as flow logs report them (OR-ed over the interval). ACK is reported only
 # together with SYN, so SYN-ACK is 18; SYN without ACK marks the initiator.
 TCP_FIN = 1

@@ -13,11 +13,11 @@ from typing import Literal
 import polars as pl
 
 from zt_flows.findings import Finding
-from zt_flows.graph.build import port_label
 from zt_flows.graph.identity import GroupIndex
 from zt_flows.inventory.model import Inventory, SecurityGroup
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule
 from zt_flows.render.reach import reach_rows
+from zt_flows.vocabulary import conversation_label
 
 
 def find_group(inventory: Inventory, name: str, *, vpc_id: str | None = None) -> SecurityGroup:
@@ -61,7 +61,7 @@ def name_edges(edges: pl.DataFrame, inventory: Inventory) -> pl.DataFrame:
         ]
 
     port = pl.struct("protocol", "server_port").map_elements(
-        lambda p: port_label(p["protocol"], p["server_port"]), return_dtype=pl.String
+        lambda p: conversation_label(p["protocol"], p["server_port"]), return_dtype=pl.String
     )
     return edges.with_columns(*side("client"), *side("server"), port.alias("port"))
 

@@ -6,7 +6,7 @@ node-link, DOT, SVG, PNG) and :func:`format_for`. How an ENI with several groups
 drawn is in ``graph.identity``; how columns are chosen, in ``graph.tiers``.
 """
 
-from zt_flows.graph.build import LEVELS, GraphLevel, build_graph, drop_rejected_only, port_label
+from zt_flows.graph.build import LEVELS, GraphLevel, build_graph, drop_rejected_only
 from zt_flows.graph.export import (
     GRAPH_FORMATS,
     GraphFormat,
@@ -26,6 +26,5 @@ __all__ = [
     "export_graph",
     "format_for",
     "graph_to_dot",
-    "port_label",
     "render_graph",
 ]

@@ -36,30 +36,15 @@ import polars as pl
 from zt_flows.graph.identity import GroupIndex
 from zt_flows.graph.tiers import assign_tiers
 from zt_flows.inventory.model import EndpointKind, Inventory
+from zt_flows.vocabulary import conversation_label, endpoint_kind_words, protocol_name
 
 GraphLevel = Literal["security_group", "eni", "subnet"]
 LEVELS: tuple[GraphLevel, ...] = ("security_group", "eni", "subnet")
-
-PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6", 132: "sctp"}
-# Protocols whose flow-log records carry ports; the others log port 0.
-_PORTED = frozenset({6, 17, 132})
 
 _EXTERNAL_NAMES = {
     EndpointKind.INTERNET.value: "internet",
     EndpointKind.PRIVATE_OTHER.value: "other private",
 }
-
-
-def protocol_name(protocol: int) -> str:
-    """``tcp`` for 6; an unnamed protocol is its number."""
-    return PROTOCOL_NAMES.get(protocol, str(protocol))
-
-
-def port_label(protocol: int, port: int) -> str:
-    """``tcp/443``; ``icmp`` (flow logs carry no ICMP type); ``proto/47`` for GRE."""
-    if protocol in _PORTED:
-        return f"{protocol_name(protocol)}/{port}"
-    return PROTOCOL_NAMES.get(protocol, f"proto/{protocol}")
 
 
 @dataclass(frozen=True)
@@ -246,14 +231,13 @@ class _Mapper:
         kind = facts.kind
         if kind == EndpointKind.AWS_SERVICE:
             return key.partition(":")[2]
-        if kind == EndpointKind.ONPREM:
-            return f"on-premises {facts.label}" if facts.label else "on-premises"
-        if kind == EndpointKind.PARTNER:
-            return f"partner {facts.label}" if facts.label else "partner"
+        if kind in (EndpointKind.ONPREM, EndpointKind.PARTNER):
+            words = endpoint_kind_words(kind)
+            return f"{words} {facts.label}" if facts.label else words
         if kind in (EndpointKind.PEERED_VPC, EndpointKind.VPC_UNKNOWN):
             vpc = self._inventory.vpcs.get(vpc_id)
             vpc_name = (_tag(vpc.tags, "Name") if vpc is not None else None) or vpc_id or "?"
-            prefix = "peered VPC" if kind == EndpointKind.PEERED_VPC else "unknown in"
+            prefix = endpoint_kind_words(kind) if kind == EndpointKind.PEERED_VPC else "unknown in"
             return f"{prefix} {vpc_name}"
         return _EXTERNAL_NAMES.get(kind, key)
 
@@ -302,8 +286,8 @@ def _edge_attributes(facts: _EdgeFacts) -> dict[str, Any]:
     never = [p for p in ordered if facts.ports[p][0] == 0]
     shown = accepted or never
     return {
-        "ports": [port_label(*p) for p in shown],
-        "rejected_ports": [port_label(*p) for p in never],
+        "ports": [conversation_label(*p) for p in shown],
+        "rejected_ports": [conversation_label(*p) for p in never],
         "protocols": sorted({protocol_name(p[0]) for p in shown}),
         "flows": facts.flows,
         "accepted": facts.accepted,

@@ -10,17 +10,17 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
+from zt_flows.vocabulary import ENDPOINT_KIND_WORDS
+
 MAX_NAME = 40
 MAX_PORTS = 6
 
+# A node of an outside class stands for many addresses, and its title already names it
+# ("internet", "unknown in vpc-…"): its subtitle says what those addresses are.
 _KIND_TEXT = {
+    **ENDPOINT_KIND_WORDS,
     "internet": "public addresses",
-    "aws_service": "AWS service",
-    "peered_vpc": "peered VPC",
-    "onprem": "on-premises",
-    "partner": "partner",
     "vpc_unknown": "no known ENI",
-    "private_other": "private address",
 }
 _UNIT = {"security_group": "ENI", "subnet": "ENI", "eni": ""}
 
@@ -56,13 +56,11 @@ def node_subtitle(attrs: Mapping[str, object]) -> str:
 
 
 def ports_text(ports: Sequence[str], limit: int = MAX_PORTS) -> str:
-    """``tcp/80,443 udp/53``: ports grouped by protocol, at most ``limit`` then ``+N``."""
+    """``tcp/80,443 udp/53 protocol 47``: ports grouped by protocol, at most ``limit``, ``+N``."""
     shown, rest = list(ports[:limit]), len(ports) - limit
     groups: dict[str, list[str]] = {}
     for label in shown:
         protocol, _, port = label.partition("/")
-        if label.startswith("proto/"):
-            protocol, port = label, ""
         groups.setdefault(protocol, [])
         if port:
             groups[protocol].append(port)

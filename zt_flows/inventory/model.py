@@ -15,8 +15,8 @@ from enum import StrEnum
 from typing import Literal, TypeVar
 
 from zt_flows.errors import InventoryIncompleteError
+from zt_flows.vocabulary import Direction
 
-Direction = Literal["ingress", "egress"]
 Tags = tuple[tuple[str, str], ...]
 # What a flow log captures. AWS: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html#flow-logs-basics
 TrafficType = Literal["ACCEPT", "REJECT", "ALL"]

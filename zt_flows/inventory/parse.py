@@ -20,7 +20,6 @@ from zt_flows.inventory import layout
 from zt_flows.inventory._doc import Node
 from zt_flows.inventory.flow_logs import parse_flow_log
 from zt_flows.inventory.model import (
-    Direction,
     NetworkInterface,
     PrefixList,
     SecurityGroup,
@@ -29,9 +28,9 @@ from zt_flows.inventory.model import (
 )
 from zt_flows.inventory.network import parse_peering, parse_subnet, parse_vpc
 from zt_flows.inventory.roles import classify_interface
+from zt_flows.vocabulary import Direction, ip_protocol, protocol_number
 
 # AWS answers protocol numbers with names for these; hand-made files may not.
-_PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 _REGION_OF_AZ = re.compile(r"^([a-z]{2}(?:-gov)?-[a-z]+-\d+)")
 
 
@@ -240,7 +239,10 @@ def _group(node: Node) -> SecurityGroup:
 
 def _protocol(node: Node) -> str:
     value = node.req_str("IpProtocol").strip().lower()
-    return _PROTOCOL_NAMES.get(value, value)
+    try:
+        return ip_protocol(protocol_number(value))  # "6" is written "tcp"
+    except ValueError:
+        return value
 
 
 def _ports(node: Node, protocol: str) -> tuple[int | None, int | None]:

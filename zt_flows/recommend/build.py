@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from zt_flows.errors import VerificationError
-from zt_flows.inventory.model import Direction, Inventory
+from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.derive import Deriver, Proposal
 from zt_flows.recommend.evidence import confidence_of, evidence_of, evidence_of_usage
 from zt_flows.recommend.peers import rule_peer
@@ -68,13 +68,14 @@ from zt_flows.rules.analysis import (
     analysis_window,
     group_coverage,
 )
-from zt_flows.rules.describe import ports_label, rule_label
+from zt_flows.rules.describe import rule_label
 from zt_flows.rules.edges import Edge
-from zt_flows.rules.evaluate import DIRECTIONS, Evaluator, sides
+from zt_flows.rules.evaluate import Evaluator, sides
 from zt_flows.rules.exposure import ExposureCount, measure_exposure
 from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
 from zt_flows.settings import RecommendSettings, TimeWindow
+from zt_flows.vocabulary import DIRECTIONS, Direction, rule_ports_label
 
 Slot = tuple[int, Direction, str]
 Carrier = tuple[str, str]  # (group id, planned rule key)
@@ -407,7 +408,7 @@ class _Builder:
         return PlannedRule(
             direction=rule.direction,
             action="keep",
-            protocol=rule.protocol_text,
+            protocol=rule.ip_protocol,
             from_port=rule.from_port,
             to_port=rule.to_port,
             peer=self._peer(rule),
@@ -525,7 +526,7 @@ class _Builder:
             if not homes:
                 continue
             home = min(homes, key=lambda r: (r.ports_size(), r.key))
-            ports = ports_label(wanted.protocol, wanted.from_port, wanted.to_port)
+            ports = rule_ports_label(wanted.protocol, wanted.from_port, wanted.to_port)
             match = next((r for r in existing if r.signature == wanted.signature), None)
             why = (
                 "dual-stack: the listener's clients over the other address family are the same"
@@ -540,7 +541,7 @@ class _Builder:
                     PlannedRule(
                         direction="ingress",
                         action="add",
-                        protocol=wanted.protocol_text,
+                        protocol=wanted.ip_protocol,
                         from_port=wanted.from_port,
                         to_port=wanted.to_port,
                         peer=Peer(type="cidr", value=other),
@@ -576,7 +577,7 @@ class _Builder:
         return PlannedRule(
             direction="ingress",
             action="add",
-            protocol=spec.protocol_text,
+            protocol=spec.ip_protocol,
             from_port=icmp_type,
             to_port=code,
             peer=self._peer(home),
@@ -626,13 +627,13 @@ class _Builder:
         description = (
             self.descriptions.get(match.rule_id)
             if match is not None and match.rule_id
-            else f"{ports_label(spec.protocol, spec.from_port, spec.to_port)} {word_to} "
+            else f"{rule_ports_label(spec.protocol, spec.from_port, spec.to_port)} {word_to} "
             f"{proposal.peer.name or proposal.peer.value} (observed)"
         )
         return PlannedRule(
             direction=proposal.direction,
             action="keep" if match is not None else "add",
-            protocol=spec.protocol_text,
+            protocol=spec.ip_protocol,
             from_port=spec.from_port,
             to_port=spec.to_port,
             peer=proposal.peer,
@@ -653,7 +654,7 @@ class _Builder:
         planned = PlannedRule(
             direction=rule.direction,
             action="remove",
-            protocol=rule.protocol_text,
+            protocol=rule.ip_protocol,
             from_port=rule.from_port,
             to_port=rule.to_port,
             peer=self._peer(rule),

@@ -37,10 +37,11 @@ from zt_flows.recommend.verify import (
     replay_records,
 )
 from zt_flows.rules.edges import Edge, edges_from_frame
-from zt_flows.rules.evaluate import DIRECTIONS, Evaluator, sides
+from zt_flows.rules.evaluate import Evaluator, sides
 from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.semantics import RuleSet
 from zt_flows.settings import RecommendSettings
+from zt_flows.vocabulary import DIRECTIONS
 
 
 @dataclass(frozen=True)

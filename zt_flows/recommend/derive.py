@@ -20,15 +20,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from zt_flows.inventory.model import Direction
 from zt_flows.recommend.peers import choose_group, rule_peer
 from zt_flows.recommend.plan import Peer
 from zt_flows.recommend.safety import KeptFor, Population, Populations
 from zt_flows.recommend.shapes import port_ranges
 from zt_flows.recommend.units import Unit
 from zt_flows.rules.facts import NetworkFacts
-from zt_flows.rules.semantics import ICMPS, PORTED, PORTS, RulePeer, RuleSpec
+from zt_flows.rules.semantics import RulePeer, RuleSpec
 from zt_flows.settings import RecommendSettings
+from zt_flows.vocabulary import PORTS, RULE_PORTED, RULE_TYPED, Direction
 
 Shape = Literal["exact", "ranges", "existing"]
 SHAPES: tuple[Shape, ...] = ("exact", "ranges", "existing")
@@ -200,7 +200,7 @@ class Deriver:
         out = []
         for protocol in protocols:
             carried = [u for u in units if u.edge.protocol == protocol]
-            if protocol in PORTED:
+            if protocol in RULE_PORTED:
                 ports = {u.edge.server_port for u in carried}
                 ranges = (
                     self._port_ranges(home, ports, self._mirrored(carried))
@@ -210,7 +210,7 @@ class Deriver:
                 for low, high in ranges:
                     inside = [u for u in carried if low <= u.edge.server_port <= high]
                     out.append(self._proposal(home, protocol, low, high, peer, inside))
-            elif protocol in ICMPS and home.protocol == protocol:
+            elif protocol in RULE_TYPED and home.protocol == protocol:
                 # Flow logs cannot tell ICMP types apart: keep what the rule said.
                 out.append(
                     self._proposal(home, protocol, home.from_port, home.to_port, peer, carried)

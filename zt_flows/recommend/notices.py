@@ -14,7 +14,7 @@ from zt_flows.findings import Finding, make_finding
 from zt_flows.recommend.plan import BlockedConversation, GroupPlan, Plan, PlannedRule
 from zt_flows.recommend.quota import QUOTA_NOTE
 from zt_flows.recommend.verify import describe_blocked
-from zt_flows.rules.describe import conversation_label
+from zt_flows.vocabulary import conversation_label, protocol_number, rule_ports_label
 
 
 def plan_findings(plan: Plan) -> tuple[Finding, ...]:
@@ -28,11 +28,7 @@ def plan_findings(plan: Plan) -> tuple[Finding, ...]:
                 continue
             word = "from" if rule.direction == "ingress" else "to"
             days = rule.evidence.days_seen if rule.evidence else 0
-            ports = (
-                "all traffic"
-                if rule.protocol == "-1"
-                else _ports(rule.protocol, rule.from_port, rule.to_port)
-            )
+            ports = _rule_ports(rule)
             out.append(
                 make_finding(
                     "low-confidence-rule",
@@ -171,17 +167,9 @@ def _word(rule: PlannedRule) -> str:
 
 
 def _rule_ports(rule: PlannedRule) -> str:
-    if rule.protocol == "-1":
-        return "all traffic"
-    return _ports(rule.protocol, rule.from_port, rule.to_port)
+    return rule_ports_label(protocol_number(rule.protocol), rule.from_port, rule.to_port)
 
 
 def _is_service(peer: str) -> bool:
     """An AWS service as flow logs name it (``S3``, ``AMAZON``), not an ENI or an address."""
     return bool(peer) and peer.replace("_", "").isalnum() and peer.isupper()
-
-
-def _ports(protocol: str, low: int | None, high: int | None) -> str:
-    if low is None:
-        return protocol
-    return f"{protocol}/{low}" if low == high else f"{protocol}/{low}-{high}"

@@ -20,11 +20,11 @@ from typing import Literal, cast
 
 from zt_flows.atomic import write_text
 from zt_flows.errors import Location, PlanFormatError
+from zt_flows.vocabulary import Direction
 
 SCHEMA_VERSION = 1
 
 RuleAction = Literal["keep", "add", "remove"]
-Direction = Literal["ingress", "egress"]
 PeerType = Literal["security_group", "cidr", "prefix_list"]
 Confidence = Literal["high", "low"]
 Coverage = Literal["observed", "uncovered", "unlogged", "unattached"]

@@ -7,14 +7,8 @@ from collections.abc import Iterable
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule
 from zt_flows.rules.facts import canonical_cidr
-from zt_flows.rules.semantics import (
-    ICMPS,
-    PORTED,
-    RulePeer,
-    RuleSet,
-    RuleSpec,
-    protocol_number,
-)
+from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
+from zt_flows.vocabulary import RULE_PORTED, RULE_TYPED, protocol_number
 
 
 def spec_of(group_id: str, rule: PlannedRule) -> RuleSpec:
@@ -22,7 +16,7 @@ def spec_of(group_id: str, rule: PlannedRule) -> RuleSpec:
     protocol = protocol_number(rule.protocol)
     low = None if rule.from_port is None or rule.from_port < 0 else rule.from_port
     high = None if rule.to_port is None or rule.to_port < 0 else rule.to_port
-    if protocol is None or (protocol not in PORTED and protocol not in ICMPS):
+    if protocol is None or (protocol not in RULE_PORTED and protocol not in RULE_TYPED):
         low = high = None
     value = canonical_cidr(rule.peer.value) if rule.peer.type == "cidr" else rule.peer.value
     return RuleSpec(

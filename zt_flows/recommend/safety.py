@@ -37,7 +37,8 @@ from zt_flows.recommend.plan import KEPT_FOR, KeptFor, Peer
 from zt_flows.recommend.shapes import peer_networks, peer_within
 from zt_flows.recommend.units import Unit
 from zt_flows.rules.facts import IPNetwork, NetworkFacts, covered, network, subnet_of
-from zt_flows.rules.semantics import PROTO_ICMP, PROTO_ICMPV6, RulePeer, RuleSpec
+from zt_flows.rules.semantics import RulePeer, RuleSpec
+from zt_flows.vocabulary import PROTO_ICMP, PROTO_ICMPV6
 
 # What each reason means, for the plan's summary and the report's "kept, and why".
 KEPT_WORDS: Mapping[KeptFor, str] = {

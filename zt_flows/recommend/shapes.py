@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from zt_flows.rules.facts import IPNetwork, NetworkFacts, covered, network
-from zt_flows.rules.semantics import ICMPS, PORTED, RulePeer, RuleSpec
+from zt_flows.rules.semantics import RulePeer, RuleSpec
+from zt_flows.vocabulary import RULE_PORTED, RULE_TYPED
 
 
 def port_ranges(ports: Iterable[int], density: float) -> tuple[tuple[int, int], ...]:
@@ -73,11 +74,11 @@ def ports_within(inner: RuleSpec, outer: RuleSpec) -> bool:
         return True
     if inner.protocol != outer.protocol:
         return False
-    if outer.protocol in PORTED:
+    if outer.protocol in RULE_PORTED:
         low, high = inner.port_range()
         outer_low, outer_high = outer.port_range()
         return outer_low <= low and high <= outer_high
-    if outer.protocol in ICMPS:
+    if outer.protocol in RULE_TYPED:
         if outer.from_port is None:
             return True
         if inner.from_port != outer.from_port:

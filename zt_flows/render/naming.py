@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from zt_flows.recommend.plan import GroupPlan, Peer, PlannedRule
+from zt_flows.vocabulary import protocol_number, rule_ports_label
 
 MAX_PART = 40
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -103,20 +104,17 @@ def ports_words(protocol: str, from_port: int | None, to_port: int | None) -> st
 
 
 def ports_text(protocol: str, from_port: int | None, to_port: int | None) -> str:
-    """``tcp/5432``, ``tcp/8000-8100``, ``icmp type 8 code 0``, ``all traffic``."""
-    if protocol == "-1":
-        return "all traffic"
-    if protocol in ("icmp", "icmpv6"):
-        if from_port is None or from_port == -1:
-            return f"{protocol} (all types)"
-        if to_port is None or to_port == -1:
-            return f"{protocol} type {from_port}"
-        return f"{protocol} type {from_port} code {to_port}"
-    if protocol in ("tcp", "udp"):
-        if from_port == to_port:
-            return f"{protocol}/{from_port}"
-        return f"{protocol}/{from_port}-{to_port}"
-    return f"protocol {protocol}"
+    """``tcp/5432``, ``tcp/8000-8100``, ``icmp type 8 code 0``, ``all traffic``: the
+    vocabulary's words for a rule written as AWS writes it (``-1`` ports: every one)."""
+    try:
+        number = protocol_number(protocol)
+    except ValueError:
+        return f"protocol {protocol}"
+
+    def port(value: int | None) -> int | None:
+        return None if value is None or value < 0 else value
+
+    return rule_ports_label(number, port(from_port), port(to_port))
 
 
 def rule_identity(group_id: str, rule: PlannedRule) -> tuple[str, ...]:

@@ -31,11 +31,11 @@ from zt_flows.render.text import (
     md,
     md_code,
     plural,
-    protocol_name,
     rule_words,
     utc,
 )
 from zt_flows.render.tfreadme import rollout_steps, window_text
+from zt_flows.vocabulary import conversation_label
 
 
 def pr_title(plan: Plan) -> str:
@@ -149,7 +149,7 @@ def _blocked_rows(items: Sequence[BlockedConversation]) -> list[str]:
     rows = ["| client | server | port | flows | reason |", "|---|---|---|---:|---|"]
     for b in items:
         rows.append(
-            f"| {md(b.client)} | {md(b.server)} | {protocol_name(b.protocol)}/{b.server_port}"
+            f"| {md(b.client)} | {md(b.server)} | {conversation_label(b.protocol, b.server_port)}"
             f" | {b.flows:,} |"
             f" {md(b.reason)} |"
         )

@@ -16,7 +16,6 @@ import polars as pl
 from zt_flows import __version__
 from zt_flows.conversations.build import ConversationReport
 from zt_flows.findings import Finding
-from zt_flows.graph import port_label
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import KEPT_FOR, BlockedConversation, Plan
 from zt_flows.recommend.safety import KEPT_WORDS
@@ -44,6 +43,7 @@ from zt_flows.render.text import INTERNET_WEIGHT_LABELS
 from zt_flows.render.tfreadme import window_text
 from zt_flows.settings import SEVERITIES
 from zt_flows.sources.model import IngestSummary
+from zt_flows.vocabulary import conversation_label
 
 LIST_LIMIT = 25  # rows of a long list shown before "and N more"
 
@@ -249,7 +249,7 @@ def _blocked(names: Names, items: tuple[BlockedConversation, ...]) -> tuple[Bloc
         Blocked(
             client=names.endpoint(b.client),
             server=names.endpoint(b.server),
-            port=port_label(b.protocol, b.server_port),
+            port=conversation_label(b.protocol, b.server_port),
             flows=b.flows,
             reason=b.reason,
             group=names.group(b.group_id) if b.group_id else None,

@@ -19,17 +19,9 @@ from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import GroupPlan, Peer, Plan, PlannedRule
 from zt_flows.render.naming import ANYWHERE_V4, ANYWHERE_V6, peer_text
 from zt_flows.render.text import rule_words
+from zt_flows.vocabulary import endpoint_kind_words
 
 _AWS_ID = re.compile(r"\b(?:eni|sg|sgr)-[0-9a-zA-Z]+\b")
-_KIND_TEXT = {
-    "internet": "internet",
-    "aws_service": "AWS service",
-    "peered_vpc": "peered VPC",
-    "onprem": "on-premises",
-    "partner": "partner",
-    "vpc_unknown": "in the VPC, no known ENI",
-    "private_other": "private address",
-}
 
 
 @dataclass(frozen=True)
@@ -119,7 +111,7 @@ class Names:
             return self.eni(ident)
         if kind == "aws_service":
             return Ref(ident, label, "AWS service")
-        return self.address(ident, _KIND_TEXT.get(kind, kind))
+        return self.address(ident, endpoint_kind_words(kind))
 
     def peer(self, peer: Peer, group_id: str) -> Ref:
         if peer.type == "security_group":

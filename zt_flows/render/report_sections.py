@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import networkx as nx
 import polars as pl
 
-from zt_flows.graph import build_graph, drop_rejected_only, port_label, render_graph
+from zt_flows.graph import build_graph, drop_rejected_only, render_graph
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import Evidence, GroupPlan, Plan, PlannedRule
 from zt_flows.render.report_names import Names, Ref, role_text
 from zt_flows.render.rules import window_days
 from zt_flows.render.text import days_seen, plural, rule_words, utc
+from zt_flows.vocabulary import conversation_label
 
 EVIDENCE_LIMIT = 6  # clients or servers named in a rule's evidence before "+N more"
 TOP_TALKERS = 10
@@ -278,7 +279,7 @@ def top_talkers(edges: pl.DataFrame, names: Names) -> tuple[tuple[Talker, ...], 
             Talker(
                 client=names.side(r["client_kind"], r["client_id"], r["client_label"]),
                 server=names.side(r["server_kind"], r["server_id"], r["server_label"]),
-                port=port_label(int(r["protocol"]), int(r["server_port"])),
+                port=conversation_label(int(r["protocol"]), int(r["server_port"])),
                 flows=int(r["flows"]),
                 bytes=int(r["bytes"]),
                 days=int(r["days"]),

@@ -17,7 +17,6 @@ from zt_flows.render.naming import ports_text
 # Only what is markup in the middle of a line; ids and CIDRs stay readable (web-alb).
 _MD_SPECIAL = frozenset("\\`*_[]|~#@")
 _HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"}
-_PROTOCOLS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
 
 # The exposure figures, named the same in the PR body and the report.
 COMBINATIONS_LABEL = "allowed (source, ENI, protocol, port) combinations"
@@ -87,11 +86,6 @@ def md_code(text: str) -> str:
 def html_text(text: str) -> str:
     """``text`` as inert HTML (element content or a quoted attribute): one line, escaped."""
     return html.escape(one_line(text), quote=True)
-
-
-def protocol_name(number: int) -> str:
-    """``tcp`` for 6; an unnamed protocol stays a number."""
-    return _PROTOCOLS.get(number, str(number))
 
 
 def rule_words(direction: str, protocol: str, from_port: int | None, to_port: int | None) -> str:

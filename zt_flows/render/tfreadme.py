@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from zt_flows.recommend.plan import Direction, Plan
+from zt_flows.recommend.plan import Plan
 from zt_flows.render.naming import peer_text, ports_text
 from zt_flows.render.rules import RenderedRule, last_day, window_days
 from zt_flows.render.text import day, md, plural
+from zt_flows.vocabulary import Direction
 
 RULES_QUOTA = 60  # inbound and outbound rules per group, each (adjustable)
 QUOTA_DOC = "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups"

@@ -17,7 +17,7 @@ from zt_flows.rules.edges import Edge, EdgeSide, edges_from_frame
 from zt_flows.rules.evaluate import EdgeVerdict, Evaluator, SideMatch
 from zt_flows.rules.exposure import ExposureCount, measure_exposure
 from zt_flows.rules.facts import NetworkFacts, current_interfaces
-from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec, protocol_number, protocol_text
+from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
 
 __all__ = [
     "Edge",
@@ -38,6 +38,4 @@ __all__ = [
     "evaluate_rules",
     "logged_from_edges",
     "measure_exposure",
-    "protocol_number",
-    "protocol_text",
 ]

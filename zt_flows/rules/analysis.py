@@ -19,10 +19,11 @@ from zt_flows.findings import Finding
 from zt_flows.inventory.coverage import has_flow_log_configuration, interface_coverage
 from zt_flows.inventory.model import Inventory
 from zt_flows.rules.edges import Edge, edges_from_frame
-from zt_flows.rules.evaluate import DIRECTIONS, EdgeVerdict, Evaluator, sides
+from zt_flows.rules.evaluate import EdgeVerdict, Evaluator, sides
 from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.semantics import RuleSet, RuleSpec
 from zt_flows.settings import RecommendSettings, TimeWindow
+from zt_flows.vocabulary import DIRECTIONS
 
 Coverage = Literal["observed", "uncovered", "unlogged", "unattached"]
 

@@ -15,16 +15,16 @@ from zt_flows.inventory.coverage import has_flow_log_configuration
 from zt_flows.inventory.model import InterfaceRole, Inventory
 from zt_flows.rules.analysis import RuleAnalysis, RuleUsage
 from zt_flows.rules.describe import (
-    conversation_label,
     endpoint_label,
     group_label,
     rule_label,
 )
 from zt_flows.rules.edges import Edge
-from zt_flows.rules.evaluate import DIRECTIONS, sides
+from zt_flows.rules.evaluate import sides
 from zt_flows.rules.facts import NetworkFacts, network
-from zt_flows.rules.semantics import PROTO_TCP, RuleSpec
+from zt_flows.rules.semantics import RuleSpec
 from zt_flows.settings import RecommendSettings
+from zt_flows.vocabulary import DIRECTIONS, PROTO_TCP, conversation_label
 
 DATA_TIER_ROLES = frozenset({InterfaceRole.DATABASE.value, InterfaceRole.CACHE.value})
 LOAD_BALANCER_ROLES = frozenset(

@@ -16,13 +16,12 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
-from zt_flows.inventory.model import Direction
 from zt_flows.rules.edges import Edge, EdgeSide
 from zt_flows.rules.facts import IPAddress, IPNetwork, NetworkFacts, network
 from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
+from zt_flows.vocabulary import Direction
 
 Verdict = Literal["allowed", "denied", "external", "not_evaluable"]
-DIRECTIONS: tuple[Direction, Direction] = ("ingress", "egress")
 
 
 @dataclass(frozen=True)

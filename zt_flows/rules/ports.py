@@ -8,19 +8,19 @@ none of them.
 
 from __future__ import annotations
 
-from zt_flows.rules.semantics import (
-    PORTED,
+from zt_flows.rules.semantics import RuleSpec
+from zt_flows.vocabulary import (
+    IP_PROTOCOL_NUMBERS,
     PORTS,
-    PROTO_ICMP,
-    PROTO_ICMPV6,
-    RuleSpec,
-    protocol_text,
+    RULE_PORTED,
+    RULE_TYPED,
+    ip_protocol,
+    port_range_label,
 )
 
 Intervals = tuple[tuple[int, int], ...]  # sorted, disjoint, inclusive
 PortSets = dict[str, Intervals]
 PROTOCOLS = ("tcp", "udp", "icmp", "icmpv6")
-ICMP_PROTOCOLS = ("icmp", "icmpv6")
 
 
 def all_ports() -> PortSets:
@@ -79,10 +79,10 @@ def rule_ports(rule: RuleSpec) -> PortSets:
     """The protocol/port space a rule opens, in the four counted protocols."""
     if rule.protocol is None:
         return all_ports()
-    if rule.protocol in PORTED:
-        return {protocol_text(rule.protocol): (rule.port_range(),)}
-    if rule.protocol in (PROTO_ICMP, PROTO_ICMPV6):
-        return {protocol_text(rule.protocol): ((0, 0),)}
+    if rule.protocol in RULE_PORTED:
+        return {ip_protocol(rule.protocol): (rule.port_range(),)}
+    if rule.protocol in RULE_TYPED:
+        return {ip_protocol(rule.protocol): ((0, 0),)}
     return {}
 
 
@@ -97,6 +97,4 @@ def ports_size(ports: PortSets) -> int:
 
 def entry_text(eni_id: str, protocol: str, low: int, high: int) -> str:
     """``eni-…:tcp/443``, ``eni-…:udp/1000-1009``, ``eni-…:icmp``."""
-    if protocol in ICMP_PROTOCOLS:
-        return f"{eni_id}:{protocol}"
-    return f"{eni_id}:{protocol}/{low}" + ("" if low == high else f"-{high}")
+    return f"{eni_id}:{port_range_label(IP_PROTOCOL_NUMBERS[protocol], low, high)}"

@@ -17,44 +17,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from zt_flows.inventory.model import Direction, Inventory, SecurityGroupRule
+from zt_flows.inventory.model import Inventory, SecurityGroupRule
 from zt_flows.rules.facts import canonical_cidr
+from zt_flows.vocabulary import (
+    PORTS,
+    RULE_PORTED,
+    RULE_TYPED,
+    Direction,
+    ip_protocol,
+    protocol_number,
+)
 
-PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6 = 1, 6, 17, 58
-PROTOCOL_NUMBERS: Mapping[str, int] = {
-    "icmp": PROTO_ICMP,
-    "tcp": PROTO_TCP,
-    "udp": PROTO_UDP,
-    "icmpv6": PROTO_ICMPV6,
-}
-PROTOCOL_NAMES: Mapping[int, str] = {n: name for name, n in PROTOCOL_NUMBERS.items()}
-PORTED = frozenset({PROTO_TCP, PROTO_UDP})
-ICMPS = frozenset({PROTO_ICMP, PROTO_ICMPV6})
-PORTS = 65536
 # "Every protocol and port" ranks as 256 protocols of 65536 ports each.
 ALL_TRAFFIC_SIZE = 256 * PORTS
 
 PeerKind = Literal["cidr", "prefix_list", "security_group"]
-
-
-def protocol_number(text: str) -> int | None:
-    """AWS's IpProtocol as a number; None for ``-1`` (all). Raises ValueError otherwise."""
-    value = text.strip().lower()
-    if value in PROTOCOL_NUMBERS:
-        return PROTOCOL_NUMBERS[value]
-    number = int(value)
-    if number == -1:
-        return None
-    if not 0 <= number <= 255:
-        raise ValueError(f"protocol {text!r} is not -1 or 0-255")
-    return number
-
-
-def protocol_text(number: int | None) -> str:
-    """The IpProtocol string for a number: ``tcp``, ``udp``, ``icmp``, ``icmpv6``, ``-1``."""
-    if number is None:
-        return "-1"
-    return PROTOCOL_NAMES.get(number, str(number))
 
 
 def _port(value: int | None) -> int | None:
@@ -89,7 +66,7 @@ class RuleSpec:
     rule_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.protocol is not None and self.protocol in PORTED:
+        if self.protocol is not None and self.protocol in RULE_PORTED:
             if (self.from_port is None) != (self.to_port is None):
                 raise ValueError(f"rule {self.key}: a port range needs both ends")
             low, high = self.from_port, self.to_port
@@ -107,7 +84,7 @@ class RuleSpec:
     def signature(self) -> str:
         """Direction, protocol, ports and peer: equal signatures are the same rule."""
         return (
-            f"{self.direction}:{protocol_text(self.protocol)}:{self.ports_text}:"
+            f"{self.direction}:{ip_protocol(self.protocol)}:{self.ports_text}:"
             f"{self.peer.kind}:{self.peer.value}"
         )
 
@@ -120,8 +97,8 @@ class RuleSpec:
         return f"{low}-{high}"
 
     @property
-    def protocol_text(self) -> str:
-        return protocol_text(self.protocol)
+    def ip_protocol(self) -> str:
+        return ip_protocol(self.protocol)
 
     @property
     def all_traffic(self) -> bool:
@@ -130,13 +107,13 @@ class RuleSpec:
     @property
     def all_ports(self) -> bool:
         """A tcp/udp rule over every port (0-65535 or AWS's -1)."""
-        if self.protocol not in PORTED:
+        if self.protocol not in RULE_PORTED:
             return False
         return self.from_port is None or (self.from_port <= 1 and self.to_port == PORTS - 1)
 
     def port_range(self) -> tuple[int, int]:
         """The tcp/udp ports it covers (everything for other protocols)."""
-        if self.protocol not in PORTED or self.from_port is None or self.to_port is None:
+        if self.protocol not in RULE_PORTED or self.from_port is None or self.to_port is None:
             return 0, PORTS - 1
         return self.from_port, self.to_port
 
@@ -151,7 +128,7 @@ class RuleSpec:
             return True
         if self.protocol != protocol:
             return False
-        if protocol in PORTED:
+        if protocol in RULE_PORTED:
             low, high = self.port_range()
             return low <= port <= high
         return True
@@ -160,10 +137,10 @@ class RuleSpec:
         """How much of the protocol/port space the rule opens (for ranking narrowness)."""
         if self.protocol is None:
             return ALL_TRAFFIC_SIZE
-        if self.protocol in PORTED:
+        if self.protocol in RULE_PORTED:
             low, high = self.port_range()
             return high - low + 1
-        if self.protocol in ICMPS:
+        if self.protocol in RULE_TYPED:
             if self.from_port is None:
                 return PORTS  # every type and code
             return 256 if self.to_port is None else 1
@@ -185,7 +162,7 @@ class RuleSpec:
             peer = RulePeer("security_group", rule.referenced_group_id)
         protocol = protocol_number(rule.protocol)
         low, high = _port(rule.from_port), _port(rule.to_port)
-        if protocol is None or (protocol not in PORTED and protocol not in ICMPS):
+        if protocol is None or (protocol not in RULE_PORTED and protocol not in RULE_TYPED):
             low = high = None
         return cls(rule.group_id, rule.direction, protocol, low, high, peer, rule.id)
 

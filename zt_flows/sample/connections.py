@@ -15,7 +15,7 @@ import numpy as np
 
 from zt_flows.sample.plan import I8, I32, I64, W0, Bool, Plan
 from zt_flows.sample.traffic import Mode
-from zt_flows.schema import PROTO_ICMP
+from zt_flows.vocabulary import PROTO_ICMP
 
 HOUR = 3600
 DAY = 86400

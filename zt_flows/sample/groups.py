@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from zt_flows.sample.ids import aws_id
+from zt_flows.vocabulary import Direction
 
-Direction = Literal["ingress", "egress"]
 PeerKind = Literal["cidr4", "cidr6", "group", "prefix_list"]
 
 

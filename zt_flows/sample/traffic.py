@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from zt_flows.schema import PROTO_ICMP, PROTO_TCP, PROTO_UDP
+from zt_flows.vocabulary import PROTO_ICMP, PROTO_TCP, PROTO_UDP
 
 
 class PathKind(IntEnum):
