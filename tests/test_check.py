@@ -40,9 +40,9 @@ def _plan():  # type: ignore[no-untyped-def]
     rows.append(row("45.9.0.1", BASTION, 22, flows=2, connections=2, packets=6))
     edges = frame(rows)
     settings = RecommendSettings()
-    analysis = evaluate_rules(edges, INV, settings)
     logged = frozenset(e.id for e in (WEB, API, BATCH, BASTION))
-    return recommend_rules(edges, INV, analysis, settings, logged_interfaces=logged)
+    analysis = evaluate_rules(edges, INV, settings, logged_interfaces=logged)
+    return recommend_rules(analysis, settings)
 
 
 def test_nothing_new_nothing_blocked() -> None:

@@ -39,7 +39,7 @@ def run(
     if logged is None:
         logged = frozenset(e.id for e in inv.interfaces.values())
     analysis = evaluate_rules(edges, inv, settings, logged_interfaces=logged)
-    return recommend_rules(edges, inv, analysis, settings, logged_interfaces=logged)
+    return recommend_rules(analysis, settings)
 
 
 def rules_of(plan: Plan, group_id: str) -> set[tuple[object, ...]]:

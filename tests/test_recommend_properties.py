@@ -143,7 +143,7 @@ def _plan(estate: Estate) -> tuple[Plan, object]:
     edges = frame(estate.rows)
     logged = frozenset(e.id for e in estate.enis)
     analysis = evaluate_rules(edges, estate.inventory, settings_, logged_interfaces=logged)
-    plan = recommend_rules(edges, estate.inventory, analysis, settings_, logged_interfaces=logged)
+    plan = recommend_rules(analysis, settings_)
     return plan, analysis
 
 

@@ -32,8 +32,7 @@ from zt_flows.inventory.model import InterfaceRole, Inventory, NetworkInterface
 from zt_flows.pipeline import observe
 from zt_flows.recommend import Plan, PlannedRule, check_plan, plan_findings, plan_ruleset
 from zt_flows.render.terraform import render_terraform
-from zt_flows.rules import EdgeSide, Evaluator, NetworkFacts
-from zt_flows.rules.edges import Edge
+from zt_flows.rules import Edge, EdgeSide, Evaluator, NetworkFacts
 from zt_flows.settings import (
     ConversationSettings,
     RecommendSettings,

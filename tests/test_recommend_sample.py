@@ -176,14 +176,7 @@ def _run(cache: Path, *, partner: tuple[str, ...] = ()) -> dict[str, Any]:
     edges, evidence = found.edges, found.evidence
     logged = frozenset(str(r[0]) for r in rows)
     analysis = evaluate_rules(edges, inventory, RecommendSettings(), logged_interfaces=logged)
-    plan = recommend_rules(
-        edges,
-        inventory,
-        analysis,
-        RecommendSettings(),
-        logged_interfaces=logged,
-        evidence=evidence,
-    )
+    plan = recommend_rules(analysis, RecommendSettings(), evidence=evidence)
     return {"inventory": inventory, "analysis": analysis, "plan": plan, "edges": edges,
             "logged": logged, "evidence": evidence}  # fmt: skip
 
@@ -413,14 +406,7 @@ def test_findings_of_the_scenario(sample: dict[str, Any]) -> None:
 
 
 def test_plan_is_deterministic(sample: dict[str, Any]) -> None:
-    again = recommend_rules(
-        sample["edges"],
-        sample["inventory"],
-        sample["analysis"],
-        RecommendSettings(),
-        logged_interfaces=sample["logged"],
-        evidence=sample["evidence"],
-    )
+    again = recommend_rules(sample["analysis"], RecommendSettings(), evidence=sample["evidence"])
     first = plan_to_json(sample["plan"])
     assert plan_to_json(again) == first
     assert json.loads(first)["verification"]["blocked"] == 0

@@ -60,14 +60,11 @@ def build_recommendation(observation: Observation, settings: Settings) -> Recomm
         observation.inventory,
         settings.recommend,
         logged_interfaces=observation.logged_interfaces,
+        window=settings.window,
     )
     plan = recommend_rules(
-        edges,
-        observation.inventory,
         analysis,
         settings.recommend,
-        logged_interfaces=observation.logged_interfaces,
-        window=settings.window,
         onprem_cidrs=settings.conversations.onprem_cidrs,
         evidence=observation.conversations.evidence,
     )

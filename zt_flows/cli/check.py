@@ -163,7 +163,7 @@ def result_json(result: CheckResult, plan: Path) -> str:
 def print_result(result: CheckResult, plan: Path, inventory: Inventory) -> None:
     """Blocked conversations per security group and port on stdout; the verdict on stderr."""
     from zt_flows.cli.console import stderr_console, stdout_console
-    from zt_flows.rules.describe import endpoint_label, group_label
+    from zt_flows.rules import endpoint_label, group_label
     from zt_flows.vocabulary import conversation_label
 
     def say(line: str, style: str | None = None) -> None:

@@ -13,12 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
 from zt_flows.errors import VerificationError
-from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.derive import Deriver, Proposal
 from zt_flows.recommend.evidence import confidence_of, evidence_of, evidence_of_usage
 from zt_flows.recommend.peers import rule_peer
@@ -62,19 +60,21 @@ from zt_flows.recommend.verify import (
     replay,
     replay_records,
 )
-from zt_flows.rules.analysis import (
+from zt_flows.rules import (
+    Edge,
+    Evaluator,
+    ExposureCount,
     GroupCoverage,
+    NetworkFacts,
     RuleAnalysis,
-    analysis_window,
-    group_coverage,
+    RulePeer,
+    RuleSet,
+    RuleSpec,
+    measure_exposure,
+    rule_label,
+    sides,
 )
-from zt_flows.rules.describe import rule_label
-from zt_flows.rules.edges import Edge
-from zt_flows.rules.evaluate import Evaluator, sides
-from zt_flows.rules.exposure import ExposureCount, measure_exposure
-from zt_flows.rules.facts import NetworkFacts
-from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
-from zt_flows.settings import RecommendSettings, TimeWindow
+from zt_flows.settings import RecommendSettings
 from zt_flows.vocabulary import DIRECTIONS, Direction, rule_ports_label
 
 Slot = tuple[int, Direction, str]
@@ -82,28 +82,25 @@ Carrier = tuple[str, str]  # (group id, planned rule key)
 
 
 def recommend_rules(
-    edges: pl.DataFrame | Iterable[Edge],
-    inventory: Inventory,
     analysis: RuleAnalysis,
     settings: RecommendSettings,
     *,
-    logged_interfaces: frozenset[str],
-    window: TimeWindow | None = None,
     onprem_cidrs: Sequence[str] = (),
     evidence: pl.DataFrame | None = None,
 ) -> Plan:
     """Propose each group's rules from ``analysis`` and verify them by replay.
 
-    ``logged_interfaces``: every ENI that wrote a flow-log record in the window (NODATA
-    included). ``evidence``: the accepted record groups (``Conversations.evidence``); the
-    plan is replayed against them, whatever the orientation concluded, and keeps what
-    they need. Without it only the conversations are replayed (``verification.basis``).
-    Raises :class:`VerificationError` if the proposal would block observed accepted
-    traffic that today's rules allow (other than probes, blocked on purpose).
+    The analysis brings what it was judged on: the inventory, today's rules, the interfaces
+    that wrote flow-log records (NODATA included), the window, each group's coverage.
+    ``evidence``: the accepted record groups (``Conversations.evidence``); the plan is
+    replayed against them, whatever the orientation concluded, and keeps what they need.
+    Without it only the conversations are replayed (``verification.basis``). Raises
+    :class:`VerificationError` if the proposal would block observed accepted traffic that
+    today's rules allow (other than probes, blocked on purpose).
     """
-    facts = NetworkFacts(inventory)
-    today = RuleSet.from_inventory(inventory)
-    coverage = group_coverage(facts, logged_interfaces, analysis_window(analysis.days, window))
+    facts = analysis.facts
+    today = analysis.ruleset
+    coverage = dict(analysis.coverage)
     stats = conversation_stats(v.edge for v in analysis.verdicts)
     units = build_units(analysis, today)
     probe_slots = {
@@ -149,7 +146,7 @@ def recommend_rules(
         raise ReplayError(checks_blocked(records.blocked, "no rule of the plan allows it"))
     before = measure_exposure(today, facts, onprem_cidrs=onprem_cidrs)
     after = measure_exposure(proposed, facts, onprem_cidrs=onprem_cidrs)
-    start, end = _window(_days(edges), window)
+    start, end = analysis.observed_window()
     blocked_probes = {(b.client, b.server, b.protocol, b.server_port) for b in result.intentional}
     probed = aggregate_blocked(
         (u.edge, u.home.group_id, PROBED_REASON)
@@ -261,32 +258,6 @@ def _figures(count: ExposureCount) -> ExposureFigures:
         public_ipv4=count.public_ipv4,
         public_ipv6=count.public_ipv6,
     )
-
-
-def _days(edges: pl.DataFrame | Iterable[Edge]) -> tuple[date, date] | None:
-    """The first and last day of the edge table."""
-    if isinstance(edges, pl.DataFrame):
-        if edges.is_empty():
-            return None
-        first, last = edges.get_column("day").min(), edges.get_column("day").max()
-        assert isinstance(first, date)
-        assert isinstance(last, date)
-        return first, last
-    days = sorted({e.day for e in edges})
-    return (days[0], days[-1]) if days else None
-
-
-def _window(
-    days: tuple[date, date] | None, window: TimeWindow | None
-) -> tuple[datetime | None, datetime | None]:
-    """The plan's window: the one asked for, else the days the edges cover."""
-    start = window.since if window is not None else None
-    end = window.until if window is not None else None
-    if days is not None:
-        first, last = days
-        start = start or datetime(first.year, first.month, first.day, tzinfo=UTC)
-        end = end or datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
-    return start, end
 
 
 class _Builder:

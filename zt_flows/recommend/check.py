@@ -36,10 +36,7 @@ from zt_flows.recommend.verify import (
     readings_from_frame,
     replay_records,
 )
-from zt_flows.rules.edges import Edge, edges_from_frame
-from zt_flows.rules.evaluate import Evaluator, sides
-from zt_flows.rules.facts import NetworkFacts
-from zt_flows.rules.semantics import RuleSet
+from zt_flows.rules import Edge, Evaluator, NetworkFacts, RuleSet, edges_from_frame, sides
 from zt_flows.settings import RecommendSettings
 from zt_flows.vocabulary import DIRECTIONS
 

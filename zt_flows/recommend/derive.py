@@ -25,8 +25,7 @@ from zt_flows.recommend.plan import Peer
 from zt_flows.recommend.safety import KeptFor, Population, Populations
 from zt_flows.recommend.shapes import port_ranges
 from zt_flows.recommend.units import Unit
-from zt_flows.rules.facts import NetworkFacts
-from zt_flows.rules.semantics import RulePeer, RuleSpec
+from zt_flows.rules import NetworkFacts, RulePeer, RuleSpec
 from zt_flows.settings import RecommendSettings
 from zt_flows.vocabulary import PORTS, RULE_PORTED, RULE_TYPED, Direction
 

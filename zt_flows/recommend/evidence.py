@@ -7,7 +7,7 @@ from datetime import datetime
 
 from zt_flows.recommend.plan import Confidence, Evidence
 from zt_flows.recommend.units import Unit
-from zt_flows.rules.analysis import RuleUsage
+from zt_flows.rules import RuleUsage
 from zt_flows.settings import RecommendSettings
 
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
+from zt_flows.addresses import covered, network
 from zt_flows.inventory.model import InterfaceRole
 from zt_flows.recommend.plan import Peer
 from zt_flows.recommend.shapes import peer_within
-from zt_flows.rules.edges import EdgeSide
-from zt_flows.rules.facts import NetworkFacts, covered, network
-from zt_flows.rules.semantics import RulePeer, RuleSpec
+from zt_flows.rules import EdgeSide, NetworkFacts, RulePeer, RuleSpec
 from zt_flows.vocabulary import Direction
 
 LOAD_BALANCER_ROLES = frozenset({InterfaceRole.LOAD_BALANCER, InterfaceRole.NETWORK_LOAD_BALANCER})

@@ -22,9 +22,7 @@ from zt_flows.recommend.derive import (
     merge_proposals,
 )
 from zt_flows.recommend.units import Unit
-from zt_flows.rules.describe import rule_label
-from zt_flows.rules.facts import NetworkFacts
-from zt_flows.rules.semantics import RuleSpec
+from zt_flows.rules import NetworkFacts, RuleSpec, rule_label
 
 QUOTA_NOTE = "quota: "
 _SHAPE_WORDS: dict[Shape, str] = {

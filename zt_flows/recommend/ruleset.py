@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from zt_flows.addresses import canonical_cidr
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule
-from zt_flows.rules.facts import canonical_cidr
-from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
+from zt_flows.rules import RulePeer, RuleSet, RuleSpec
 from zt_flows.vocabulary import RULE_PORTED, RULE_TYPED, protocol_number
 
 

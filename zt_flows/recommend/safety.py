@@ -32,12 +32,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from zt_flows.addresses import IPNetwork, covered, network, subnet_of
 from zt_flows.recommend.peers import aws_prefix_list, rule_peer
 from zt_flows.recommend.plan import KEPT_FOR, KeptFor, Peer
 from zt_flows.recommend.shapes import peer_networks, peer_within
 from zt_flows.recommend.units import Unit
-from zt_flows.rules.facts import IPNetwork, NetworkFacts, covered, network, subnet_of
-from zt_flows.rules.semantics import RulePeer, RuleSpec
+from zt_flows.rules import NetworkFacts, RulePeer, RuleSpec
 from zt_flows.vocabulary import PROTO_ICMP, PROTO_ICMPV6
 
 # What each reason means, for the plan's summary and the report's "kept, and why".

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from zt_flows.rules.facts import IPNetwork, NetworkFacts, covered, network
-from zt_flows.rules.semantics import RulePeer, RuleSpec
+from zt_flows.addresses import IPNetwork, covered, network
+from zt_flows.rules import NetworkFacts, RulePeer, RuleSpec
 from zt_flows.vocabulary import RULE_PORTED, RULE_TYPED
 
 

@@ -14,10 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from zt_flows.recommend.plan import KeptFor
-from zt_flows.rules.analysis import RuleAnalysis
-from zt_flows.rules.edges import Edge, EdgeSide
-from zt_flows.rules.evaluate import sides
-from zt_flows.rules.semantics import RuleSet, RuleSpec
+from zt_flows.rules import Edge, EdgeSide, RuleAnalysis, RuleSet, RuleSpec, sides
 from zt_flows.settings import RecommendSettings
 from zt_flows.vocabulary import DIRECTIONS, PROTO_TCP, Direction
 

@@ -22,10 +22,16 @@ import polars as pl
 
 from zt_flows.errors import VerificationError
 from zt_flows.recommend.plan import BlockedConversation
-from zt_flows.rules.analysis import RuleAnalysis
-from zt_flows.rules.edges import Edge, EdgeSide
-from zt_flows.rules.evaluate import EdgeVerdict, Evaluator, SideMatch, sides
-from zt_flows.rules.semantics import RuleSet
+from zt_flows.rules import (
+    Edge,
+    EdgeSide,
+    EdgeVerdict,
+    Evaluator,
+    RuleAnalysis,
+    RuleSet,
+    SideMatch,
+    sides,
+)
 from zt_flows.vocabulary import DIRECTIONS, Direction, conversation_label
 
 

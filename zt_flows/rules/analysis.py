@@ -8,110 +8,22 @@ flow-log coverage of every group; and the findings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date, datetime
 
 import polars as pl
 
-from zt_flows.findings import Finding
 from zt_flows.inventory.coverage import has_flow_log_configuration, interface_coverage
 from zt_flows.inventory.model import Inventory
+from zt_flows.rules.detect import detect_findings
 from zt_flows.rules.edges import Edge, edges_from_frame
-from zt_flows.rules.evaluate import EdgeVerdict, Evaluator, sides
+from zt_flows.rules.evaluate import Evaluator
 from zt_flows.rules.facts import NetworkFacts
+from zt_flows.rules.model import GroupCoverage, RuleAnalysis, RuleUsage, observed_window
 from zt_flows.rules.semantics import RuleSet, RuleSpec
 from zt_flows.settings import RecommendSettings, TimeWindow
 from zt_flows.vocabulary import DIRECTIONS
-
-Coverage = Literal["observed", "uncovered", "unlogged", "unattached"]
-
-
-@dataclass(frozen=True)
-class RuleUsage:
-    """What one of today's rules matched in the window (every match counts)."""
-
-    rule: RuleSpec
-    edges: int  # distinct conversations (client, server, protocol, port)
-    flows: int
-    bytes: int
-    packets: int
-    connections: int
-    first_seen: datetime | None
-    last_seen: datetime | None
-    days_seen: int
-    clients: tuple[str, ...]
-    servers: tuple[str, ...]
-    ports: tuple[int, ...]
-    # Conversations for which it was the narrowest matching rule.
-    attributed_edges: int = 0
-    attributed_flows: int = 0
-    # When it matched traffic but was never the narrowest: the rules that were.
-    overshadowed_by: tuple[str, ...] = ()
-
-    @property
-    def unused(self) -> bool:
-        return self.edges == 0
-
-    @property
-    def overshadowed(self) -> bool:
-        return self.edges > 0 and self.attributed_edges == 0
-
-
-@dataclass(frozen=True)
-class GroupCoverage:
-    """Which of a group's current members the flow logs saw, completely.
-
-    A member is observed when it wrote records in the window (NODATA counts: a logged
-    interface writes one for each quiet interval) and, where the snapshot holds the
-    flow-log configuration, an ALL-traffic flow log covered it for the whole window.
-    ``gaps`` names each member the configuration does not cover, and why.
-    """
-
-    group_id: str
-    members: tuple[str, ...]
-    logged: tuple[str, ...]
-    gaps: tuple[tuple[str, str], ...] = ()  # (member, why its traffic is not all logged)
-    configured: bool = False  # whether the flow-log configuration was known for every member
-
-    @property
-    def unlogged(self) -> tuple[str, ...]:
-        return tuple(m for m in self.members if m not in set(self.logged))
-
-    @property
-    def uncovered(self) -> tuple[str, ...]:
-        return tuple(m for m, _ in self.gaps)
-
-    @property
-    def status(self) -> Coverage:
-        if not self.members:
-            return "unattached"
-        if self.gaps:
-            return "uncovered"
-        return "unlogged" if self.unlogged else "observed"
-
-
-@dataclass(frozen=True)
-class RuleAnalysis:
-    rules: tuple[RuleUsage, ...]  # every rule of every group, by group then rule key
-    verdicts: tuple[EdgeVerdict, ...]  # every accepted edge, in input order
-    unexplained: tuple[EdgeVerdict, ...]  # accepted, but today's rules deny a side
-    not_evaluable: tuple[EdgeVerdict, ...]  # accepted, a side could not be decided
-    rejected: tuple[Edge, ...]  # edges with rejected requests
-    coverage: Mapping[str, GroupCoverage]
-    days: tuple[date, ...]  # the days the edges cover
-    findings: tuple[Finding, ...] = ()
-    notes: tuple[str, ...] = ()
-    # Rules that cannot be evaluated here (rule key -> why): never "unused", always kept.
-    unevaluable: Mapping[str, str] = field(default_factory=dict)
-    _by_key: Mapping[str, RuleUsage] = field(default_factory=dict, repr=False, compare=False)
-
-    def usage(self, rule_key: str) -> RuleUsage:
-        return self._by_key[rule_key]
-
-    def group_rules(self, group_id: str) -> tuple[RuleUsage, ...]:
-        return tuple(u for u in self.rules if u.rule.group_id == group_id)
 
 
 class _Tally:
@@ -213,13 +125,7 @@ def analysis_window(
     days: Iterable[date], window: TimeWindow | None
 ) -> tuple[datetime, datetime] | None:
     """The window coverage is judged over: the one asked for, else the days observed."""
-    ordered = sorted(days)
-    start = window.since if window is not None else None
-    end = window.until if window is not None else None
-    if ordered:
-        first, last = ordered[0], ordered[-1]
-        start = start or datetime(first.year, first.month, first.day, tzinfo=UTC)
-        end = end or datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    start, end = observed_window(days, window)
     return (start, end) if start is not None and end is not None and start < end else None
 
 
@@ -237,8 +143,6 @@ def evaluate_rules(
     without it, the ENIs that logged some edge stand in. ``window`` (default: the days of
     the edges) is what flow-log coverage is judged over.
     """
-    from zt_flows.rules.detect import detect_findings
-
     edge_list = edges_from_frame(edges) if isinstance(edges, pl.DataFrame) else tuple(edges)
     facts = NetworkFacts(inventory)
     ruleset = RuleSet.from_inventory(inventory)
@@ -277,6 +181,10 @@ def evaluate_rules(
         rejected=tuple(e for e in edge_list if e.rejected > 0),
         coverage=group_coverage(facts, logged, analysis_window(days, window)),
         days=days,
+        facts=facts,
+        ruleset=ruleset,
+        logged_interfaces=logged,
+        window=window,
         notes=_notes(facts, ruleset),
         unevaluable=unevaluable_rules(facts, ruleset),
         _by_key={u.rule.key: u for u in usages},
@@ -324,12 +232,9 @@ def _notes(facts: NetworkFacts, ruleset: RuleSet) -> tuple[str, ...]:
 
 
 __all__ = [
-    "Coverage",
-    "GroupCoverage",
-    "RuleAnalysis",
-    "RuleUsage",
+    "analysis_window",
     "evaluate_rules",
+    "group_coverage",
     "logged_from_edges",
-    "sides",
     "unevaluable_rules",
 ]

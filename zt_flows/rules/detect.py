@@ -10,18 +10,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from zt_flows.addresses import network
 from zt_flows.findings import Finding, make_finding
 from zt_flows.inventory.coverage import has_flow_log_configuration
 from zt_flows.inventory.model import InterfaceRole, Inventory
-from zt_flows.rules.analysis import RuleAnalysis, RuleUsage
-from zt_flows.rules.describe import (
-    endpoint_label,
-    group_label,
-    rule_label,
-)
+from zt_flows.rules.describe import endpoint_label, group_label, rule_label
 from zt_flows.rules.edges import Edge
 from zt_flows.rules.evaluate import sides
-from zt_flows.rules.facts import NetworkFacts, network
+from zt_flows.rules.facts import NetworkFacts
+from zt_flows.rules.model import RuleAnalysis, RuleUsage
 from zt_flows.rules.semantics import RuleSpec
 from zt_flows.settings import RecommendSettings
 from zt_flows.vocabulary import DIRECTIONS, PROTO_TCP, conversation_label

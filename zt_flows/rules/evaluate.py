@@ -16,8 +16,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
+from zt_flows.addresses import IPAddress, IPNetwork, network
 from zt_flows.rules.edges import Edge, EdgeSide
-from zt_flows.rules.facts import IPAddress, IPNetwork, NetworkFacts, network
+from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
 from zt_flows.vocabulary import Direction
 

@@ -25,14 +25,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from zt_flows.rules.facts import (
-    IPNetwork,
-    NetworkFacts,
-    bounds,
-    collapse,
-    network,
-    overlaps,
-)
+from zt_flows.addresses import IPNetwork, bounds, collapse, network, overlaps
+from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.ports import PortSets, add_ports, intersect, ports_size, rule_ports
 from zt_flows.rules.reach import ReachEntry, measure_internet_reach
 from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec

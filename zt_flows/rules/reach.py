@@ -45,17 +45,10 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+from zt_flows.addresses import IPNetwork, network
 from zt_flows.inventory.model import InterfaceRole, NetworkInterface
-from zt_flows.rules.facts import IPNetwork, NetworkFacts, network
-from zt_flows.rules.ports import (
-    PROTOCOLS,
-    Intervals,
-    entry_text,
-    rule_ports,
-    size,
-    subtract,
-    union,
-)
+from zt_flows.rules.facts import NetworkFacts
+from zt_flows.rules.ports import PROTOCOLS, Intervals, entry_text, rule_ports, size, subtract, union
 from zt_flows.rules.semantics import RulePeer, RuleSet
 
 ReachPath = Literal["address", "nlb"]

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from zt_flows.addresses import canonical_cidr
 from zt_flows.inventory.model import Inventory, SecurityGroupRule
-from zt_flows.rules.facts import canonical_cidr
 from zt_flows.vocabulary import (
     PORTS,
     RULE_PORTED,
