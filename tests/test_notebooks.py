@@ -24,9 +24,9 @@ from conftest import REPO_ROOT, SAMPLE_DATA
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
-from zt_flows.analysis import Recommendation, analyze, summarize
 from zt_flows.engine import connect_engine
 from zt_flows.inventory import load_inventory
+from zt_flows.pipeline import Recommendation, analyze, summarize
 from zt_flows.settings import SEVERITIES, Settings, SourceSettings
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "explore_traffic.ipynb"

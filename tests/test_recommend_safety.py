@@ -26,10 +26,9 @@ from fixtures.edges.build import (
 )
 from flowlog_builder import DAY1, HOUR, Records
 
-from zt_flows.analysis import Recommendation, build_recommendation
 from zt_flows.engine import connect_engine
 from zt_flows.inventory.model import InterfaceRole, Inventory, NetworkInterface
-from zt_flows.pipeline import observe
+from zt_flows.pipeline import Recommendation, build_recommendation, observe
 from zt_flows.recommend import Plan, PlannedRule, check_plan, plan_findings, plan_ruleset
 from zt_flows.render.terraform import render_terraform
 from zt_flows.rules import Edge, EdgeSide, Evaluator, NetworkFacts

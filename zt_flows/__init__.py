@@ -45,9 +45,9 @@ _EXPORTS = {
     "render_report": "zt_flows.render.report",
     "observe": "zt_flows.pipeline",
     "obtain_inventory": "zt_flows.pipeline",
-    "analyze": "zt_flows.analysis",
-    "build_recommendation": "zt_flows.analysis",
-    "write_analysis": "zt_flows.analysis",
+    "analyze": "zt_flows.pipeline",
+    "build_recommendation": "zt_flows.pipeline",
+    "write_analysis": "zt_flows.pipeline",
 }
 
 __all__ = [
@@ -81,12 +81,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from zt_flows.analysis import analyze, build_recommendation, write_analysis
     from zt_flows.conversations import build_conversations, read_edges, write_edges
     from zt_flows.engine import connect_engine
     from zt_flows.graph import build_graph, export_graph
     from zt_flows.inventory import build_resolver, collect_inventory, load_inventory
-    from zt_flows.pipeline import observe, obtain_inventory
+    from zt_flows.pipeline import (
+        analyze,
+        build_recommendation,
+        observe,
+        obtain_inventory,
+        write_analysis,
+    )
     from zt_flows.recommend import check_plan, read_plan, recommend_rules, write_plan
     from zt_flows.render.report import render_report
     from zt_flows.render.terraform import render_terraform

@@ -31,7 +31,7 @@ from zt_flows.errors import ExitCode, UsageError
 from zt_flows.settings import SEVERITIES
 
 if TYPE_CHECKING:
-    from zt_flows.analysis import AnalysisOutputs, Recommendation
+    from zt_flows.pipeline import AnalysisOutputs, Recommendation
 
 HELP = "\n\n".join(
     [
@@ -97,7 +97,7 @@ def analyze(
     partner_cidr: PartnerOpt = None,
     quiet: QuietOpt = False,
 ) -> int:
-    from zt_flows.analysis import build_recommendation, write_analysis
+    from zt_flows.pipeline import build_recommendation, write_analysis
 
     if summary_format not in ("text", "json"):
         raise UsageError(f"--format: expected 'text' or 'json', found {summary_format!r}")

@@ -12,7 +12,7 @@ import typer
 
 from zt_flows.cli.common import AWS, EndpointOpt, QuietOpt, build_settings
 from zt_flows.cli.console import RichProgress
-from zt_flows.inventory import layout
+from zt_flows.inventory import snapshot_files
 from zt_flows.inventory.model import Inventory
 
 # What a snapshot without describe-flow-logs.json means for the analysis.
@@ -278,7 +278,7 @@ def summarize(inventory: Inventory) -> list[str]:
 
 
 def _is_flow_logs(missing: str) -> bool:
-    return missing.rpartition("/")[2] == layout.FLOW_LOGS.file
+    return missing.rpartition("/")[2] == snapshot_files.FLOW_LOGS.file
 
 
 def _lacks_flow_logs(inventory: Inventory) -> bool:

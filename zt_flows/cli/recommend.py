@@ -140,9 +140,9 @@ def recommend(
     partner_cidr: PartnerOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    from zt_flows.analysis import build_recommendation
     from zt_flows.atomic import write_text
     from zt_flows.findings import findings_to_json
+    from zt_flows.pipeline import build_recommendation
     from zt_flows.recommend import write_plan
 
     settings = build_settings(

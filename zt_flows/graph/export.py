@@ -26,9 +26,9 @@ import networkx as nx
 
 from zt_flows.atomic import write_bytes
 from zt_flows.errors import UsageError
+from zt_flows.graph.drawing import scene_to_png, scene_to_svg, xml_safe
 from zt_flows.graph.labels import clean_text, node_subtitle, node_title, ports_text
 from zt_flows.graph.picture import OTHER_OUTSIDE, OUTSIDE_STYLE, TIER_STYLE, draw_graph
-from zt_flows.graph.render import scene_to_png, scene_to_svg, xml_safe
 
 GraphFormat = Literal["graphml", "json", "dot", "svg", "png"]
 GRAPH_FORMATS: tuple[GraphFormat, ...] = get_args(GraphFormat)

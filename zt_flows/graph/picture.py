@@ -16,7 +16,7 @@ import math
 import networkx as nx
 
 from zt_flows.graph.labels import clean_text, node_subtitle, node_title
-from zt_flows.graph.layout import (
+from zt_flows.graph.placement import (
     SUB_SIZE,
     TAG_GAP,
     TAG_H,

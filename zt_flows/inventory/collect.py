@@ -33,7 +33,7 @@ import botocore.client
 from zt_flows.atomic import atomic_dir
 from zt_flows.aws import aws_call, client_config, make_session
 from zt_flows.errors import OutputError, UsageError
-from zt_flows.inventory import layout
+from zt_flows.inventory import snapshot_files
 from zt_flows.parallel import Cancelled, run_parallel
 from zt_flows.progress import NULL_PROGRESS, Progress, Task
 from zt_flows.settings import AwsSettings
@@ -70,7 +70,7 @@ def collect_inventory(
     ``("all",)``, or the session's region.
     """
     taken_at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    target = Path(out) / layout.folder_name(taken_at)
+    target = Path(out) / snapshot_files.folder_name(taken_at)
     if target.exists():
         raise OutputError(
             f"{target} already exists", hint="a snapshot taken at the same second is there"
@@ -105,19 +105,21 @@ def collect_inventory(
         places = (
             f"{plan[0][0].account_id} {plan[0][1]}" if len(plan) == 1 else f"{len(plan)} regions"
         )
-        with progress.task(f"inventory {places}", total=len(plan) * len(layout.COMMANDS)) as task:
+        with progress.task(
+            f"inventory {places}", total=len(plan) * len(snapshot_files.COMMANDS)
+        ) as task:
             run_parallel(
                 jobs,
                 lambda job, cancel: _collect_region(job, task, cancel),
                 workers=REGION_WORKERS,
             )
         manifest = {
-            "schema_version": layout.SCHEMA_VERSION,
-            "taken_at": layout.format_time(taken_at),
+            "schema_version": snapshot_files.SCHEMA_VERSION,
+            "taken_at": snapshot_files.format_time(taken_at),
             "account_ids": sorted({account.account_id for account, _ in plan}),
             "regions": sorted({region for _, region in plan}),
         }
-        _write_json(partial / layout.MANIFEST, manifest)
+        _write_json(partial / snapshot_files.MANIFEST, manifest)
     return target
 
 
@@ -247,26 +249,26 @@ def _collect_region(job: _RegionJob, task: Task, cancel: threading.Event) -> Non
     folder = job.folder
     folder.mkdir(parents=True, exist_ok=True)
     where = f"account {job.account.account_id} in {job.region}"
-    for command in layout.COMMANDS:
+    for command in snapshot_files.COMMANDS:
         if cancel.is_set():  # another region failed: stop at the next call
             raise Cancelled
         document = _paginate(client, command, where)
         _write_json(folder / command.file, document)
-        if command is layout.PREFIX_LISTS:
+        if command is snapshot_files.PREFIX_LISTS:
             for prefix_list in document[command.result_key]:
                 list_id = str(prefix_list["PrefixListId"])
                 entries = _paginate(
                     client,
-                    layout.PREFIX_LIST_ENTRIES,
+                    snapshot_files.PREFIX_LIST_ENTRIES,
                     f"{list_id} in {where}",
                     PrefixListId=list_id,
                 )
-                _write_json(folder / layout.entries_file(list_id), entries)
+                _write_json(folder / snapshot_files.entries_file(list_id), entries)
         task.advance()
 
 
 def _paginate(
-    client: botocore.client.BaseClient, command: layout.Command, where: str, **params: str
+    client: botocore.client.BaseClient, command: snapshot_files.Command, where: str, **params: str
 ) -> dict[str, list[Mapping[str, object]]]:
     """Every page of one call, merged the way ``aws ec2 …`` merges them."""
     items: list[Mapping[str, object]] = []

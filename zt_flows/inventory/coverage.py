@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from zt_flows.inventory import layout
+from zt_flows.inventory import snapshot_files
 from zt_flows.inventory.model import FlowLogConfig, Inventory, NetworkInterface, Snapshot
 
 CoverageVia = Literal["eni", "subnet", "vpc"]
@@ -278,7 +278,7 @@ def _lacking(snap: Snapshot) -> set[str]:
     out = set()
     for name in snap.missing:
         where, _, file = name.rpartition("/")
-        if file == layout.FLOW_LOGS.file:
+        if file == snapshot_files.FLOW_LOGS.file:
             out.add(where)
     return out
 

@@ -1,6 +1,6 @@
 """Reading snapshot folders from disk into an :class:`Inventory`.
 
-Accepts a snapshot folder (flat or nested by account and region, see ``layout``), a
+Accepts a snapshot folder (flat or nested by account and region, see ``snapshot_files``), a
 folder of snapshot folders, or several of either. A hand-made folder of
 ``aws ec2 describe-… > describe-….json`` files is a snapshot too: it needs no
 manifest, and any subset of the documents loads (what is absent is reported).
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from zt_flows.errors import InventoryFormatError, Location
-from zt_flows.inventory import layout
+from zt_flows.inventory import snapshot_files
 from zt_flows.inventory._doc import Node
 from zt_flows.inventory.model import Inventory, Snapshot
 from zt_flows.inventory.parse import combine_parts, parse_snapshot
@@ -38,7 +38,7 @@ def load_inventory(paths: Path | str | Sequence[Path | str]) -> Inventory:
 
 def load_snapshot(folder: Path) -> Snapshot:
     """One snapshot folder."""
-    manifest_path = folder / layout.MANIFEST
+    manifest_path = folder / snapshot_files.MANIFEST
     manifest = read_manifest(manifest_path) if manifest_path.is_file() else None
     taken_at = manifest.taken_at if manifest else _guess_taken_at(folder)
     parts = _parts(folder)
@@ -75,8 +75,10 @@ def load_snapshot(folder: Path) -> Snapshot:
 def read_manifest(path: Path) -> Manifest:
     node = Node(read_json(path), str(path))
     version = node.child("schema_version", "1")
-    if version.value != layout.SCHEMA_VERSION:
-        raise version.error(f"{layout.SCHEMA_VERSION} (the manifest version this ztflows reads)")
+    if version.value != snapshot_files.SCHEMA_VERSION:
+        raise version.error(
+            f"{snapshot_files.SCHEMA_VERSION} (the manifest version this ztflows reads)"
+        )
     return Manifest(
         taken_at=node.child("taken_at", "a time such as 2026-11-16T00:00:00Z").time(),
         account_ids=tuple(item.string() for item in node.req_list("account_ids")),
@@ -136,24 +138,28 @@ def _snapshots_under(path: Path) -> list[Snapshot]:
 
 def _is_snapshot(folder: Path) -> bool:
     return (
-        (folder / layout.MANIFEST).is_file()
+        (folder / snapshot_files.MANIFEST).is_file()
         or bool(_document_files(folder))
         or bool(_parts(folder))
     )
 
 
 def _document_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and layout.is_document(p.name))
+    return sorted(p for p in folder.iterdir() if p.is_file() and snapshot_files.is_document(p.name))
 
 
 def _parts(folder: Path) -> list[tuple[str, str, Path]]:
     """The ``<account>/<region>`` sub-folders of a nested snapshot that hold documents."""
     parts = []
     for account in sorted(folder.iterdir()):
-        if not (account.is_dir() and layout.ACCOUNT_DIR.match(account.name)):
+        if not (account.is_dir() and snapshot_files.ACCOUNT_DIR.match(account.name)):
             continue
         for region in sorted(account.iterdir()):
-            if region.is_dir() and layout.REGION_DIR.match(region.name) and _document_files(region):
+            if (
+                region.is_dir()
+                and snapshot_files.REGION_DIR.match(region.name)
+                and _document_files(region)
+            ):
                 parts.append((account.name, region.name, region))
     return parts
 
@@ -172,7 +178,7 @@ def _single(manifest: Manifest | None) -> tuple[str | None, str | None]:
 
 def _guess_taken_at(folder: Path) -> datetime:
     """Without a manifest: the time the folder's name states, else when its files were written."""
-    named = layout.parse_folder_time(folder.name)
+    named = snapshot_files.parse_folder_time(folder.name)
     if named is not None:
         return named
     files = _document_files(folder) or [folder]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
 
-from zt_flows.inventory import layout
+from zt_flows.inventory import snapshot_files
 from zt_flows.inventory._doc import Node
 from zt_flows.inventory.flow_logs import parse_flow_log
 from zt_flows.inventory.model import (
@@ -50,19 +50,23 @@ def parse_snapshot(
     read from the owners of what was described and the region from availability zones.
     """
     docs = _Documents(documents, source)
-    interfaces = tuple(_interface(node, region) for node in docs.items(layout.NETWORK_INTERFACES))
-    group_nodes = list(docs.items(layout.SECURITY_GROUPS))
+    interfaces = tuple(
+        _interface(node, region) for node in docs.items(snapshot_files.NETWORK_INTERFACES)
+    )
+    group_nodes = list(docs.items(snapshot_files.SECURITY_GROUPS))
     groups = tuple(_group(node) for node in group_nodes)
-    if docs.has(layout.SECURITY_GROUP_RULES):
-        rules = tuple(_rule(node) for node in docs.items(layout.SECURITY_GROUP_RULES))
+    if docs.has(snapshot_files.SECURITY_GROUP_RULES):
+        rules = tuple(_rule(node) for node in docs.items(snapshot_files.SECURITY_GROUP_RULES))
     else:
-        docs.missing.add(layout.SECURITY_GROUP_RULES.file)
+        docs.missing.add(snapshot_files.SECURITY_GROUP_RULES.file)
         rules = tuple(rule for node in group_nodes for rule in _rules_of_group(node))
-    prefix_lists = tuple(_prefix_list(node, docs) for node in docs.items(layout.PREFIX_LISTS))
-    vpcs = tuple(parse_vpc(node, region) for node in docs.items(layout.VPCS))
-    subnets = tuple(parse_subnet(node) for node in docs.items(layout.SUBNETS))
-    peerings = tuple(parse_peering(node) for node in docs.items(layout.PEERINGS))
-    flow_logs = tuple(parse_flow_log(node) for node in docs.items(layout.FLOW_LOGS))
+    prefix_lists = tuple(
+        _prefix_list(node, docs) for node in docs.items(snapshot_files.PREFIX_LISTS)
+    )
+    vpcs = tuple(parse_vpc(node, region) for node in docs.items(snapshot_files.VPCS))
+    subnets = tuple(parse_subnet(node) for node in docs.items(snapshot_files.SUBNETS))
+    peerings = tuple(parse_peering(node) for node in docs.items(snapshot_files.PEERINGS))
+    flow_logs = tuple(parse_flow_log(node) for node in docs.items(snapshot_files.FLOW_LOGS))
 
     if account_id is not None:
         accounts: tuple[str, ...] = (account_id,)
@@ -142,7 +146,7 @@ class _Documents:
         self._source = source
         self.missing: set[str] = set()
 
-    def has(self, command: layout.Command) -> bool:
+    def has(self, command: snapshot_files.Command) -> bool:
         return command.file in self._docs
 
     def node(self, file_name: str) -> Node | None:
@@ -151,7 +155,9 @@ class _Documents:
             return None
         return Node(self._docs[file_name], str(PurePath(self._source) / file_name))
 
-    def items(self, command: layout.Command, file_name: str | None = None) -> Iterator[Node]:
+    def items(
+        self, command: snapshot_files.Command, file_name: str | None = None
+    ) -> Iterator[Node]:
         node = self.node(file_name or command.file)
         return node.req_list(command.result_key) if node is not None else iter(())
 
@@ -369,7 +375,7 @@ class _RuleBase:
 
 def _prefix_list(node: Node, docs: _Documents) -> PrefixList:
     list_id = node.req_str("PrefixListId")
-    entries = docs.items(layout.PREFIX_LIST_ENTRIES, layout.entries_file(list_id))
+    entries = docs.items(snapshot_files.PREFIX_LIST_ENTRIES, snapshot_files.entries_file(list_id))
     return PrefixList(
         id=list_id,
         name=node.req_str("PrefixListName"),

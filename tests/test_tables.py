@@ -17,7 +17,7 @@ from zt_flows.recommend.plan import (
     PlannedRule,
     Verification,
 )
-from zt_flows.views import (
+from zt_flows.tables import (
     find_group,
     name_edges,
     rank_talkers,
