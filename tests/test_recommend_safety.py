@@ -30,7 +30,6 @@ from zt_flows.engine import connect_engine
 from zt_flows.inventory.model import InterfaceRole, Inventory, NetworkInterface
 from zt_flows.pipeline import Recommendation, build_recommendation, observe
 from zt_flows.recommend import Plan, PlannedRule, check_plan, plan_findings, plan_ruleset
-from zt_flows.render.terraform import render_terraform
 from zt_flows.rules import Edge, EdgeSide, Evaluator, NetworkFacts
 from zt_flows.settings import (
     ConversationSettings,
@@ -38,6 +37,7 @@ from zt_flows.settings import (
     Settings,
     SourceSettings,
 )
+from zt_flows.terraform import render_terraform
 from zt_flows.vocabulary import DIRECTIONS
 
 # --------------------------------------------------------------------------- harness

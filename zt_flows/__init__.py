@@ -41,8 +41,8 @@ _EXPORTS = {
     "check_plan": "zt_flows.recommend",
     "read_plan": "zt_flows.recommend",
     "write_plan": "zt_flows.recommend",
-    "render_terraform": "zt_flows.render.terraform",
-    "render_report": "zt_flows.render.report",
+    "render_terraform": "zt_flows.terraform",
+    "render_report": "zt_flows.report",
     "observe": "zt_flows.pipeline",
     "obtain_inventory": "zt_flows.pipeline",
     "analyze": "zt_flows.pipeline",
@@ -93,11 +93,11 @@ if TYPE_CHECKING:
         write_analysis,
     )
     from zt_flows.recommend import check_plan, read_plan, recommend_rules, write_plan
-    from zt_flows.render.report import render_report
-    from zt_flows.render.terraform import render_terraform
+    from zt_flows.report import render_report
     from zt_flows.rules import evaluate_rules
     from zt_flows.settings import Settings, TimeWindow, parse_window
     from zt_flows.sources import read_flow_logs, write_records
+    from zt_flows.terraform import render_terraform
 
 
 def __getattr__(name: str) -> object:

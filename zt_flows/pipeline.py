@@ -26,11 +26,11 @@ from zt_flows.inventory import collect_inventory, load_inventory
 from zt_flows.inventory.model import Inventory
 from zt_flows.progress import NULL_PROGRESS, Progress
 from zt_flows.recommend import Plan, plan_findings, recommend_rules, write_plan
-from zt_flows.render.report import ReportInput, render_report
-from zt_flows.render.terraform import render_terraform
+from zt_flows.report import ReportInput, render_report
 from zt_flows.rules import RuleAnalysis, evaluate_rules
 from zt_flows.settings import SEVERITIES, Settings, Severity
 from zt_flows.sources import FlowLogs, IngestSummary, read_flow_logs
+from zt_flows.terraform import render_terraform
 
 if TYPE_CHECKING:
     import boto3
@@ -210,7 +210,8 @@ def write_analysis(
         graph = build_graph(obs.conversations.edges, obs.inventory, level="security_group")
         files.append(export_graph(graph, out / "graph.graphml", "graphml"))
         # The picture shows the traffic that was allowed; rejected attempts are findings.
-        picture = export_graph(drop_rejected_only(graph), out / "graph.svg", "svg")
+        accepted = drop_rejected_only(graph)
+        picture = export_graph(accepted, out / "graph.svg", "svg")
         files.append(picture)
         task.advance()
         terraform = render_terraform(result.plan, out / "terraform", findings=result.findings)
@@ -226,6 +227,7 @@ def write_analysis(
                 ingest=ingest,
                 conversations=obs.conversations.report,
                 graph_svg=picture.read_text("utf-8"),
+                graph=accepted,
             ),
             out,
         )

@@ -16,7 +16,7 @@ from zt_flows.findings import Finding
 from zt_flows.graph.identity import GroupIndex
 from zt_flows.inventory.model import Inventory, SecurityGroup
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule
-from zt_flows.render.reach import reach_rows
+from zt_flows.report.reach import reach_rows
 from zt_flows.vocabulary import conversation_label
 
 

@@ -134,8 +134,8 @@ def analyze(
 
 def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
     from zt_flows.cli.console import stderr_console as console
-    from zt_flows.render.reach import weights_text
-    from zt_flows.render.text import kept_text, verification_text
+    from zt_flows.report.reach import weights_text
+    from zt_flows.text import kept_text, verification_text
 
     ingest, report, plan = outputs.ingest, result.observation.conversations.report, result.plan
     before, after = plan.exposure.before, plan.exposure.after

@@ -10,10 +10,9 @@ import typer
 
 from zt_flows.cli.console import stderr_console
 from zt_flows.errors import UsageError
+from zt_flows.findings import read_findings
+from zt_flows.publish import DEFAULT_API_URL, DEFAULT_PATH
 from zt_flows.recommend.plan import read_plan
-from zt_flows.render.findings_file import read_findings
-from zt_flows.render.github import DEFAULT_API_URL
-from zt_flows.render.pr import DEFAULT_PATH
 
 GITHUB = "GitHub (--open)"
 PR_HELP = (
@@ -107,8 +106,12 @@ def pr(
         ),
     ] = None,
 ) -> None:
-    from zt_flows.render.github import check_api_url, parse_github_repo
-    from zt_flows.render.pr import open_pull_request, prepare_pull_request
+    from zt_flows.publish import (
+        check_api_url,
+        open_pull_request,
+        parse_github_repo,
+        prepare_pull_request,
+    )
 
     token = os.environ.get("GITHUB_TOKEN", "").strip()
     if open_:

@@ -246,9 +246,9 @@ def print_plan_summary(
 ) -> None:
     """What changed, exposure, verification and findings, on stderr."""
     from zt_flows.cli.console import stderr_console
-    from zt_flows.render.reach import weights_text
-    from zt_flows.render.text import kept_text, verification_text
+    from zt_flows.report.reach import weights_text
     from zt_flows.settings import SEVERITIES
+    from zt_flows.text import kept_text, verification_text
 
     actions = {"keep": 0, "add": 0, "remove": 0}
     changed = 0

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from zt_flows.cli.console import stderr_console
+from zt_flows.findings import read_findings
 from zt_flows.recommend.plan import read_plan
-from zt_flows.render.findings_file import read_findings
 
 TERRAFORM_HELP = (
     "Write a plan as Terraform: least-privilege security-group rules, ready for review.\n\n"
@@ -60,7 +60,7 @@ def terraform(
         ),
     ] = False,
 ) -> None:
-    from zt_flows.render.terraform import render_terraform
+    from zt_flows.terraform import render_terraform
 
     plan = read_plan(plan_file)
     found = read_findings(findings) if findings is not None else ()

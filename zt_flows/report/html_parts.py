@@ -1,6 +1,6 @@
 """Building blocks of ``report.html``: escaping-aware pieces and the later sections.
 
-Every AWS or plan string goes through :func:`zt_flows.render.text.html_text` (``h``);
+Every AWS or plan string goes through :func:`zt_flows.text.html_text` (``h``);
 the functions here return HTML that is safe to concatenate.
 """
 
@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 
-from zt_flows.render.report_coverage import CoverageView
-from zt_flows.render.report_names import Ref
-from zt_flows.render.report_sections import GraphLink, Talker
-from zt_flows.render.text import html_text as h
-from zt_flows.render.text import human_bytes, plural
+from zt_flows.report.coverage import CoverageView
+from zt_flows.report.names import Ref
+from zt_flows.report.sections import GraphLink, Talker
+from zt_flows.text import html_text as h
+from zt_flows.text import human_bytes, plural
 
 # Anything in an SVG that could run, load or restyle the page: such a picture is shown
 # as an image (where SVG can do neither), not inlined.
@@ -28,7 +28,7 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
 
 
 def stylesheet() -> str:
-    return resources.files("zt_flows.render").joinpath("templates/report.css").read_text("utf-8")
+    return resources.files("zt_flows.report").joinpath("templates/report.css").read_text("utf-8")
 
 
 def inline_svg(svg: str) -> str:

@@ -8,12 +8,18 @@ and ``@team`` notifies people; in the HTML report any ``<`` or ``&`` would be ma
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+import math
+import unicodedata
+from datetime import UTC, datetime, timedelta
 
-from zt_flows.recommend.plan import Plan
-from zt_flows.render.hcl import one_line
-from zt_flows.render.naming import ports_text
+from zt_flows.recommend.plan import Peer, Plan
+from zt_flows.vocabulary import protocol_number, rule_ports_label
 
+ANYWHERE_V4 = "0.0.0.0/0"
+ANYWHERE_V6 = "::/0"
+# Control, format, surrogate, private-use and unassigned characters, and line and
+# paragraph separators: none of them belongs in one line of text a person reads.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 # Only what is markup in the middle of a line; ids and CIDRs stay readable (web-alb).
 _MD_SPECIAL = frozenset("\\`*_[]|~#@")
 _HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"}
@@ -120,3 +126,56 @@ def verification_text(plan: Plan) -> str:
     if v.unexplained:
         text += f", {v.unexplained} not explained by today's rules (kept allowed)"
     return text
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control, format or line-separator character made a space."""
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in INVISIBLE_CATEGORIES else ch for ch in text
+    )
+    return " ".join(cleaned.split())
+
+
+def peer_text(peer: Peer, group_id: str) -> str:
+    """The peer as a person reads it: ``api (sg-…)``, ``0.0.0.0/0 (anywhere)``."""
+    if peer.type == "security_group":
+        if peer.value == group_id:
+            return f"itself ({peer.value})"
+        return f"{peer.name} ({peer.value})" if peer.name else peer.value
+    if peer.type == "prefix_list":
+        return f"prefix list {peer.name} ({peer.value})" if peer.name else peer.value
+    if peer.value in (ANYWHERE_V4, ANYWHERE_V6):
+        return f"{peer.value} (anywhere)"
+    return peer.value
+
+
+def ports_text(protocol: str, from_port: int | None, to_port: int | None) -> str:
+    """``tcp/5432``, ``tcp/8000-8100``, ``icmp type 8 code 0``, ``all traffic``: the
+    vocabulary's words for a rule written as AWS writes it (``-1`` ports: every one)."""
+    try:
+        number = protocol_number(protocol)
+    except ValueError:
+        return f"protocol {protocol}"
+
+    def port(value: int | None) -> int | None:
+        return None if value is None or value < 0 else value
+
+    return rule_ports_label(number, port(from_port), port(to_port))
+
+
+def window_days(plan: Plan) -> int | None:
+    if plan.window_start is None or plan.window_end is None:
+        return None
+    return max(1, math.ceil((plan.window_end - plan.window_start) / timedelta(days=1)))
+
+
+def last_day(moment: datetime) -> str:
+    """The calendar day (UTC) a half-open window ending at ``moment`` ends on."""
+    return (moment.astimezone(UTC) - timedelta(microseconds=1)).date().isoformat()
+
+
+def window_text(plan: Plan) -> str:
+    if plan.window_start is None or plan.window_end is None:
+        return "an observation window of unknown length"
+    days = window_days(plan) or 0
+    return f"{day(plan.window_start)} to {last_day(plan.window_end)} ({plural(days, 'day')})"

@@ -15,11 +15,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Characters written as \uNNNN escapes instead of raw: control characters, format
-# characters (bidirectional overrides can make a file read differently from what it
-# does), surrogates, private use, unassigned code points, and line/paragraph
-# separators.
-_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+from zt_flows.text import INVISIBLE_CATEGORIES, one_line
+
 _SIMPLE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 INDENT = "  "
 COMMENT_WIDTH = 100
@@ -49,18 +46,15 @@ def hcl_string(value: str) -> str:
             out.append(simple)
         elif ch in "$%" and value[i + 1 : i + 2] == "{":
             out.append(ch + ch)
-        elif unicodedata.category(ch) in _ESCAPED_CATEGORIES:
+        elif unicodedata.category(ch) in INVISIBLE_CATEGORIES:
+            # Control and format characters (bidirectional overrides can make a file read
+            # differently from what it does), surrogates, private use, unassigned code
+            # points and line separators are written as \\uNNNN escapes.
             out.append(_unicode_escape(ch))
         else:
             out.append(ch)
     out.append('"')
     return "".join(out)
-
-
-def one_line(text: str) -> str:
-    """``text`` with every control, format or line-separator character made a space."""
-    cleaned = "".join(" " if unicodedata.category(ch) in _ESCAPED_CATEGORIES else ch for ch in text)
-    return " ".join(cleaned.split())
 
 
 def hcl_comment(text: str, width: int = COMMENT_WIDTH) -> list[str]:

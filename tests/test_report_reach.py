@@ -25,7 +25,7 @@ from zt_flows.recommend.plan import (
     plan_to_json,
     read_plan,
 )
-from zt_flows.render.reach import (
+from zt_flows.report.reach import (
     reach_rows,
     reachability_changes,
     share_text,

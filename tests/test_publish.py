@@ -17,12 +17,11 @@ import pytest
 
 from zt_flows.cli import main
 from zt_flows.errors import GitError, GitHubApiError
-from zt_flows.findings import findings_to_json, make_finding
+from zt_flows.findings import findings_to_json, make_finding, read_findings
+from zt_flows.publish.github import check_api_url, create_pull_request, repo_from_remote
+from zt_flows.publish.pull_request import open_pull_request, prepare_pull_request
 from zt_flows.recommend.plan import Plan, read_plan
-from zt_flows.render.findings_file import read_findings
-from zt_flows.render.github import check_api_url, create_pull_request, repo_from_remote
-from zt_flows.render.pr import open_pull_request, prepare_pull_request
-from zt_flows.render.terraform import terraform_module
+from zt_flows.terraform import terraform_module
 
 PLANS = Path(__file__).resolve().parent / "fixtures" / "plans"
 SAMPLE = PLANS / "sample_plan.json"
@@ -495,7 +494,7 @@ def test_the_token_never_travels_in_clear_to_another_host() -> None:
 
 
 def test_messages_never_carry_url_credentials_or_the_token() -> None:
-    from zt_flows.render.git import mask
+    from zt_flows.publish.git import mask
 
     text = f"fatal: unable to access 'https://bot:s3cr3t@github.com/acme/infra.git/' {TOKEN}"
     assert mask(text, [TOKEN]) == (
@@ -504,7 +503,7 @@ def test_messages_never_carry_url_credentials_or_the_token() -> None:
 
 
 def test_a_body_too_long_for_github_is_cut_at_a_line() -> None:
-    from zt_flows.render.pr import BODY_LIMIT, api_body
+    from zt_flows.publish.pull_request import BODY_LIMIT, api_body
 
     short = "line\n" * 10
     assert api_body(short) == short

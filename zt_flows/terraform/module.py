@@ -24,8 +24,16 @@ from pathlib import Path
 
 from zt_flows.findings import Finding
 from zt_flows.recommend.plan import GroupPlan, Plan
-from zt_flows.render import tfreadme
-from zt_flows.render.hcl import (
+from zt_flows.terraform.attributes import (
+    TAG_VALUE_LIMIT,
+    RenderedRule,
+    RuleSpec,
+    check_plan,
+    evidence_summary,
+    rule_description,
+)
+from zt_flows.terraform.folder import write_output_dir
+from zt_flows.terraform.hcl import (
     Attr,
     Block,
     MapAttr,
@@ -34,18 +42,9 @@ from zt_flows.render.hcl import (
     hcl_string,
     render_file,
 )
-from zt_flows.render.naming import group_labels, peer_text, ports_text, rule_identity, rule_names
-from zt_flows.render.output import write_output_dir
-from zt_flows.render.rules import (
-    TAG_VALUE_LIMIT,
-    RenderedRule,
-    RuleSpec,
-    check_plan,
-    evidence_summary,
-    rule_description,
-    window_days,
-)
-from zt_flows.render.text import human_bytes, plural, shorten, utc
+from zt_flows.terraform.naming import group_labels, rule_identity, rule_names
+from zt_flows.terraform.readme import module_readme
+from zt_flows.text import human_bytes, peer_text, plural, ports_text, shorten, utc, window_days
 
 TERRAFORM_VERSION = ">= 1.5"  # import blocks
 AWS_PROVIDER_VERSION = ">= 5.0"
@@ -137,7 +136,7 @@ def terraform_module(plan: Plan, *, findings: Sequence[Finding] = ()) -> Terrafo
         files[PENDING_REMOVAL] = _pending_removal_file(removals, notes, days)
         files[PENDING_REMOVAL_IMPORTS] = _pending_imports_file(removals)
     files[VERSIONS] = _versions_file()
-    files[README] = tfreadme.module_readme(plan, rendered, group_files, sorted(files))
+    files[README] = module_readme(plan, rendered, group_files, sorted(files))
     return TerraformModule(files=files, rules=rendered, group_files=group_files)
 
 

@@ -15,12 +15,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from zt_flows.recommend.plan import GroupPlan, Peer, PlannedRule
-from zt_flows.vocabulary import protocol_number, rule_ports_label
+from zt_flows.text import ANYWHERE_V4, ANYWHERE_V6
 
 MAX_PART = 40
 _NON_WORD = re.compile(r"[^a-z0-9]+")
-ANYWHERE_V4 = "0.0.0.0/0"
-ANYWHERE_V6 = "::/0"
 
 
 def slug(text: str, *, limit: int = MAX_PART) -> str:
@@ -73,19 +71,6 @@ def peer_words(peer: Peer, group_id: str, names: Mapping[str, str]) -> str:
     return slug(peer.value, limit=60)
 
 
-def peer_text(peer: Peer, group_id: str) -> str:
-    """The peer as a person reads it: ``api (sg-…)``, ``0.0.0.0/0 (anywhere)``."""
-    if peer.type == "security_group":
-        if peer.value == group_id:
-            return f"itself ({peer.value})"
-        return f"{peer.name} ({peer.value})" if peer.name else peer.value
-    if peer.type == "prefix_list":
-        return f"prefix list {peer.name} ({peer.value})" if peer.name else peer.value
-    if peer.value in (ANYWHERE_V4, ANYWHERE_V6):
-        return f"{peer.value} (anywhere)"
-    return peer.value
-
-
 def ports_words(protocol: str, from_port: int | None, to_port: int | None) -> str:
     """``tcp_5432``, ``tcp_8000_8100``, ``icmp_8_0``, ``icmp_all``, ``all``, ``proto_50``."""
     if protocol == "-1":
@@ -101,20 +86,6 @@ def ports_words(protocol: str, from_port: int | None, to_port: int | None) -> st
             return f"{protocol}_{from_port}"
         return f"{protocol}_{from_port}_{to_port}"
     return f"proto_{protocol}"
-
-
-def ports_text(protocol: str, from_port: int | None, to_port: int | None) -> str:
-    """``tcp/5432``, ``tcp/8000-8100``, ``icmp type 8 code 0``, ``all traffic``: the
-    vocabulary's words for a rule written as AWS writes it (``-1`` ports: every one)."""
-    try:
-        number = protocol_number(protocol)
-    except ValueError:
-        return f"protocol {protocol}"
-
-    def port(value: int | None) -> int | None:
-        return None if value is None or value < 0 else value
-
-    return rule_ports_label(number, port(from_port), port(to_port))
 
 
 def rule_identity(group_id: str, rule: PlannedRule) -> tuple[str, ...]:

@@ -26,13 +26,15 @@ from zt_flows.findings import Finding, make_finding
 from zt_flows.inventory import load_inventory
 from zt_flows.inventory.model import Inventory, NetworkInterface
 from zt_flows.recommend.plan import Plan, read_plan
-from zt_flows.render.report import (
+from zt_flows.report import (
     ReportInput,
     graph_picture,
     render_report,
     report_html,
     report_markdown,
 )
+from zt_flows.report import sections as report_sections
+from zt_flows.report.sections import security_group_graph
 from zt_flows.sources.model import IngestSummary, VersionCount
 
 TESTS = Path(__file__).resolve().parent
@@ -48,7 +50,7 @@ PLAN_ENIS = {
 }  # fmt: skip
 PLAN_VPCS = {"vpc-0c41f5a2b7d3e9001": "web", "vpc-0c41f5a2b7d3e9002": "ci-runner"}
 # A tiny stand-in picture: the golden files must not change when the graph module's
-# drawing does (the real picture is checked in test_render_report_browser.py).
+# drawing does (the real picture is checked in test_report_browser.py).
 PICTURE = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="240pt" height="60pt" viewBox="0 0 240 60"'
     ' role="img" aria-label="Security groups"><title>Security groups</title>'
@@ -220,6 +222,23 @@ def test_render_writes_both_files_atomically(data: ReportInput, tmp_path: Path) 
     assert md_path.read_text(encoding="utf-8") == report_markdown(data)
     assert html_path.read_text(encoding="utf-8") == report_html(data)
     assert md_path.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_report_draws_the_graph_it_is_given(
+    data: ReportInput, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The analysis builds the graph once, for its picture; the report takes that one."""
+    built = security_group_graph(data.edges, data.inventory)
+    expected = (report_markdown(data), report_html(data))
+
+    def rebuilt(*_: object, **__: object) -> None:
+        raise AssertionError("the report built the graph again")
+
+    monkeypatch.setattr(report_sections, "build_graph", rebuilt)
+    given = replace(data, graph=built)
+    assert (report_markdown(given), report_html(given)) == expected
+    with pytest.raises(AssertionError, match="again"):
+        report_markdown(data)
 
 
 # --------------------------------------------------------------------------- content

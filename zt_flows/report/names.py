@@ -17,8 +17,7 @@ import polars as pl
 
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import GroupPlan, Peer, Plan, PlannedRule
-from zt_flows.render.naming import ANYWHERE_V4, ANYWHERE_V6, peer_text
-from zt_flows.render.text import rule_words
+from zt_flows.text import ANYWHERE_V4, ANYWHERE_V6, peer_text, rule_words
 from zt_flows.vocabulary import endpoint_kind_words
 
 _AWS_ID = re.compile(r"\b(?:eni|sg|sgr)-[0-9a-zA-Z]+\b")

@@ -17,9 +17,8 @@ import polars as pl
 from zt_flows.graph import build_graph, drop_rejected_only, render_graph
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import Evidence, GroupPlan, Plan, PlannedRule
-from zt_flows.render.report_names import Names, Ref, role_text
-from zt_flows.render.rules import window_days
-from zt_flows.render.text import days_seen, plural, rule_words, utc
+from zt_flows.report.names import Names, Ref, role_text
+from zt_flows.text import days_seen, plural, rule_words, utc, window_days
 from zt_flows.vocabulary import conversation_label
 
 EVIDENCE_LIMIT = 6  # clients or servers named in a rule's evidence before "+N more"

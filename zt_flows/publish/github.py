@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from zt_flows import __version__
 from zt_flows.errors import GitHubApiError
-from zt_flows.render.git import mask
+from zt_flows.publish.git import mask
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"

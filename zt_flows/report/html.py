@@ -4,21 +4,14 @@ Inline CSS (``templates/report.css``), the security-group picture inlined as SVG
 scripts, no fonts or images from anywhere: it opens from a file, offline. A
 Content-Security-Policy forbids scripts and every load but inline styles and ``data:``
 images, so even a string that escaped escaping could not run or call out. Every string
-from AWS or the plan goes through :func:`zt_flows.render.text.html_text`.
+from AWS or the plan goes through :func:`zt_flows.text.html_text`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zt_flows.render.report_data import (
-    Blocked,
-    Headline,
-    KeptView,
-    ReportView,
-    SeverityBlock,
-)
-from zt_flows.render.report_html_parts import (
+from zt_flows.report.html_parts import (
     badge,
     coverage_section,
     graph_section,
@@ -28,9 +21,16 @@ from zt_flows.render.report_html_parts import (
     table,
     talkers_section,
 )
-from zt_flows.render.report_sections import EvidenceView, GroupView, RuleView
-from zt_flows.render.text import COMBINATIONS_LABEL, INTERNET_LABEL, human_bytes, plural
-from zt_flows.render.text import html_text as h
+from zt_flows.report.sections import EvidenceView, GroupView, RuleView
+from zt_flows.report.view import (
+    Blocked,
+    Headline,
+    KeptView,
+    ReportView,
+    SeverityBlock,
+)
+from zt_flows.text import COMBINATIONS_LABEL, INTERNET_LABEL, human_bytes, plural
+from zt_flows.text import html_text as h
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 SECTIONS = (

@@ -11,15 +11,13 @@ something else.
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 
 from zt_flows.errors import Location, PlanFormatError, excerpt
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule
-from zt_flows.render.text import day, plural
+from zt_flows.text import day, plural
 
 # AWS: "Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces,
 # and ._-:/()#,@[]+=;{}!$*" for rules that reference a group or a prefix list
@@ -212,17 +210,6 @@ def aws_description(text: str) -> str:
     if len(kept) > DESCRIPTION_LIMIT:
         kept = kept[: DESCRIPTION_LIMIT - 3].rstrip() + "..."
     return kept
-
-
-def window_days(plan: Plan) -> int | None:
-    if plan.window_start is None or plan.window_end is None:
-        return None
-    return max(1, math.ceil((plan.window_end - plan.window_start) / timedelta(days=1)))
-
-
-def last_day(moment: datetime) -> str:
-    """The calendar day (UTC) a half-open window ending at ``moment`` ends on."""
-    return (moment.astimezone(UTC) - timedelta(microseconds=1)).date().isoformat()
 
 
 def evidence_summary(rule: PlannedRule, days: int | None) -> str | None:

@@ -2,7 +2,7 @@
 
 The same facts as ``report.html`` (both lay out :class:`ReportView`), in the same
 vocabulary as the pull request body. Every string that came from AWS or from the
-plan is escaped with :func:`zt_flows.render.text.md`; only ids that look like ids go
+plan is escaped with :func:`zt_flows.text.md`; only ids that look like ids go
 into code spans.
 """
 
@@ -11,23 +11,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from zt_flows.render.report_coverage import CoverageView
-from zt_flows.render.report_data import (
-    Blocked,
-    Headline,
-    KeptView,
-    ReportView,
-    SeverityBlock,
-)
-from zt_flows.render.report_names import Ref
-from zt_flows.render.report_sections import (
+from zt_flows.report.coverage import CoverageView
+from zt_flows.report.names import Ref
+from zt_flows.report.sections import (
     EvidenceView,
     GraphLink,
     GroupView,
     RuleView,
     Talker,
 )
-from zt_flows.render.text import (
+from zt_flows.report.view import (
+    Blocked,
+    Headline,
+    KeptView,
+    ReportView,
+    SeverityBlock,
+)
+from zt_flows.text import (
     CHANGE_MD,
     COMBINATIONS_LABEL,
     INTERNET_LABEL,

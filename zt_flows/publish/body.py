@@ -3,7 +3,7 @@
 The body is what a reviewer reads before approving: what changes and why, how much
 less is exposed, the evidence for every rule, the findings, whether the replay of
 observed traffic passed, and how to roll out and back. Every string that came from
-AWS is Markdown-escaped (:func:`zt_flows.render.text.md`).
+AWS is Markdown-escaped (:func:`zt_flows.text.md`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from zt_flows import __version__
 from zt_flows.findings import Finding
 from zt_flows.recommend.plan import BlockedConversation, GroupPlan, Plan
-from zt_flows.render.hcl import one_line
-from zt_flows.render.naming import peer_text
-from zt_flows.render.reach import ALARMING, reach_rows, weight_text, weights_text
-from zt_flows.render.rules import RenderedRule, last_day, window_days
-from zt_flows.render.terraform import TerraformModule
-from zt_flows.render.text import (
+from zt_flows.report.reach import ALARMING, reach_rows, weight_text, weights_text
+from zt_flows.terraform.attributes import RenderedRule
+from zt_flows.terraform.module import TerraformModule
+from zt_flows.terraform.readme import rollout_steps
+from zt_flows.text import (
     CHANGE_MD,
     COMBINATIONS_LABEL,
     INTERNET_LABEL,
@@ -28,13 +27,17 @@ from zt_flows.render.text import (
     day,
     days_seen,
     human_bytes,
+    last_day,
     md,
     md_code,
+    one_line,
+    peer_text,
     plural,
     rule_words,
     utc,
+    window_days,
+    window_text,
 )
-from zt_flows.render.tfreadme import rollout_steps, window_text
 from zt_flows.vocabulary import conversation_label
 
 

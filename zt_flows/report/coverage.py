@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from zt_flows.conversations.build import ConversationReport
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import Plan
-from zt_flows.render.report_names import Names, Ref
-from zt_flows.render.text import human_bytes, plural, utc
-from zt_flows.render.tfreadme import window_text
+from zt_flows.report.names import Names, Ref
 from zt_flows.sources.model import IngestSummary
+from zt_flows.text import human_bytes, plural, utc, window_text
 
 
 @dataclass(frozen=True)

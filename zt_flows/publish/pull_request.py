@@ -16,19 +16,19 @@ from pathlib import Path, PurePosixPath
 
 from zt_flows.errors import GitError, GitHubApiError
 from zt_flows.findings import Finding
-from zt_flows.recommend.plan import Plan
-from zt_flows.render.git import Git
-from zt_flows.render.github import (
+from zt_flows.publish.body import commit_message, pr_body, pr_title
+from zt_flows.publish.git import Git
+from zt_flows.publish.github import (
     DEFAULT_API_URL,
     check_api_url,
     create_pull_request,
     parse_github_repo,
     repo_from_remote,
 )
-from zt_flows.render.output import write_output_dir
-from zt_flows.render.prbody import commit_message, pr_body, pr_title
-from zt_flows.render.rules import last_day
-from zt_flows.render.terraform import terraform_module
+from zt_flows.recommend.plan import Plan
+from zt_flows.terraform.folder import write_output_dir
+from zt_flows.terraform.module import terraform_module
+from zt_flows.text import last_day
 
 DEFAULT_PATH = "modules/security-groups"
 BODY_FILE = "PULL_REQUEST.md"

@@ -13,9 +13,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from zt_flows.recommend.plan import Plan
-from zt_flows.render.naming import peer_text, ports_text
-from zt_flows.render.rules import RenderedRule, last_day, window_days
-from zt_flows.render.text import day, md, plural
+from zt_flows.terraform.attributes import RenderedRule
+from zt_flows.text import md, peer_text, plural, ports_text, window_days, window_text
 from zt_flows.vocabulary import Direction
 
 RULES_QUOTA = 60  # inbound and outbound rules per group, each (adjustable)
@@ -29,13 +28,6 @@ REMOVED_DOC = (
     "https://developer.hashicorp.com/terraform/language/resources/syntax#removing-resources"
 )
 PENDING_FILES = ("pending_removal.tf", "pending_removal_imports.tf")
-
-
-def window_text(plan: Plan) -> str:
-    if plan.window_start is None or plan.window_end is None:
-        return "an observation window of unknown length"
-    days = window_days(plan) or 0
-    return f"{day(plan.window_start)} to {last_day(plan.window_end)} ({plural(days, 'day')})"
 
 
 def rule_line(r: RenderedRule) -> str:

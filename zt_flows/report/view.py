@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import networkx as nx
 import polars as pl
 
 from zt_flows import __version__
@@ -19,16 +20,16 @@ from zt_flows.findings import Finding
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import KEPT_FOR, BlockedConversation, Plan
 from zt_flows.recommend.safety import KEPT_WORDS
-from zt_flows.render.reach import (
+from zt_flows.report.coverage import CoverageView, coverage_view
+from zt_flows.report.names import Names, Ref
+from zt_flows.report.reach import (
     ALARMING,
     ReachStatus,
     reach_rows,
     weight_text,
     weights_text,
 )
-from zt_flows.render.report_coverage import CoverageView, coverage_view
-from zt_flows.render.report_names import Names, Ref
-from zt_flows.render.report_sections import (
+from zt_flows.report.sections import (
     GraphLink,
     GroupView,
     Talker,
@@ -38,11 +39,9 @@ from zt_flows.render.report_sections import (
     security_group_graph,
     top_talkers,
 )
-from zt_flows.render.rules import window_days
-from zt_flows.render.text import INTERNET_WEIGHT_LABELS
-from zt_flows.render.tfreadme import window_text
 from zt_flows.settings import SEVERITIES
 from zt_flows.sources.model import IngestSummary
+from zt_flows.text import INTERNET_WEIGHT_LABELS, window_days, window_text
 from zt_flows.vocabulary import conversation_label
 
 LIST_LIMIT = 25  # rows of a long list shown before "and N more"
@@ -60,6 +59,9 @@ class ReportInput:
     ingest: IngestSummary | None = None
     conversations: ConversationReport | None = None
     graph_svg: str | None = None  # the security-group graph picture (zt_flows.graph)
+    # The security-group graph of the accepted traffic the picture draws (build_graph, then
+    # drop_rejected_only): given by whoever drew the picture, built from the edges otherwise.
+    graph: nx.DiGraph | None = None
     title: str = "Least-privilege security groups"
 
 
@@ -390,7 +392,11 @@ def _findings(data: ReportInput, names: Names) -> tuple[SeverityBlock, ...]:
 def report_view(data: ReportInput) -> ReportView:
     """The report's facts. The picture is ``data.graph_svg``, or drawn from the edges."""
     names = Names(data.plan, data.inventory, data.edges)
-    graph = security_group_graph(data.edges, data.inventory)
+    graph = (
+        data.graph if data.graph is not None else security_group_graph(data.edges, data.inventory)
+    )
+    if graph is not None and not graph.number_of_nodes():
+        graph = None
     by_bytes, by_flows = top_talkers(data.edges, names)
     return ReportView(
         title=data.title,

@@ -20,10 +20,10 @@ import polars as pl
 
 from zt_flows.atomic import write_files
 from zt_flows.inventory.model import Inventory
-from zt_flows.render.report_data import ReportInput, report_view
-from zt_flows.render.report_html import render_html
-from zt_flows.render.report_md import render_markdown
-from zt_flows.render.report_sections import graph_svg, security_group_graph
+from zt_flows.report.html import render_html
+from zt_flows.report.markdown import render_markdown
+from zt_flows.report.sections import graph_svg, security_group_graph
+from zt_flows.report.view import ReportInput, report_view
 
 __all__ = [
     "ReportInput",

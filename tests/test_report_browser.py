@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib import image as mpimg
-from test_render_report import sample_input
+from test_report import sample_input
 
-from zt_flows.render.report import ReportInput, render_report
-from zt_flows.render.report_html import SECTIONS
+from zt_flows.report import ReportInput, render_report
+from zt_flows.report.html import SECTIONS
 
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTH, HEIGHT = 1280, 4000

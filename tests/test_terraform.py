@@ -38,11 +38,11 @@ from zt_flows.recommend.plan import (
     Verification,
     read_plan,
 )
-from zt_flows.render import output as output_module
-from zt_flows.render.hcl import hcl_string
-from zt_flows.render.output import MARKER
-from zt_flows.render.rules import aws_description
-from zt_flows.render.terraform import render_terraform, terraform_module
+from zt_flows.terraform import folder as output_module
+from zt_flows.terraform import render_terraform, terraform_module
+from zt_flows.terraform.attributes import aws_description
+from zt_flows.terraform.folder import MARKER
+from zt_flows.terraform.hcl import hcl_string
 
 TESTS = Path(__file__).resolve().parent
 PLANS = TESTS / "fixtures" / "plans"
