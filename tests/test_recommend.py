@@ -48,7 +48,7 @@ def rules_of(plan: Plan, group_id: str) -> set[tuple[object, ...]]:
         (
             r.direction,
             r.action,
-            r.protocol,
+            r.ip_protocol,
             r.from_port,
             r.to_port,
             r.peer.value,

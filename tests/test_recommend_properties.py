@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 from zt_flows.inventory.model import Inventory, NetworkInterface
 from zt_flows.recommend import Plan, plan_ruleset, recommend_rules
-from zt_flows.recommend.ruleset import spec_of
 from zt_flows.recommend.shapes import peer_networks, port_ranges, rule_within
 from zt_flows.rules import (
     EdgeSide,
@@ -184,7 +183,7 @@ def test_plan_never_widens(estate: Estate) -> None:
     points = _points(estate)
     for group in plan.security_groups:
         for planned in group.final_rules():
-            spec = spec_of(group.group_id, planned)
+            spec = planned.rule
             existing = today.of(group.group_id, spec.direction)
             # By construction: inside one existing rule of its group and direction.
             assert any(rule_within(spec, r, facts) for r in existing), spec

@@ -133,7 +133,7 @@ def rejected_by_replay(result: Recommendation, wrong: Plan) -> bool:
 def final(plan: Plan, group_id: str) -> set[tuple[object, ...]]:
     """(direction, protocol, from, to, peer, kept_for) of the rules a group ends up with."""
     return {
-        (r.direction, r.protocol, r.from_port, r.to_port, r.peer.value, r.kept_for)
+        (r.direction, r.ip_protocol, r.from_port, r.to_port, r.peer.value, r.kept_for)
         for r in plan.group(group_id).final_rules()
     }
 
@@ -185,7 +185,7 @@ def test_public_instance_keeps_the_internet_on_the_ports_it_serves(tmp_path: Pat
     assert allows(plan, inv, newcomer, side(WEB), 0, protocol=1)  # ICMP errors still in
     assert plan.verification.basis == "records"
     assert plan.kept_counts()["open_population"] == 2
-    assert rejected_by_replay(result, without(plan, lambda r: r.protocol == "tcp"))
+    assert rejected_by_replay(result, without(plan, lambda r: r.ip_protocol == "tcp"))
 
 
 def test_target_of_an_nlb_with_client_addresses_keeps_the_internet(tmp_path: Path) -> None:
@@ -305,7 +305,7 @@ def test_path_mtu_discovery_stays_from_the_existing_peer(tmp_path: Path) -> None
         ("ingress", "icmp", 3, 4, "0.0.0.0/0", "open_population"),
         ("ingress", "icmpv6", 2, 0, "::/0", "open_population"),
     }
-    pmtud = next(r for r in result.plan.group("sg-web6").rules if r.protocol == "icmp")
+    pmtud = next(r for r in result.plan.group("sg-web6").rules if r.ip_protocol == "icmp")
     assert "Path MTU Discovery" in pmtud.reason
     assert pmtud.replaces == ("icmp-all",)
     # A router's "packet too big" from anywhere on the path is still admitted (flow logs

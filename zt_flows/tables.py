@@ -140,8 +140,8 @@ def tabulate_plan(group: GroupPlan, inventory: Inventory | None = None) -> pl.Da
         return {
             "action": rule.action,
             "direction": rule.direction,
-            "protocol": rule.protocol,
-            "ports": "all" if rule.from_port is None else f"{rule.from_port}-{rule.to_port}",
+            "protocol": rule.ip_protocol,
+            "ports": rule.rule.ports_text,
             "peer": rule.peer.name or rule.peer.value,
             "peer_id": rule.peer.value,
             "rule_id": rule.existing_rule_id,

@@ -12,8 +12,9 @@ import math
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
-from zt_flows.recommend.plan import Peer, Plan
-from zt_flows.vocabulary import protocol_number, rule_ports_label
+from zt_flows.recommend.plan import Plan
+from zt_flows.rules import RulePeer, RuleSpec
+from zt_flows.vocabulary import direction_word, rule_ports_label
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
@@ -94,10 +95,10 @@ def html_text(text: str) -> str:
     return html.escape(one_line(text), quote=True)
 
 
-def rule_words(direction: str, protocol: str, from_port: int | None, to_port: int | None) -> str:
+def rule_words(rule: RuleSpec) -> str:
     """``ingress tcp/443 from`` / ``egress all traffic to``: a rule, before its peer."""
-    word = "from" if direction == "ingress" else "to"
-    return f"{direction} {ports_text(protocol, from_port, to_port)} {word}"
+    ports = rule_ports_label(rule.protocol, rule.from_port, rule.to_port)
+    return f"{rule.direction} {ports} {direction_word(rule.direction)}"
 
 
 def days_seen(days: int, window_days: int | None) -> str:
@@ -136,31 +137,17 @@ def one_line(text: str) -> str:
     return " ".join(cleaned.split())
 
 
-def peer_text(peer: Peer, group_id: str) -> str:
+def peer_text(peer: RulePeer, group_id: str) -> str:
     """The peer as a person reads it: ``api (sg-…)``, ``0.0.0.0/0 (anywhere)``."""
-    if peer.type == "security_group":
+    if peer.kind == "security_group":
         if peer.value == group_id:
             return f"itself ({peer.value})"
         return f"{peer.name} ({peer.value})" if peer.name else peer.value
-    if peer.type == "prefix_list":
+    if peer.kind == "prefix_list":
         return f"prefix list {peer.name} ({peer.value})" if peer.name else peer.value
     if peer.value in (ANYWHERE_V4, ANYWHERE_V6):
         return f"{peer.value} (anywhere)"
     return peer.value
-
-
-def ports_text(protocol: str, from_port: int | None, to_port: int | None) -> str:
-    """``tcp/5432``, ``tcp/8000-8100``, ``icmp type 8 code 0``, ``all traffic``: the
-    vocabulary's words for a rule written as AWS writes it (``-1`` ports: every one)."""
-    try:
-        number = protocol_number(protocol)
-    except ValueError:
-        return f"protocol {protocol}"
-
-    def port(value: int | None) -> int | None:
-        return None if value is None or value < 0 else value
-
-    return rule_ports_label(number, port(from_port), port(to_port))
 
 
 def window_days(plan: Plan) -> int | None:

@@ -94,7 +94,7 @@ def _exposure(plan: Plan) -> list[str]:
 
 def _rule_row(r: RenderedRule, days: int | None) -> str:
     spec, rule = r.spec, r.spec.rule
-    what = rule_words(rule.direction, spec.ip_protocol, spec.from_port, spec.to_port)
+    what = rule_words(rule.rule)
     change = CHANGE_MD[rule.action]
     if rule.confidence == "low":
         change += " (low confidence)"

@@ -27,14 +27,13 @@ from zt_flows.recommend.plan import (
     GroupPlan,
     InternetReach,
     KeptFor,
-    Peer,
     Plan,
     PlannedRule,
     Verification,
 )
 from zt_flows.recommend.quota import fit_quota
 from zt_flows.recommend.record import settings_record
-from zt_flows.recommend.ruleset import groups_ruleset, spec_of
+from zt_flows.recommend.ruleset import groups_ruleset
 from zt_flows.recommend.safety import (
     KEPT_SHORT,
     PMTUD_REASON,
@@ -377,25 +376,20 @@ class _Builder:
         kept_for: KeptFor | None = None,
     ) -> PlannedRule:
         return PlannedRule(
-            direction=rule.direction,
+            rule=replace(rule, peer=self._peer(rule)),
             action="keep",
-            protocol=rule.ip_protocol,
-            from_port=rule.from_port,
-            to_port=rule.to_port,
-            peer=self._peer(rule),
             reason=reason,
-            existing_rule_id=rule.rule_id,
             evidence=evidence,
             description=self.descriptions.get(rule.rule_id) if rule.rule_id else None,
             kept_for=kept_for,
         )
 
-    def _peer(self, rule: RuleSpec) -> Peer:
+    def _peer(self, rule: RuleSpec) -> RulePeer:
         """Today's peer of ``rule``, in the plan's form; a reference to a group of another
         account keeps that account even when the inventory does not describe the group."""
         peer = rule_peer(self.facts, rule.peer, rule.group_id)
         owner = self.owners.get(rule.rule_id) if rule.rule_id else None
-        if peer.type == "security_group" and peer.owner_id is None and owner is not None:
+        if peer.kind == "security_group" and peer.owner_id is None and owner is not None:
             group = self.inventory.security_groups.get(rule.group_id)
             if group is None or group.owner_id != owner:
                 peer = replace(peer, owner_id=owner)
@@ -439,12 +433,12 @@ class _Builder:
                 why = self.analysis.unevaluable.get(spec.key) or KEPT_SHORT[reason]
                 usage = evidence_of_usage(self.analysis.usage(spec.key))
                 planned.append(self._keep(spec, usage, f"kept as it is: {why}", kept_for=reason))
-        final = [spec_of(group_id, r) for r in planned]
+        final = [r.rule for r in planned]
         for rule, match in self._other_family(group_id, direction, planned, existing):
             if match is not None:
                 kept.add(match.key)
             planned.append(rule)
-            final.append(spec_of(group_id, rule))
+            final.append(rule.rule)
         for spec in existing:
             for pmtud in pmtud_specs(spec, self.facts):
                 if any(
@@ -454,9 +448,9 @@ class _Builder:
                     continue
                 rule = self._pmtud(spec, pmtud, by_signature)
                 if rule.existing_rule_id is not None:
-                    kept.add(by_signature[spec_of(group_id, rule).signature].key)
+                    kept.add(by_signature[rule.rule.signature].key)
                 planned.append(rule)
-                final.append(spec_of(group_id, rule))
+                final.append(rule.rule)
         planned.extend(self._remove(spec) for spec in existing if spec.key not in kept)
         return planned, notes
 
@@ -479,7 +473,7 @@ class _Builder:
             return []
         members = [self.facts.current[m] for m in self.facts.members.get(group_id, ())]
         has_v6 = any(eni.ipv6s for eni in members)
-        finals = [spec_of(group_id, r) for r in planned if r.action != "remove"]
+        finals = [r.rule for r in planned if r.action != "remove"]
         out: list[tuple[PlannedRule, RuleSpec | None]] = []
         for rule in finals:
             if not rule.peer.is_public_any or rule.protocol is None:
@@ -510,12 +504,8 @@ class _Builder:
             out.append(
                 (
                     PlannedRule(
-                        direction="ingress",
+                        rule=wanted,
                         action="add",
-                        protocol=wanted.ip_protocol,
-                        from_port=wanted.from_port,
-                        to_port=wanted.to_port,
-                        peer=Peer(type="cidr", value=other),
                         reason=f"{why}; narrows {rule_label(self.inventory, home)}",
                         description=f"{ports} from {other} (dual-stack)",
                         replaces=tuple(self._ids([home.key])),
@@ -546,12 +536,8 @@ class _Builder:
         if match is not None:
             return self._keep(match, None, PMTUD_REASON, kept_for="open_population")
         return PlannedRule(
-            direction="ingress",
+            rule=replace(spec, peer=self._peer(home)),
             action="add",
-            protocol=spec.ip_protocol,
-            from_port=icmp_type,
-            to_port=code,
-            peer=self._peer(home),
             reason=f"{PMTUD_REASON}; narrows {rule_label(self.inventory, home)}",
             description="Path MTU Discovery (ICMP too big)",
             replaces=tuple(self._ids([home.key])),
@@ -602,14 +588,9 @@ class _Builder:
             f"{proposal.peer.name or proposal.peer.value} (observed)"
         )
         return PlannedRule(
-            direction=proposal.direction,
+            rule=replace(spec, rule_id=match.rule_id) if match is not None else spec,
             action="keep" if match is not None else "add",
-            protocol=spec.ip_protocol,
-            from_port=spec.from_port,
-            to_port=spec.to_port,
-            peer=proposal.peer,
             reason=reason,
-            existing_rule_id=match.rule_id if match is not None else None,
             evidence=evidence,
             confidence=confidence,
             description=description,
@@ -623,14 +604,9 @@ class _Builder:
     def _remove(self, rule: RuleSpec) -> PlannedRule:
         usage = self.analysis.usage(rule.key)
         planned = PlannedRule(
-            direction=rule.direction,
+            rule=replace(rule, peer=self._peer(rule)),
             action="remove",
-            protocol=rule.ip_protocol,
-            from_port=rule.from_port,
-            to_port=rule.to_port,
-            peer=self._peer(rule),
             reason="unused in the window" if usage.unused else "",
-            existing_rule_id=rule.rule_id,
             evidence=evidence_of_usage(usage),
             description=self.descriptions.get(rule.rule_id) if rule.rule_id else None,
         )

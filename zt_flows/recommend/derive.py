@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from zt_flows.recommend.peers import choose_group, rule_peer
-from zt_flows.recommend.plan import Peer
 from zt_flows.recommend.safety import KeptFor, Population, Populations
 from zt_flows.recommend.shapes import port_ranges
 from zt_flows.recommend.units import Unit
@@ -43,7 +42,7 @@ class Proposal:
     protocol: int | None
     from_port: int | None
     to_port: int | None
-    peer: Peer
+    peer: RulePeer
     sources: set[str] = field(default_factory=set)  # keys of the existing rules it narrows
     units: list[Unit] = field(default_factory=list)
     # Why the peer range was not narrowed further (empty: a closed population).
@@ -57,7 +56,7 @@ class Proposal:
             -1 if self.protocol is None else self.protocol,
             -1 if self.from_port is None else self.from_port,
             -1 if self.to_port is None else self.to_port,
-            self.peer.type,
+            self.peer.kind,
             self.peer.value,
         )
 
@@ -68,7 +67,7 @@ class Proposal:
             self.protocol,
             self.from_port,
             self.to_port,
-            RulePeer(self.peer.type, self.peer.value),
+            self.peer,
         )
 
     def absorb(self, other: Proposal, *, sources: bool = True) -> None:
@@ -164,8 +163,8 @@ class Deriver:
                     proposal.kept.add(unit.kept_for)
             return [proposal]
         whole: list[Unit] = []
-        by_peer: dict[Peer, list[Unit]] = defaultdict(list)
-        reasons: dict[Peer, Population] = {}
+        by_peer: dict[RulePeer, list[Unit]] = defaultdict(list)
+        reasons: dict[RulePeer, Population] = {}
         for unit in units:
             population = self.target(unit)
             if population.peer is None:
@@ -192,7 +191,9 @@ class Deriver:
             proposal.kept.update(u.kept_for for u in proposal.units if u.kept_for is not None)
         return out
 
-    def _ports(self, home: RuleSpec, peer: Peer, units: list[Unit], shape: Shape) -> list[Proposal]:
+    def _ports(
+        self, home: RuleSpec, peer: RulePeer, units: list[Unit], shape: Shape
+    ) -> list[Proposal]:
         protocols = sorted({u.edge.protocol for u in units})
         if home.protocol is None and len(protocols) >= self.settings.all_traffic_min_protocols:
             return [self._proposal(home, None, None, None, peer, units)]
@@ -264,7 +265,7 @@ class Deriver:
         protocol: int | None,
         low: int | None,
         high: int | None,
-        peer: Peer,
+        peer: RulePeer,
         units: list[Unit],
     ) -> Proposal:
         return Proposal(

@@ -14,7 +14,7 @@ from zt_flows.findings import Finding, make_finding
 from zt_flows.recommend.plan import BlockedConversation, GroupPlan, Plan, PlannedRule
 from zt_flows.recommend.quota import QUOTA_NOTE
 from zt_flows.recommend.verify import describe_blocked
-from zt_flows.vocabulary import conversation_label, protocol_number, rule_ports_label
+from zt_flows.vocabulary import conversation_label, rule_ports_label
 
 
 def plan_findings(plan: Plan) -> tuple[Finding, ...]:
@@ -144,7 +144,7 @@ def _kept_findings(group: GroupPlan, rule: PlannedRule) -> list[Finding]:
     if (
         rule.action == "add"
         and rule.direction == "ingress"
-        and rule.peer.type == "prefix_list"
+        and rule.peer.kind == "prefix_list"
         and "cloudfront" in (rule.peer.name or "")
         and rule.replaces
     ):
@@ -167,7 +167,7 @@ def _word(rule: PlannedRule) -> str:
 
 
 def _rule_ports(rule: PlannedRule) -> str:
-    return rule_ports_label(protocol_number(rule.protocol), rule.from_port, rule.to_port)
+    return rule_ports_label(rule.rule.protocol, rule.from_port, rule.to_port)
 
 
 def _is_service(peer: str) -> bool:

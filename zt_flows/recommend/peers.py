@@ -17,7 +17,6 @@ from collections.abc import Mapping, Set
 
 from zt_flows.addresses import covered, network
 from zt_flows.inventory.model import InterfaceRole
-from zt_flows.recommend.plan import Peer
 from zt_flows.recommend.shapes import peer_within
 from zt_flows.rules import EdgeSide, NetworkFacts, RulePeer, RuleSpec
 from zt_flows.vocabulary import Direction
@@ -26,7 +25,7 @@ LOAD_BALANCER_ROLES = frozenset({InterfaceRole.LOAD_BALANCER, InterfaceRole.NETW
 EXTERNAL_KINDS = frozenset({"internet", "aws_service"})
 
 
-def group_peer(facts: NetworkFacts, group_id: str, local_group: str) -> Peer:
+def group_peer(facts: NetworkFacts, group_id: str, local_group: str) -> RulePeer:
     """A reference to ``group_id`` as seen from ``local_group`` (owner / VPC when they differ)."""
     group = facts.inventory.security_groups.get(group_id)
     local = facts.inventory.security_groups.get(local_group)
@@ -34,23 +33,24 @@ def group_peer(facts: NetworkFacts, group_id: str, local_group: str) -> Peer:
     if group is not None and local is not None:
         owner = group.owner_id if group.owner_id != local.owner_id else None
         vpc = group.vpc_id if group.vpc_id != local.vpc_id else None
-    return Peer(
-        type="security_group",
-        value=group_id,
+    return RulePeer(
+        "security_group",
+        group_id,
         name=group.name if group is not None else None,
         owner_id=owner,
         vpc_id=vpc,
     )
 
 
-def rule_peer(facts: NetworkFacts, peer: RulePeer, local_group: str) -> Peer:
-    """The plan's form of an evaluation peer."""
+def rule_peer(facts: NetworkFacts, peer: RulePeer, local_group: str) -> RulePeer:
+    """``peer`` with who it is: a group's name (its owner and VPC where they differ from
+    ``local_group``'s), a prefix list's name."""
     if peer.kind == "security_group":
         return group_peer(facts, peer.value, local_group)
     if peer.kind == "prefix_list":
         pl = facts.prefix_list(peer.value)
-        return Peer(type="prefix_list", value=peer.value, name=pl.name if pl else None)
-    return Peer(type="cidr", value=peer.value)
+        return RulePeer("prefix_list", peer.value, name=pl.name if pl else None)
+    return RulePeer("cidr", peer.value)
 
 
 def choose_group(

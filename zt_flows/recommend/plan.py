@@ -20,12 +20,12 @@ from typing import Literal, cast
 
 from zt_flows.atomic import write_text
 from zt_flows.errors import Location, PlanFormatError
-from zt_flows.vocabulary import Direction
+from zt_flows.rules import PeerKind, RulePeer, RuleSpec
+from zt_flows.vocabulary import Direction, protocol_number
 
 SCHEMA_VERSION = 1
 
 RuleAction = Literal["keep", "add", "remove"]
-PeerType = Literal["security_group", "cidr", "prefix_list"]
 Confidence = Literal["high", "low"]
 Coverage = Literal["observed", "uncovered", "unlogged", "unattached"]
 COVERAGES: tuple[Coverage, ...] = ("observed", "uncovered", "unlogged", "unattached")
@@ -48,21 +48,6 @@ KEPT_FOR: tuple[KeptFor, ...] = (
 )
 
 
-@dataclass(frozen=True, order=True)
-class Peer:
-    """The other side of a rule: a security group, a CIDR (v4 or v6) or a prefix list."""
-
-    type: PeerType
-    value: str  # sg-… | a CIDR in canonical (network-address) form | pl-…
-    name: str | None = None  # group name / prefix list name, for humans
-    owner_id: str | None = None  # for a group in another account
-    vpc_id: str | None = None  # for a group reached through a peering
-
-    @property
-    def is_ipv6(self) -> bool:
-        return self.type == "cidr" and ":" in self.value
-
-
 @dataclass(frozen=True)
 class Evidence:
     """What the traffic showed for one rule, over the observation window."""
@@ -81,14 +66,13 @@ class Evidence:
 
 @dataclass(frozen=True)
 class PlannedRule:
-    direction: Direction
+    """One rule of a group's plan: the rule itself, in the rules stage's form (its
+    ``rule_id`` is the existing ``sgr-`` id of a kept or removed rule), what the plan does
+    with it, and why."""
+
+    rule: RuleSpec
     action: RuleAction
-    protocol: str  # "tcp" | "udp" | "icmp" | "icmpv6" | "-1" | a protocol number
-    from_port: int | None  # None for "-1" (all); ICMP: type
-    to_port: int | None  # ICMP: code
-    peer: Peer
     reason: str
-    existing_rule_id: str | None = None  # sgr-… for keep/remove
     evidence: Evidence | None = None
     confidence: Confidence = "high"
     description: str | None = None  # today's description (keep/remove) or the proposed one (add)
@@ -100,23 +84,50 @@ class PlannedRule:
     # further; None when it names a closed population (a group, a prefix list, a network).
     kept_for: KeptFor | None = None
 
-    def sort_key(self) -> tuple[object, ...]:
-        return (
-            self.direction,
-            {"keep": 0, "add": 1, "remove": 2}[self.action],
-            self.protocol,
-            -1 if self.from_port is None else self.from_port,
-            -1 if self.to_port is None else self.to_port,
-            self.peer.type,
-            self.peer.value,
-            self.existing_rule_id or "",
-        )
+    @property
+    def direction(self) -> Direction:
+        return self.rule.direction
+
+    @property
+    def ip_protocol(self) -> str:
+        """``tcp`` | ``udp`` | ``icmp`` | ``icmpv6`` | ``-1`` | a protocol number."""
+        return self.rule.ip_protocol
+
+    @property
+    def from_port(self) -> int | None:
+        """None: every port (or ICMP type); for ICMP, the type."""
+        return self.rule.from_port
+
+    @property
+    def to_port(self) -> int | None:
+        """None: every port (or ICMP code); for ICMP, the code."""
+        return self.rule.to_port
+
+    @property
+    def peer(self) -> RulePeer:
+        return self.rule.peer
+
+    @property
+    def existing_rule_id(self) -> str | None:
+        """The ``sgr-`` id of the rule today (keep and remove)."""
+        return self.rule.rule_id
 
     @property
     def key(self) -> str:
         """A stable identifier of the rule inside its group (used by covered_by/replaces)."""
-        ports = "all" if self.from_port is None else f"{self.from_port}-{self.to_port}"
-        return f"{self.direction}:{self.protocol}:{ports}:{self.peer.type}:{self.peer.value}"
+        return self.rule.signature
+
+    def sort_key(self) -> tuple[object, ...]:
+        return (
+            self.direction,
+            {"keep": 0, "add": 1, "remove": 2}[self.action],
+            self.ip_protocol,
+            -1 if self.from_port is None else self.from_port,
+            -1 if self.to_port is None else self.to_port,
+            self.peer.kind,
+            self.peer.value,
+            self.existing_rule_id or "",
+        )
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,11 @@ class GroupPlan:
     # "observed": members' traffic was logged; "uncovered": some member no ALL-traffic flow log
     # covered for the whole window; "unlogged": some member wrote no record. Rules kept then.
     coverage: Coverage = "observed"
+
+    def __post_init__(self) -> None:
+        for rule in self.rules:
+            if rule.rule.group_id != self.group_id:
+                raise ValueError(f"a rule of {rule.rule.group_id} in the plan of {self.group_id}")
 
     def final_rules(self, direction: Direction | None = None) -> tuple[PlannedRule, ...]:
         return tuple(
@@ -294,9 +310,9 @@ def _time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _peer_json(peer: Peer) -> dict[str, object]:
-    key = "cidr" if peer.type == "cidr" else "id"
-    out: dict[str, object] = {"type": peer.type, key: peer.value}
+def _peer_json(peer: RulePeer) -> dict[str, object]:
+    key = "cidr" if peer.kind == "cidr" else "id"
+    out: dict[str, object] = {"type": peer.kind, key: peer.value}
     if peer.name is not None:
         out["name"] = peer.name
     if peer.owner_id is not None:
@@ -327,7 +343,7 @@ def _rule_json(rule: PlannedRule) -> dict[str, object]:
     return {
         "direction": rule.direction,
         "action": rule.action,
-        "protocol": rule.protocol,
+        "protocol": rule.ip_protocol,
         "from_port": rule.from_port,
         "to_port": rule.to_port,
         "peer": _peer_json(rule.peer),
@@ -519,12 +535,12 @@ class _Reader:
         return value
 
 
-def _read_peer(r: _Reader, value: object, path: str) -> Peer:
+def _read_peer(r: _Reader, value: object, path: str) -> RulePeer:
     d = r.obj(value, path)
     kind = r.choice(d, "type", path, ("security_group", "cidr", "prefix_list"))
     val = r.str_(d, "cidr" if kind == "cidr" else "id", path)
-    return Peer(
-        type=cast(PeerType, kind),
+    return RulePeer(
+        kind=cast(PeerKind, kind),
         value=val,
         name=r.opt_str(d, "name", path),
         owner_id=r.opt_str(d, "owner_id", path),
@@ -553,16 +569,34 @@ def _read_evidence(r: _Reader, value: object, path: str) -> Evidence | None:
     )
 
 
-def _read_rule(r: _Reader, value: object, path: str) -> PlannedRule:
+def _read_rule(r: _Reader, value: object, path: str, group_id: str) -> PlannedRule:
     d = r.obj(value, path)
+    text = r.str_(d, "protocol", path)
+    try:
+        protocol = protocol_number(text)
+    except ValueError:
+        raise r.fail(
+            f"{path}.protocol", "tcp, udp, icmp, icmpv6, -1 or a protocol number", text
+        ) from None
+    try:
+        spec = RuleSpec.normal(
+            group_id,
+            cast(Direction, r.choice(d, "direction", path, ("ingress", "egress"))),
+            protocol,
+            r.opt_int(d, "from_port", path),
+            r.opt_int(d, "to_port", path),
+            _read_peer(r, r.req(d, "peer", path), f"{path}.peer"),
+            r.opt_str(d, "existing_rule_id", path),
+        )
+    except ValueError:
+        raise PlanFormatError(
+            Location(r.source, path=path),
+            "from_port <= to_port within 0-65535",
+            f"{d.get('from_port')}-{d.get('to_port')}",
+        ) from None
     return PlannedRule(
-        direction=cast(Direction, r.choice(d, "direction", path, ("ingress", "egress"))),
+        rule=spec,
         action=cast(RuleAction, r.choice(d, "action", path, ("keep", "add", "remove"))),
-        protocol=r.str_(d, "protocol", path),
-        from_port=r.opt_int(d, "from_port", path),
-        to_port=r.opt_int(d, "to_port", path),
-        peer=_read_peer(r, r.req(d, "peer", path), f"{path}.peer"),
-        existing_rule_id=r.opt_str(d, "existing_rule_id", path),
         confidence=cast(Confidence, d.get("confidence", "high")),
         description=r.opt_str(d, "description", path),
         evidence=_read_evidence(r, d.get("evidence"), f"{path}.evidence"),
@@ -645,13 +679,14 @@ def plan_from_dict(doc: object, *, source: str = "plan.json") -> Plan:
     for i, g in enumerate(r.arr(r.req(d, "security_groups", "$"), "$.security_groups")):
         path = f"$.security_groups[{i}]"
         gd = r.obj(g, path)
+        group_id = r.str_(gd, "group_id", path)
         rules = tuple(
-            _read_rule(r, rule, f"{path}.rules[{j}]")
+            _read_rule(r, rule, f"{path}.rules[{j}]", group_id)
             for j, rule in enumerate(r.arr(r.req(gd, "rules", path), f"{path}.rules"))
         )
         groups.append(
             GroupPlan(
-                group_id=r.str_(gd, "group_id", path),
+                group_id=group_id,
                 name=r.str_(gd, "name", path),
                 vpc_id=r.opt_str(gd, "vpc_id", path),
                 owner_id=r.opt_str(gd, "owner_id", path),

@@ -33,7 +33,7 @@ _SHAPE_WORDS: dict[Shape, str] = {
 
 
 def rule_weight(proposal: Proposal, facts: NetworkFacts) -> int:
-    if proposal.peer.type == "prefix_list":
+    if proposal.peer.kind == "prefix_list":
         pl = facts.prefix_list(proposal.peer.value)
         return pl.rule_weight if pl is not None else 1
     return 1

@@ -34,7 +34,7 @@ from typing import Literal
 
 from zt_flows.addresses import IPNetwork, covered, network, subnet_of
 from zt_flows.recommend.peers import aws_prefix_list, rule_peer
-from zt_flows.recommend.plan import KEPT_FOR, KeptFor, Peer
+from zt_flows.recommend.plan import KEPT_FOR, KeptFor
 from zt_flows.recommend.shapes import peer_networks, peer_within
 from zt_flows.recommend.units import Unit
 from zt_flows.rules import NetworkFacts, RulePeer, RuleSpec
@@ -96,7 +96,7 @@ class Population:
     """
 
     kind: PopulationKind
-    peer: Peer | None
+    peer: RulePeer | None
     kept_for: KeptFor | None = None
     why: str = ""
 
@@ -177,7 +177,7 @@ class Populations:
 
     # ------------------------------------------------------------------ networks
 
-    def _named(self, label: str | None, home: RuleSpec) -> Peer | None:
+    def _named(self, label: str | None, home: RuleSpec) -> RulePeer | None:
         """The named range, if it lies inside the home rule's peer."""
         if not label:
             return None
@@ -187,7 +187,7 @@ class Populations:
             return None
         return self._inside(net, home)
 
-    def _vpc_network(self, vpc_id: str | None, address: str, home: RuleSpec) -> Peer | None:
+    def _vpc_network(self, vpc_id: str | None, address: str, home: RuleSpec) -> RulePeer | None:
         """The CIDR block of ``vpc_id`` holding ``address``, if it lies inside the home rule."""
         blocks: list[str] = []
         vpc = self.facts.inventory.vpcs.get(vpc_id) if vpc_id else None
@@ -208,10 +208,10 @@ class Populations:
                 return self._inside(net, home)
         return None
 
-    def _inside(self, net: IPNetwork, home: RuleSpec) -> Peer | None:
+    def _inside(self, net: IPNetwork, home: RuleSpec) -> RulePeer | None:
         candidate = RulePeer("cidr", str(net))
         if peer_within(candidate, home.peer, self.facts):
-            return Peer(type="cidr", value=str(net))
+            return candidate
         return None
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from zt_flows.inventory.model import Inventory
-from zt_flows.recommend.plan import GroupPlan, Peer, Plan, PlannedRule
+from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule
+from zt_flows.rules import RulePeer
 from zt_flows.text import ANYWHERE_V4, ANYWHERE_V6, peer_text, rule_words
 from zt_flows.vocabulary import endpoint_kind_words
 
@@ -112,12 +113,12 @@ class Names:
             return Ref(ident, label, "AWS service")
         return self.address(ident, endpoint_kind_words(kind))
 
-    def peer(self, peer: Peer, group_id: str) -> Ref:
-        if peer.type == "security_group":
+    def peer(self, peer: RulePeer, group_id: str) -> Ref:
+        if peer.kind == "security_group":
             if peer.value == group_id:
                 return Ref("itself", peer.value, "security group")
             return Ref(self.groups.get(peer.value, peer.name), peer.value, "security group")
-        if peer.type == "prefix_list":
+        if peer.kind == "prefix_list":
             prefix_list = self.inventory.prefix_lists.get(peer.value)
             name = peer.name or (prefix_list.name if prefix_list else None)
             return Ref(f"prefix list {name}" if name else None, peer.value, "prefix list")
@@ -127,9 +128,9 @@ class Names:
 
     def rule_text(self, group: GroupPlan, rule: PlannedRule) -> str:
         """``ingress tcp/22 from 0.0.0.0/0 (anywhere)``: a rule of ``group``, as plain text."""
-        words = rule_words(rule.direction, rule.protocol, rule.from_port, rule.to_port)
+        words = rule_words(rule.rule)
         peer = rule.peer
-        if peer.type == "security_group" and peer.value in self.groups:
+        if peer.kind == "security_group" and peer.value in self.groups:
             peer = replace(peer, name=self.groups[peer.value])
         return f"{words} {peer_text(peer, group.group_id)}"
 

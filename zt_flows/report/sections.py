@@ -174,7 +174,7 @@ def group_views(
         rules = tuple(
             RuleView(
                 action=r.action,
-                words=rule_words(r.direction, r.protocol, r.from_port, r.to_port),
+                words=rule_words(r.rule),
                 peer=names.peer(r.peer, group.group_id),
                 rule_id=r.existing_rule_id,
                 low_confidence=r.confidence == "low",

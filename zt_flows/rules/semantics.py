@@ -14,7 +14,7 @@ AWS: https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from zt_flows.addresses import canonical_cidr
@@ -40,8 +40,22 @@ def _port(value: int | None) -> int | None:
 
 @dataclass(frozen=True, order=True)
 class RulePeer:
+    """The other side of a rule: a CIDR (v4 or v6), a managed prefix list or a group.
+
+    What a rule matches is ``kind`` and ``value``; ``name``, ``owner_id`` and ``vpc_id``
+    say who the peer is (for people, and for Terraform's ``account/sg-…`` reference) and
+    take no part in comparing peers.
+    """
+
     kind: PeerKind
     value: str  # canonical CIDR | pl-… | sg-…
+    name: str | None = field(default=None, compare=False)  # group or prefix list name
+    owner_id: str | None = field(default=None, compare=False)  # a group of another account
+    vpc_id: str | None = field(default=None, compare=False)  # a group reached by a peering
+
+    @property
+    def is_ipv6(self) -> bool:
+        return self.kind == "cidr" and ":" in self.value
 
     @property
     def is_cidr(self) -> bool:
@@ -149,6 +163,25 @@ class RuleSpec:
     # ------------------------------------------------------------------ builders
 
     @classmethod
+    def normal(
+        cls,
+        group_id: str,
+        direction: Direction,
+        protocol: int | None,
+        from_port: int | None,
+        to_port: int | None,
+        peer: RulePeer,
+        rule_id: str | None = None,
+    ) -> RuleSpec:
+        """A rule as AWS states it, in evaluation form: AWS's ``-1`` (any negative port) is
+        None, every port, type or code; a protocol without ports or types (GRE, ESP, AWS's
+        ``-1``) has no ports at all, whatever was written."""
+        low, high = _port(from_port), _port(to_port)
+        if protocol is None or (protocol not in RULE_PORTED and protocol not in RULE_TYPED):
+            low = high = None
+        return cls(group_id, direction, protocol, low, high, peer, rule_id)
+
+    @classmethod
     def from_inventory(cls, rule: SecurityGroupRule) -> RuleSpec:
         peer: RulePeer
         if rule.cidr_ipv4 is not None:
@@ -160,11 +193,15 @@ class RuleSpec:
         else:
             assert rule.referenced_group_id is not None
             peer = RulePeer("security_group", rule.referenced_group_id)
-        protocol = protocol_number(rule.protocol)
-        low, high = _port(rule.from_port), _port(rule.to_port)
-        if protocol is None or (protocol not in RULE_PORTED and protocol not in RULE_TYPED):
-            low = high = None
-        return cls(rule.group_id, rule.direction, protocol, low, high, peer, rule.id)
+        return cls.normal(
+            rule.group_id,
+            rule.direction,
+            protocol_number(rule.protocol),
+            rule.from_port,
+            rule.to_port,
+            peer,
+            rule.id,
+        )
 
 
 class RuleSet:

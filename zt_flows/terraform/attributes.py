@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from zt_flows.errors import Location, PlanFormatError, excerpt
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule
 from zt_flows.text import day, plural
+from zt_flows.vocabulary import RULE_PORTED, RULE_TYPED, ip_protocol
 
 # AWS: "Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces,
 # and ._-:/()#,@[]+=;{}!$*" for rules that reference a group or a prefix list
@@ -37,7 +38,6 @@ _ID_PATTERNS = {
     "pl": re.compile(r"pl-[0-9a-f]{1,17}"),
     "account": re.compile(r"[0-9]{12}"),
 }
-_NAMED_PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "all": "-1"}
 PEER_ATTRIBUTES = {
     "security_group": "referenced_security_group_id",
     "prefix_list": "prefix_list_id",
@@ -45,8 +45,9 @@ PEER_ATTRIBUTES = {
 
 
 @dataclass(frozen=True)
-class RuleSpec:
-    """A planned rule as Terraform attributes, checked and canonical."""
+class TerraformRule:
+    """A planned rule as the provider's attributes, checked; ``rule`` is the planned rule
+    with its peer in canonical form (what names, comments and the pull request show)."""
 
     group: GroupPlan
     rule: PlannedRule
@@ -84,7 +85,7 @@ def check_id(kind: str, value: str, group: GroupPlan, rule: PlannedRule | None =
     return value
 
 
-def canonical_cidr(text: str, group: GroupPlan, rule: PlannedRule) -> tuple[str, str]:
+def cidr_attribute(text: str, group: GroupPlan, rule: PlannedRule) -> tuple[str, str]:
     """(attribute, CIDR) with the network address: 10.0.1.5/16 -> cidr_ipv4 10.0.0.0/16."""
     if "/" not in text:
         raise PlanFormatError(_where(group, rule), "a CIDR such as 10.0.0.0/16", excerpt(text))
@@ -98,27 +99,17 @@ def canonical_cidr(text: str, group: GroupPlan, rule: PlannedRule) -> tuple[str,
     return attribute, network.compressed
 
 
-def _protocol(rule: PlannedRule, group: GroupPlan) -> str:
-    raw = rule.protocol.strip().lower()
-    raw = _NAMED_PROTOCOLS.get(raw, raw)
-    if raw in ("tcp", "udp", "icmp", "icmpv6", "-1"):
-        return raw
-    if raw.isdigit() and 0 <= int(raw) <= 255:
-        return _NAMED_PROTOCOLS.get(str(int(raw)), str(int(raw)))
-    raise PlanFormatError(
-        _where(group, rule), "tcp, udp, icmp, icmpv6, -1 or a protocol number", excerpt(raw)
-    )
-
-
-def _ports(protocol: str, rule: PlannedRule, group: GroupPlan) -> tuple[int | None, int | None]:
-    low, high = rule.from_port, rule.to_port
-    if protocol in ("tcp", "udp"):
+def _ports(rule: PlannedRule, group: GroupPlan) -> tuple[int | None, int | None]:
+    """The rule's ports as the provider wants them."""
+    protocol, low, high = rule.rule.protocol, rule.from_port, rule.to_port
+    if protocol in RULE_PORTED:
         if low is None or high is None or not 0 <= low <= high <= 65535:
             raise PlanFormatError(
                 _where(group, rule), "from_port <= to_port within 0-65535", f"{low}-{high}"
             )
         return low, high
-    if protocol in ("icmp", "icmpv6"):
+    if protocol in RULE_TYPED:
+        # Every ICMP type (or code) is -1 to the provider.
         icmp_type = -1 if low is None else low
         icmp_code = -1 if high is None else high
         if not (-1 <= icmp_type <= 255 and -1 <= icmp_code <= 255):
@@ -131,7 +122,7 @@ def _ports(protocol: str, rule: PlannedRule, group: GroupPlan) -> tuple[int | No
     return None, None
 
 
-def rule_spec(group: GroupPlan, rule: PlannedRule) -> RuleSpec:
+def terraform_rule(group: GroupPlan, rule: PlannedRule) -> TerraformRule:
     """Check ``rule`` and return it as Terraform attributes."""
     if rule.action in ("keep", "remove"):
         if rule.existing_rule_id is None:
@@ -141,29 +132,33 @@ def rule_spec(group: GroupPlan, rule: PlannedRule) -> RuleSpec:
                 "null",
             )
         check_id("sgr", rule.existing_rule_id, group, rule)
-    protocol = _protocol(rule, group)
-    low, high = _ports(protocol, rule, group)
-    # Downstream (names, comments, the PR) sees the rule as Terraform will have it.
-    rule = replace(rule, protocol=protocol, from_port=low, to_port=high)
+    protocol = rule.rule.protocol
+    if protocol is not None and not 0 <= protocol <= 255:
+        raise PlanFormatError(
+            _where(group, rule), "tcp, udp, icmp, icmpv6, -1 or a protocol number", str(protocol)
+        )
+    low, high = _ports(rule, group)
     peer = rule.peer
-    if peer.type == "cidr":
-        attribute, value = canonical_cidr(peer.value, group, rule)
-        rule = replace(rule, peer=replace(peer, value=value))
-    elif peer.type == "security_group":
-        attribute, value = PEER_ATTRIBUTES[peer.type], check_id("sg", peer.value, group, rule)
+    if peer.kind == "cidr":
+        attribute, value = cidr_attribute(peer.value, group, rule)
+        # Downstream (names, comments, the PR) sees the network as Terraform will have it.
+        rule = replace(rule, rule=replace(rule.rule, peer=replace(peer, value=value)))
+    elif peer.kind == "security_group":
+        attribute, value = PEER_ATTRIBUTES[peer.kind], check_id("sg", peer.value, group, rule)
         if peer.owner_id is not None:
             check_id("account", peer.owner_id, group, rule)
             if peer.owner_id != group.owner_id:
                 # A group in another account (through a peering) is "account/sg-id".
                 value = f"{peer.owner_id}/{value}"
     else:
-        attribute, value = PEER_ATTRIBUTES[peer.type], check_id("pl", peer.value, group, rule)
-    return RuleSpec(group, rule, protocol, low, high, attribute, value)
+        attribute, value = PEER_ATTRIBUTES[peer.kind], check_id("pl", peer.value, group, rule)
+    return TerraformRule(group, rule, ip_protocol(protocol), low, high, attribute, value)
 
 
-def check_plan(plan: Plan) -> list[RuleSpec]:
-    """Every rule of the plan as a RuleSpec; raises on anything Terraform would get wrong."""
-    specs: list[RuleSpec] = []
+def check_plan(plan: Plan) -> list[TerraformRule]:
+    """Every rule of the plan as a TerraformRule; raises on anything Terraform would get
+    wrong."""
+    specs: list[TerraformRule] = []
     seen_groups: set[str] = set()
     seen_rule_ids: dict[str, str] = {}
     for group in plan.security_groups:
@@ -175,7 +170,7 @@ def check_plan(plan: Plan) -> list[RuleSpec]:
             check_id("account", group.owner_id, group)
         existing: dict[tuple[object, ...], PlannedRule] = {}
         for rule in sorted(group.rules, key=PlannedRule.sort_key):
-            spec = rule_spec(group, rule)
+            spec = terraform_rule(group, rule)
             if rule.existing_rule_id is not None and rule.action != "add":
                 # Two resources importing one rule would fight over it.
                 if rule.existing_rule_id in seen_rule_ids:
@@ -243,7 +238,7 @@ def rule_description(rule: PlannedRule, days: int | None) -> str:
 class RenderedRule:
     """A rule as written: its resource address and the description it carries."""
 
-    spec: RuleSpec
+    spec: TerraformRule
     name: str
     description: str | None
 

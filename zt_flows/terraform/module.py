@@ -27,7 +27,7 @@ from zt_flows.recommend.plan import GroupPlan, Plan
 from zt_flows.terraform.attributes import (
     TAG_VALUE_LIMIT,
     RenderedRule,
-    RuleSpec,
+    TerraformRule,
     check_plan,
     evidence_summary,
     rule_description,
@@ -44,7 +44,7 @@ from zt_flows.terraform.hcl import (
 )
 from zt_flows.terraform.naming import group_labels, rule_identity, rule_names
 from zt_flows.terraform.readme import module_readme
-from zt_flows.text import human_bytes, peer_text, plural, ports_text, shorten, utc, window_days
+from zt_flows.text import human_bytes, peer_text, plural, rule_words, shorten, utc, window_days
 
 TERRAFORM_VERSION = ">= 1.5"  # import blocks
 AWS_PROVIDER_VERSION = ">= 5.0"
@@ -105,7 +105,7 @@ def terraform_module(plan: Plan, *, findings: Sequence[Finding] = ()) -> Terrafo
     names = rule_names(((s.group, s.rule) for s in specs), labels)
     days = window_days(plan)
 
-    def order(spec: RuleSpec) -> tuple[object, ...]:
+    def order(spec: TerraformRule) -> tuple[object, ...]:
         group_id = spec.group.group_id
         return (labels[group_id], group_id, spec.rule.direction != "ingress", spec.rule.sort_key())
 
@@ -162,11 +162,10 @@ class _FindingIndex:
         ]
 
 
-def _tag_name(spec: RuleSpec) -> str:
+def _tag_name(spec: TerraformRule) -> str:
     rule = spec.rule
-    word = "from" if rule.direction == "ingress" else "to"
     peer = "itself" if rule.peer.value == spec.group.group_id else rule.peer.name or spec.peer_value
-    text = f"{spec.group.name}: {rule.direction} {ports_text(spec.ip_protocol, spec.from_port, spec.to_port)} {word} {peer}"  # noqa: E501
+    text = f"{spec.group.name}: {rule_words(rule.rule)} {peer}"
     return text[:TAG_VALUE_LIMIT]
 
 
@@ -201,10 +200,9 @@ def _import(r: RenderedRule) -> Block:
 
 def _rule_comments(r: RenderedRule, notes: _FindingIndex, days: int | None) -> list[str]:
     rule, spec = r.spec.rule, r.spec
-    word = "from" if rule.direction == "ingress" else "to"
-    what = f"{rule.direction} {ports_text(spec.ip_protocol, spec.from_port, spec.to_port)}"
+    what = rule_words(rule.rule)
     lines = [
-        *hcl_comment(f"{rule.action}: {what} {word} {peer_text(rule.peer, spec.group.group_id)}"),
+        *hcl_comment(f"{rule.action}: {what} {peer_text(rule.peer, spec.group.group_id)}"),
         *hcl_comment(f"why: {rule.reason}"),
     ]
     ev = rule.evidence

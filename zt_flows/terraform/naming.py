@@ -14,8 +14,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from zt_flows.recommend.plan import GroupPlan, Peer, PlannedRule
+from zt_flows.recommend.plan import GroupPlan, PlannedRule
+from zt_flows.rules import RulePeer
 from zt_flows.text import ANYWHERE_V4, ANYWHERE_V6
+from zt_flows.vocabulary import RULE_PORTED, RULE_TYPED, ip_protocol
 
 MAX_PART = 40
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -54,15 +56,15 @@ def group_labels(groups: Sequence[GroupPlan]) -> dict[str, str]:
     return labels
 
 
-def peer_words(peer: Peer, group_id: str, names: Mapping[str, str]) -> str:
+def peer_words(peer: RulePeer, group_id: str, names: Mapping[str, str]) -> str:
     """The peer as it reads in a resource name: a group's label, ``anywhere``, a CIDR."""
-    if peer.type == "security_group":
+    if peer.kind == "security_group":
         if peer.value == group_id:
             return "self"
         if peer.value in names:
             return names[peer.value]
         return slug(peer.name or "") or slug(peer.value)
-    if peer.type == "prefix_list":
+    if peer.kind == "prefix_list":
         return slug(peer.name or "") or slug(peer.value)
     if peer.value == ANYWHERE_V4:
         return "anywhere"
@@ -71,21 +73,22 @@ def peer_words(peer: Peer, group_id: str, names: Mapping[str, str]) -> str:
     return slug(peer.value, limit=60)
 
 
-def ports_words(protocol: str, from_port: int | None, to_port: int | None) -> str:
+def ports_words(protocol: int | None, from_port: int | None, to_port: int | None) -> str:
     """``tcp_5432``, ``tcp_8000_8100``, ``icmp_8_0``, ``icmp_all``, ``all``, ``proto_50``."""
-    if protocol == "-1":
+    if protocol is None:
         return "all"
-    if protocol in ("icmp", "icmpv6"):
-        if from_port is None or from_port == -1:
-            return f"{protocol}_all"
-        if to_port is None or to_port == -1:
-            return f"{protocol}_{from_port}"
-        return f"{protocol}_{from_port}_{to_port}"
-    if protocol in ("tcp", "udp"):
+    name = ip_protocol(protocol)
+    if protocol in RULE_TYPED:
+        if from_port is None:
+            return f"{name}_all"
+        if to_port is None:
+            return f"{name}_{from_port}"
+        return f"{name}_{from_port}_{to_port}"
+    if protocol in RULE_PORTED:
         if from_port == to_port:
-            return f"{protocol}_{from_port}"
-        return f"{protocol}_{from_port}_{to_port}"
-    return f"proto_{protocol}"
+            return f"{name}_{from_port}"
+        return f"{name}_{from_port}_{to_port}"
+    return f"proto_{name}"
 
 
 def rule_identity(group_id: str, rule: PlannedRule) -> tuple[str, ...]:
@@ -104,7 +107,7 @@ def rule_names(
             [
                 labels[group.group_id],
                 rule.direction,
-                ports_words(rule.protocol, rule.from_port, rule.to_port),
+                ports_words(rule.rule.protocol, rule.from_port, rule.to_port),
                 word,
                 peer_words(rule.peer, group.group_id, labels),
             ]

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from zt_flows.recommend.plan import Plan
 from zt_flows.terraform.attributes import RenderedRule
-from zt_flows.text import md, peer_text, plural, ports_text, window_days, window_text
+from zt_flows.text import md, peer_text, plural, rule_words, window_days, window_text
 from zt_flows.vocabulary import Direction
 
 RULES_QUOTA = 60  # inbound and outbound rules per group, each (adjustable)
@@ -33,10 +33,8 @@ PENDING_FILES = ("pending_removal.tf", "pending_removal_imports.tf")
 def rule_line(r: RenderedRule) -> str:
     """``postgres (sg-…): ingress tcp/5432 from 10.0.0.0/16``, Markdown-escaped."""
     spec, rule = r.spec, r.spec.rule
-    word = "from" if rule.direction == "ingress" else "to"
-    ports = ports_text(spec.ip_protocol, spec.from_port, spec.to_port)
     return md(
-        f"{spec.group.name} ({spec.group.group_id}): {rule.direction} {ports} {word}"
+        f"{spec.group.name} ({spec.group.group_id}): {rule_words(rule.rule)}"
         f" {peer_text(rule.peer, spec.group.group_id)}"
     )
 
