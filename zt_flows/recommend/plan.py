@@ -3,7 +3,9 @@
 ``plan.json`` is versioned (``schema_version``) and deterministic: the same plan
 always serialises to the same bytes (fixed key order, sorted collections, no
 timestamps of the run itself). Rendering (Terraform, reports, pull requests) and
-``ztflows check`` read it back with :func:`read_plan`.
+``ztflows check`` read it back with :func:`read_plan`. One declaration,
+:data:`PLAN_FORMAT` (:mod:`zt_flows.codec`), writes it, reads it and describes it as a
+JSON Schema (:func:`plan_schema`, published as ``docs/plan.schema.json``).
 
 The rules a group ends up with are its ``keep`` and ``add`` rules; ``remove`` rules
 are today's rules that go.
@@ -12,16 +14,18 @@ are today's rules that go.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal
 
+from zt_flows.addresses import canonical_cidr
 from zt_flows.atomic import write_text
+from zt_flows.codec import Codec, CodecError, Key, Layout, Scalar, shown
 from zt_flows.errors import Location, PlanFormatError
-from zt_flows.rules import PeerKind, RulePeer, RuleSpec
-from zt_flows.vocabulary import Direction, protocol_number
+from zt_flows.rules import RulePeer, RuleSpec
+from zt_flows.vocabulary import PORTS, RULE_PORTED, Direction, ip_protocol, protocol_number
 
 SCHEMA_VERSION = 1
 
@@ -58,8 +62,8 @@ class Evidence:
     first_seen: datetime | None
     last_seen: datetime | None
     days_seen: int
-    clients: tuple[str, ...]  # eni ids or addresses, sorted
-    servers: tuple[str, ...]
+    clients: tuple[str, ...] = ()  # eni ids or addresses, sorted
+    servers: tuple[str, ...] = ()
     ports: tuple[int, ...] = ()  # observed server ports inside the rule's range, sorted
     connections: int = 0  # new connections seen (SYN), where flags tell
 
@@ -193,7 +197,7 @@ class ExposureFigures:
     """
 
     combinations: int
-    internet_reachable: tuple[str, ...]  # "eni-…:tcp/443", sorted
+    internet_reachable: tuple[str, ...] = ()  # "eni-…:tcp/443", sorted
     internet_reach: tuple[InternetReach, ...] = ()
     public_ipv4: int = 0  # the size of public IPv4 space (what a share of 1.0 means)
     public_ipv6: int = 0
@@ -301,142 +305,226 @@ class Plan:
         return counts
 
 
-# --------------------------------------------------------------------------- JSON
+# --------------------------------------------------------------------------- plan.json
 
 
-def _time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _read_protocol(value: object) -> int | None:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return protocol_number(value)
 
 
-def _peer_json(peer: RulePeer) -> dict[str, object]:
-    key = "cidr" if peer.kind == "cidr" else "id"
-    out: dict[str, object] = {"type": peer.kind, key: peer.value}
-    if peer.name is not None:
-        out["name"] = peer.name
-    if peer.owner_id is not None:
-        out["owner_id"] = peer.owner_id
-    if peer.vpc_id is not None:
-        out["vpc_id"] = peer.vpc_id
-    return out
+IP_PROTOCOL = Scalar(
+    encode=ip_protocol,
+    decode=_read_protocol,
+    expected="tcp, udp, icmp, icmpv6, -1 or a protocol number",
+    schema={
+        "type": "string",
+        "pattern": "^(tcp|udp|icmp|icmpv6|-1|[0-9]{1,3})$",
+        "description": "AWS's IpProtocol: a name, a protocol number, or -1 for every protocol",
+    },
+)
 
 
-def _evidence_json(ev: Evidence | None) -> dict[str, object] | None:
-    if ev is None:
-        return None
-    return {
-        "flows": ev.flows,
-        "connections": ev.connections,
-        "packets": ev.packets,
-        "bytes": ev.bytes,
-        "first_seen": _time(ev.first_seen),
-        "last_seen": _time(ev.last_seen),
-        "days_seen": ev.days_seen,
-        "clients": list(ev.clients),
-        "servers": list(ev.servers),
-        "ports": list(ev.ports),
-    }
+def _check_rule(found: Mapping[str, Any]) -> None:
+    """A port range a TCP or UDP rule can hold: both ends, or neither (every port)."""
+    low, high = found.get("from_port"), found.get("to_port")
+    if found["protocol"] in RULE_PORTED and (
+        (low is None) != (high is None)
+        or (low is not None and high is not None and not 0 <= low <= high <= PORTS - 1)
+    ):
+        raise CodecError("", "from_port <= to_port within 0-65535", f"{low}-{high}")
 
 
-def _rule_json(rule: PlannedRule) -> dict[str, object]:
-    return {
-        "direction": rule.direction,
-        "action": rule.action,
-        "protocol": rule.ip_protocol,
-        "from_port": rule.from_port,
-        "to_port": rule.to_port,
-        "peer": _peer_json(rule.peer),
-        "existing_rule_id": rule.existing_rule_id,
-        "confidence": rule.confidence,
-        "description": rule.description,
-        "evidence": _evidence_json(rule.evidence),
-        "reason": rule.reason,
-        "replaces": list(rule.replaces),
-        "covered_by": list(rule.covered_by),
-        "kept_for": rule.kept_for,
-    }
+def _check_peer(found: Mapping[str, Any]) -> None:
+    if found["kind"] == "cidr":
+        try:
+            canonical_cidr(found["value"])
+        except ValueError:
+            raise CodecError("cidr", "a CIDR such as 10.0.0.0/16", shown(found["value"])) from None
 
 
-def _blocked_json(b: BlockedConversation) -> dict[str, object]:
-    return {
-        "client": b.client,
-        "server": b.server,
-        "protocol": b.protocol,
-        "server_port": b.server_port,
-        "flows": b.flows,
-        "group_id": b.group_id,
-        "reason": b.reason,
-    }
+def _read_peer(**found: Any) -> RulePeer:
+    """A peer as read: a CIDR in network-address form, as AWS and Terraform want it."""
+    if found["kind"] == "cidr":
+        found["value"] = canonical_cidr(found["value"])
+    return RulePeer(**found)
 
 
-def _reach_json(r: InternetReach) -> dict[str, object]:
-    return {
-        "entry": r.entry,
-        "path": r.path,
-        "ipv4_addresses": r.ipv4_addresses,
-        "ipv4_share": r.ipv4_share,
-        "ipv6_addresses": r.ipv6_addresses,
-        "ipv6_share": r.ipv6_share,
-        "peers": list(r.peers),
-        "services": list(r.services),
-        "unmeasured": list(r.unmeasured),
-    }
+def _check_figures(found: Mapping[str, Any]) -> None:
+    reach = found.get("internet_reach", ())
+    reachable = found.get("internet_reachable", ())
+    if reach and tuple(r.entry for r in reach) != tuple(reachable):
+        raise CodecError(
+            "internet_reach",
+            "one entry per internet_reachable entry, in the same order",
+            f"{len(reach)} entries for {len(reachable)}",
+        )
 
 
-def _figures_json(f: ExposureFigures) -> dict[str, object]:
-    return {
-        "combinations": f.combinations,
-        "internet_reachable_count": f.internet_reachable_count,
-        "internet_reachable": list(f.internet_reachable),
-        "internet_weight": {"ipv4": f.internet_weight_ipv4, "ipv6": f.internet_weight_ipv6},
-        "public_addresses": {"ipv4": f.public_ipv4, "ipv6": f.public_ipv6},
-        "internet_reach": [_reach_json(r) for r in f.internet_reach],
-    }
+# The layout of plan.json: every object's keys in order (key order is part of the
+# format), and what the plan's values become there.
+PLAN_FORMAT = Codec(
+    [
+        Layout(
+            Plan,
+            (
+                Key("schema_version"),
+                Key("generated_by"),
+                Key("start", "window_start", at=("window",)),
+                Key("end", "window_end", at=("window",)),
+                Key("settings", sort=lambda item: item[0]),
+                Key("security_groups", sort=lambda g: g.group_id),
+                Key("exposure"),
+                Key("kept", compute=Plan.kept_counts, computed_type=Mapping[KeptFor, int]),
+                Key("verification"),
+                Key("intentionally_blocked"),
+                Key("probed"),
+                Key("unexplained"),
+                Key("ambiguous_record_groups", "ambiguous"),
+            ),
+            description="The plan: each security group's rules, the evidence for them, and"
+            " their verification (written by ztflows recommend and analyze).",
+        ),
+        Layout(
+            GroupPlan,
+            (
+                Key("group_id"),
+                Key("name"),
+                Key("vpc_id"),
+                Key("owner_id"),
+                Key("description"),
+                Key("coverage"),
+                Key("notes"),
+                Key("rules", sort=PlannedRule.sort_key),
+            ),
+            provides=("group_id",),
+        ),
+        Layout(
+            PlannedRule,
+            (
+                Key("direction", "rule.direction"),
+                Key("action"),
+                Key("protocol", "rule.protocol", scalar=IP_PROTOCOL, required=True),
+                Key("from_port", "rule.from_port"),
+                Key("to_port", "rule.to_port"),
+                Key("peer", "rule.peer"),
+                Key("existing_rule_id", "rule.rule_id"),
+                Key("confidence"),
+                Key("description"),
+                Key("evidence"),
+                Key("reason"),
+                Key("replaces"),
+                Key("covered_by"),
+                Key("kept_for"),
+            ),
+        ),
+        # A planned rule holds the keys of its RuleSpec; the group's id is the group's.
+        Layout(RuleSpec, (), context=("group_id",), build=RuleSpec.normal, check=_check_rule),
+        Layout(
+            RulePeer,
+            (
+                Key("type", "kind"),
+                Key("cidr", "value", when=("kind", ("cidr",))),
+                Key("id", "value", when=("kind", ("security_group", "prefix_list"))),
+                Key("name", omit_none=True),
+                Key("owner_id", omit_none=True),
+                Key("vpc_id", omit_none=True),
+            ),
+            build=_read_peer,
+            check=_check_peer,
+        ),
+        Layout(
+            Evidence,
+            (
+                Key("flows"),
+                Key("connections"),
+                Key("packets"),
+                Key("bytes"),
+                Key("first_seen"),
+                Key("last_seen"),
+                Key("days_seen"),
+                Key("clients"),
+                Key("servers"),
+                Key("ports"),
+            ),
+        ),
+        Layout(Exposure, (Key("before"), Key("after"))),
+        Layout(
+            ExposureFigures,
+            (
+                Key("combinations"),
+                Key(
+                    "internet_reachable_count",
+                    compute=lambda f: f.internet_reachable_count,
+                    computed_type=int,
+                ),
+                Key("internet_reachable"),
+                Key(
+                    "ipv4",
+                    at=("internet_weight",),
+                    compute=lambda f: f.internet_weight_ipv4,
+                    computed_type=float,
+                ),
+                Key(
+                    "ipv6",
+                    at=("internet_weight",),
+                    compute=lambda f: f.internet_weight_ipv6,
+                    computed_type=float,
+                ),
+                Key("ipv4", "public_ipv4", at=("public_addresses",)),
+                Key("ipv6", "public_ipv6", at=("public_addresses",)),
+                Key("internet_reach"),
+            ),
+            check=_check_figures,
+        ),
+        Layout(
+            InternetReach,
+            (
+                Key("entry"),
+                Key("path"),
+                Key("ipv4_addresses"),
+                Key("ipv4_share"),
+                Key("ipv6_addresses"),
+                Key("ipv6_share"),
+                Key("peers"),
+                Key("services"),
+                Key("unmeasured"),
+            ),
+        ),
+        Layout(
+            Verification,
+            (
+                Key("basis"),
+                Key("replayed"),
+                Key("records"),
+                Key("readings"),
+                Key("unexplained"),
+                Key("blocked"),
+                Key("intentionally_blocked"),
+                Key("blocked_conversations"),
+            ),
+        ),
+        Layout(
+            BlockedConversation,
+            (
+                Key("client"),
+                Key("server"),
+                Key("protocol"),
+                Key("server_port"),
+                Key("flows"),
+                Key("group_id"),
+                Key("reason"),
+            ),
+        ),
+    ]
+)
 
 
 def plan_to_dict(plan: Plan) -> dict[str, object]:
     """The JSON document of a plan (key order is part of the format)."""
-    return {
-        "schema_version": plan.schema_version,
-        "generated_by": plan.generated_by,
-        "window": {"start": _time(plan.window_start), "end": _time(plan.window_end)},
-        "settings": dict(sorted(plan.settings.items())),
-        "security_groups": [
-            {
-                "group_id": g.group_id,
-                "name": g.name,
-                "vpc_id": g.vpc_id,
-                "owner_id": g.owner_id,
-                "description": g.description,
-                "coverage": g.coverage,
-                "notes": list(g.notes),
-                "rules": [_rule_json(r) for r in sorted(g.rules, key=PlannedRule.sort_key)],
-            }
-            for g in sorted(plan.security_groups, key=lambda g: g.group_id)
-        ],
-        "exposure": {
-            "before": _figures_json(plan.exposure.before),
-            "after": _figures_json(plan.exposure.after),
-        },
-        "kept": dict(plan.kept_counts()),
-        "verification": {
-            "basis": plan.verification.basis,
-            "replayed": plan.verification.replayed,
-            "records": plan.verification.records,
-            "readings": plan.verification.readings,
-            "unexplained": plan.verification.unexplained,
-            "blocked": plan.verification.blocked,
-            "intentionally_blocked": plan.verification.intentionally_blocked,
-            "blocked_conversations": [
-                _blocked_json(b) for b in plan.verification.blocked_conversations
-            ],
-        },
-        "intentionally_blocked": [_blocked_json(b) for b in plan.intentionally_blocked],
-        "probed": [_blocked_json(b) for b in plan.probed],
-        "unexplained": [_blocked_json(b) for b in plan.unexplained],
-        "ambiguous_record_groups": plan.ambiguous,
-    }
+    doc: dict[str, object] = PLAN_FORMAT.encode(plan)
+    return doc
 
 
 def plan_to_json(plan: Plan) -> str:
@@ -448,225 +536,24 @@ def write_plan(plan: Plan, path: Path) -> Path:
     return write_text(path, plan_to_json(plan))
 
 
-# --------------------------------------------------------------------------- reading
-
-
-class _Reader:
-    """Typed access to a JSON document that reports the path of anything wrong."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, path: str, expected: str, found: object) -> PlanFormatError:
-        shown = "null" if found is None else type(found).__name__
-        if isinstance(found, str | int | float):
-            shown = f"{shown} {found!r}"[:60]
-        return PlanFormatError(Location(self.source, path=path), expected, shown)
-
-    def obj(self, value: object, path: str) -> Mapping[str, object]:
-        if not isinstance(value, dict):
-            raise self.fail(path, "an object", value)
-        return cast(Mapping[str, object], value)
-
-    def arr(self, value: object, path: str) -> Sequence[object]:
-        if not isinstance(value, list):
-            raise self.fail(path, "an array", value)
-        return value
-
-    def req(self, d: Mapping[str, object], key: str, path: str) -> object:
-        if key not in d:
-            raise PlanFormatError(Location(self.source, path=path), f"key {key!r}", "nothing")
-        return d[key]
-
-    def str_(self, d: Mapping[str, object], key: str, path: str) -> str:
-        value = self.req(d, key, path)
-        if not isinstance(value, str):
-            raise self.fail(f"{path}.{key}", "a string", value)
-        return value
-
-    def opt_str(self, d: Mapping[str, object], key: str, path: str) -> str | None:
-        value = d.get(key)
-        if value is not None and not isinstance(value, str):
-            raise self.fail(f"{path}.{key}", "a string or null", value)
-        return value
-
-    def int_(self, d: Mapping[str, object], key: str, path: str) -> int:
-        value = self.req(d, key, path)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.fail(f"{path}.{key}", "an integer", value)
-        return value
-
-    def opt_int(self, d: Mapping[str, object], key: str, path: str) -> int | None:
-        value = d.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.fail(f"{path}.{key}", "an integer or null", value)
-        return value
-
-    def num(self, d: Mapping[str, object], key: str, path: str) -> float:
-        value = self.req(d, key, path)
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise self.fail(f"{path}.{key}", "a number", value)
-        return float(value)
-
-    def time(self, d: Mapping[str, object], key: str, path: str) -> datetime | None:
-        text = self.opt_str(d, key, path)
-        if text is None:
-            return None
-        try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise self.fail(f"{path}.{key}", "an ISO-8601 time", text) from None
-
-    def strs(self, d: Mapping[str, object], key: str, path: str) -> tuple[str, ...]:
-        items = self.arr(d.get(key, []), f"{path}.{key}")
-        out = []
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise self.fail(f"{path}.{key}[{i}]", "a string", item)
-            out.append(item)
-        return tuple(out)
-
-    def choice(self, d: Mapping[str, object], key: str, path: str, allowed: Sequence[str]) -> str:
-        value = self.str_(d, key, path)
-        if value not in allowed:
-            raise self.fail(f"{path}.{key}", " or ".join(repr(a) for a in allowed), value)
-        return value
-
-
-def _read_peer(r: _Reader, value: object, path: str) -> RulePeer:
-    d = r.obj(value, path)
-    kind = r.choice(d, "type", path, ("security_group", "cidr", "prefix_list"))
-    val = r.str_(d, "cidr" if kind == "cidr" else "id", path)
-    return RulePeer(
-        kind=cast(PeerKind, kind),
-        value=val,
-        name=r.opt_str(d, "name", path),
-        owner_id=r.opt_str(d, "owner_id", path),
-        vpc_id=r.opt_str(d, "vpc_id", path),
-    )
-
-
-def _read_evidence(r: _Reader, value: object, path: str) -> Evidence | None:
-    if value is None:
-        return None
-    d = r.obj(value, path)
-    ports = r.arr(d.get("ports", []), f"{path}.ports")
-    if not all(isinstance(p, int) for p in ports):
-        raise r.fail(f"{path}.ports", "integers", ports)
-    return Evidence(
-        flows=r.int_(d, "flows", path),
-        connections=r.opt_int(d, "connections", path) or 0,
-        packets=r.int_(d, "packets", path),
-        bytes=r.int_(d, "bytes", path),
-        first_seen=r.time(d, "first_seen", path),
-        last_seen=r.time(d, "last_seen", path),
-        days_seen=r.int_(d, "days_seen", path),
-        clients=r.strs(d, "clients", path),
-        servers=r.strs(d, "servers", path),
-        ports=tuple(cast(list[int], ports)),
-    )
-
-
-def _read_rule(r: _Reader, value: object, path: str, group_id: str) -> PlannedRule:
-    d = r.obj(value, path)
-    text = r.str_(d, "protocol", path)
-    try:
-        protocol = protocol_number(text)
-    except ValueError:
-        raise r.fail(
-            f"{path}.protocol", "tcp, udp, icmp, icmpv6, -1 or a protocol number", text
-        ) from None
-    try:
-        spec = RuleSpec.normal(
-            group_id,
-            cast(Direction, r.choice(d, "direction", path, ("ingress", "egress"))),
-            protocol,
-            r.opt_int(d, "from_port", path),
-            r.opt_int(d, "to_port", path),
-            _read_peer(r, r.req(d, "peer", path), f"{path}.peer"),
-            r.opt_str(d, "existing_rule_id", path),
-        )
-    except ValueError:
-        raise PlanFormatError(
-            Location(r.source, path=path),
-            "from_port <= to_port within 0-65535",
-            f"{d.get('from_port')}-{d.get('to_port')}",
-        ) from None
-    return PlannedRule(
-        rule=spec,
-        action=cast(RuleAction, r.choice(d, "action", path, ("keep", "add", "remove"))),
-        confidence=cast(Confidence, d.get("confidence", "high")),
-        description=r.opt_str(d, "description", path),
-        evidence=_read_evidence(r, d.get("evidence"), f"{path}.evidence"),
-        reason=r.str_(d, "reason", path),
-        replaces=r.strs(d, "replaces", path),
-        covered_by=r.strs(d, "covered_by", path),
-        kept_for=cast(
-            KeptFor | None,
-            r.choice(d, "kept_for", path, KEPT_FOR) if d.get("kept_for") is not None else None,
-        ),
-    )
-
-
-def _read_blocked(r: _Reader, value: object, path: str) -> BlockedConversation:
-    d = r.obj(value, path)
-    return BlockedConversation(
-        client=r.str_(d, "client", path),
-        server=r.str_(d, "server", path),
-        protocol=r.int_(d, "protocol", path),
-        server_port=r.int_(d, "server_port", path),
-        flows=r.int_(d, "flows", path),
-        group_id=r.opt_str(d, "group_id", path),
-        reason=r.str_(d, "reason", path),
-    )
-
-
-def _read_reach(r: _Reader, value: object, path: str) -> InternetReach:
-    d = r.obj(value, path)
-    return InternetReach(
-        entry=r.str_(d, "entry", path),
-        path=cast(ReachPath, r.choice(d, "path", path, ("address", "nlb"))),
-        ipv4_addresses=r.int_(d, "ipv4_addresses", path),
-        ipv4_share=r.num(d, "ipv4_share", path),
-        ipv6_addresses=r.int_(d, "ipv6_addresses", path),
-        ipv6_share=r.num(d, "ipv6_share", path),
-        peers=r.strs(d, "peers", path),
-        services=r.strs(d, "services", path),
-        unmeasured=r.strs(d, "unmeasured", path),
-    )
-
-
-def _read_figures(r: _Reader, value: object, path: str) -> ExposureFigures:
-    d = r.obj(value, path)
-    reachable = r.strs(d, "internet_reachable", path)
-    # Optional: plans written before internet reach was measured carry only the entries.
-    reach = tuple(
-        _read_reach(r, item, f"{path}.internet_reach[{i}]")
-        for i, item in enumerate(r.arr(d.get("internet_reach", []), f"{path}.internet_reach"))
-    )
-    if reach and tuple(x.entry for x in reach) != reachable:
-        raise PlanFormatError(
-            Location(r.source, path=f"{path}.internet_reach"),
-            "one entry per internet_reachable entry, in the same order",
-            f"{len(reach)} entries for {len(reachable)}",
-        )
-    public = r.obj(d.get("public_addresses", {}), f"{path}.public_addresses")
-    return ExposureFigures(
-        combinations=r.int_(d, "combinations", path),
-        internet_reachable=reachable,
-        internet_reach=reach,
-        public_ipv4=r.opt_int(public, "ipv4", f"{path}.public_addresses") or 0,
-        public_ipv6=r.opt_int(public, "ipv6", f"{path}.public_addresses") or 0,
+def plan_schema() -> dict[str, object]:
+    """The JSON Schema of ``plan.json``, from the same layout that writes and reads it."""
+    return PLAN_FORMAT.schema(
+        Plan,
+        **{
+            "$id": "https://github.com/ztflows/ztflows/blob/main/docs/plan.schema.json",
+            "title": f"ztflows plan.json, schema_version {SCHEMA_VERSION}",
+        },
     )
 
 
 def plan_from_dict(doc: object, *, source: str = "plan.json") -> Plan:
     """Parse a plan document; errors name the JSON path of the bad value."""
-    r = _Reader(source)
-    d = r.obj(doc, "$")
-    version = r.int_(d, "schema_version", "$")
+    if not isinstance(doc, dict):
+        raise PlanFormatError(Location(source, path="$"), "an object", shown(doc))
+    if "schema_version" not in doc:
+        raise PlanFormatError(Location(source, path="$"), "key 'schema_version'", "nothing")
+    version = doc["schema_version"]
     if version != SCHEMA_VERSION:
         raise PlanFormatError(
             Location(source, path="$.schema_version"),
@@ -674,80 +561,11 @@ def plan_from_dict(doc: object, *, source: str = "plan.json") -> Plan:
             str(version),
             hint="regenerate the plan with this version of ztflows",
         )
-    window = r.obj(r.req(d, "window", "$"), "$.window")
-    groups = []
-    for i, g in enumerate(r.arr(r.req(d, "security_groups", "$"), "$.security_groups")):
-        path = f"$.security_groups[{i}]"
-        gd = r.obj(g, path)
-        group_id = r.str_(gd, "group_id", path)
-        rules = tuple(
-            _read_rule(r, rule, f"{path}.rules[{j}]", group_id)
-            for j, rule in enumerate(r.arr(r.req(gd, "rules", path), f"{path}.rules"))
-        )
-        groups.append(
-            GroupPlan(
-                group_id=group_id,
-                name=r.str_(gd, "name", path),
-                vpc_id=r.opt_str(gd, "vpc_id", path),
-                owner_id=r.opt_str(gd, "owner_id", path),
-                description=r.opt_str(gd, "description", path),
-                coverage=cast(Coverage, r.choice(gd, "coverage", path, COVERAGES)),
-                notes=r.strs(gd, "notes", path),
-                rules=rules,
-            )
-        )
-    exposure = r.obj(r.req(d, "exposure", "$"), "$.exposure")
-    ver = r.obj(r.req(d, "verification", "$"), "$.verification")
-    settings = d.get("settings", {})
-    return Plan(
-        schema_version=version,
-        generated_by=r.str_(d, "generated_by", "$"),
-        window_start=r.time(window, "start", "$.window"),
-        window_end=r.time(window, "end", "$.window"),
-        settings=dict(r.obj(settings, "$.settings")),
-        security_groups=tuple(groups),
-        exposure=Exposure(
-            before=_read_figures(r, r.req(exposure, "before", "$.exposure"), "$.exposure.before"),
-            after=_read_figures(r, r.req(exposure, "after", "$.exposure"), "$.exposure.after"),
-        ),
-        verification=Verification(
-            basis=cast(
-                Literal["records", "edges"],
-                r.choice(ver, "basis", "$.verification", ("records", "edges"))
-                if "basis" in ver
-                else "edges",
-            ),
-            replayed=r.int_(ver, "replayed", "$.verification"),
-            records=r.opt_int(ver, "records", "$.verification") or 0,
-            readings=r.opt_int(ver, "readings", "$.verification") or 0,
-            unexplained=r.opt_int(ver, "unexplained", "$.verification") or 0,
-            blocked=r.int_(ver, "blocked", "$.verification"),
-            intentionally_blocked=r.opt_int(ver, "intentionally_blocked", "$.verification") or 0,
-            blocked_conversations=tuple(
-                _read_blocked(r, b, f"$.verification.blocked_conversations[{i}]")
-                for i, b in enumerate(
-                    r.arr(
-                        ver.get("blocked_conversations", []), "$.verification.blocked_conversations"
-                    )
-                )
-            ),
-        ),
-        intentionally_blocked=tuple(
-            _read_blocked(r, b, f"$.intentionally_blocked[{i}]")
-            for i, b in enumerate(
-                r.arr(d.get("intentionally_blocked", []), "$.intentionally_blocked")
-            )
-        ),
-        probed=tuple(
-            _read_blocked(r, b, f"$.probed[{i}]")
-            for i, b in enumerate(r.arr(d.get("probed", []), "$.probed"))
-        ),
-        unexplained=tuple(
-            _read_blocked(r, b, f"$.unexplained[{i}]")
-            for i, b in enumerate(r.arr(d.get("unexplained", []), "$.unexplained"))
-        ),
-        ambiguous=r.opt_int(d, "ambiguous_record_groups", "$") or 0,
-    )
+    try:
+        plan: Plan = PLAN_FORMAT.decode(Plan, doc)
+    except CodecError as exc:
+        raise PlanFormatError(Location(source, path=exc.path), exc.expected, exc.found) from None
+    return plan
 
 
 def read_plan(path: Path) -> Plan:
