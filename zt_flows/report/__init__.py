@@ -1,6 +1,8 @@
 """The analysis report: ``report.md`` and ``report.html`` from one :class:`ReportInput`.
 
-Both formats carry the same facts, computed once (``report_data``): the exposure
+Both formats carry the same facts, computed once (``view``, with ``names``, ``sections``,
+``coverage`` and ``reach``) and laid out by a template each (``html``, ``markdown``,
+``templates/``): the exposure
 before and after the change and the replay's verdict up top, then the findings by
 severity, every group's rule changes with their evidence, the security-group graph,
 the top talkers and what the flow logs covered. Names (Name tags, group names) are

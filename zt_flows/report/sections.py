@@ -1,7 +1,7 @@
 """The report's longer sections as plain values: groups, the graph and top talkers.
 
-Companion of ``report_data`` (which holds the input and the headline) and
-``report_coverage``: every list is sorted here, so both renderers print the same rows
+Companion of ``view`` (which holds the input and the headline) and
+``coverage``: every list is sorted here, so both renderers print the same rows
 in the same order.
 """
 
