@@ -7,8 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fixtures.edges.build import edge as row
-from fixtures.edges.build import eni, frame, inventory, rule
+from support.edges import edge as row
+from support.edges import frame
+from support.inventory import eni, inventory, rule
 
 from zt_flows.cli import main
 from zt_flows.recommend import check_plan, read_plan, recommend_rules, write_plan

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from test_sources_support import (
+from support.sources import (
     ACCOUNT,
     V5_FIELDS,
     at,

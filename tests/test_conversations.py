@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
 import pytest
 from conftest import SAMPLE_DATA
-from flowlog_builder import DAY, DAY1, HOUR, Eni, Records, write_snapshot
+from support.flowlogs import DAY, DAY1, HOUR, VPC, Records, write_snapshot
+from support.inventory import eni
 
 from zt_flows.cli import main
 from zt_flows.conversations import (
@@ -22,6 +25,7 @@ from zt_flows.conversations import (
 from zt_flows.engine import connect_engine
 from zt_flows.errors import FlowLogFormatError
 from zt_flows.inventory import load_inventory
+from zt_flows.inventory.model import InterfaceRole, NetworkInterface
 from zt_flows.sample import write_sample
 from zt_flows.settings import Settings
 from zt_flows.sources import read_flow_logs
@@ -168,20 +172,33 @@ def test_version_2_logs_are_at_least_99_percent_right(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- hard cases
 
-A = Eni("eni-0000000000000000a", "10.0.1.10", groups=("sg-0000000000000000a",))
-B = Eni("eni-0000000000000000b", "10.0.2.20", groups=("sg-0000000000000000b",))
-C = Eni("eni-0000000000000000c", "10.0.3.30", groups=("sg-0000000000000000c",))
-NAT = Eni(
-    "eni-000000000000000fa",
+
+def ip(interface: NetworkInterface) -> str:
+    assert interface.primary_ipv4 is not None
+    return interface.primary_ipv4
+
+
+def logged(name: str, ip: str, groups: tuple[str, ...] = (), **more: Any) -> NetworkInterface:
+    """An ENI of the logs' VPC, ``eni-<name>``."""
+    return eni(name, ip, groups, vpc=VPC, **{"attached": None, **more})
+
+
+A = logged("0000000000000000a", "10.0.1.10", ("sg-0000000000000000a",))
+B = logged("0000000000000000b", "10.0.2.20", ("sg-0000000000000000b",))
+C = logged("0000000000000000c", "10.0.3.30", ("sg-0000000000000000c",))
+NAT = logged(
+    "000000000000000fa",
     "10.0.0.5",
     interface_type="nat_gateway",
     description="Interface for NAT Gateway nat-0123456789abcdef0",
-    requester_managed=True,
-    public_ip="3.80.0.5",
+    role=InterfaceRole.NAT_GATEWAY,
+    public=("3.80.0.5",),
 )
 
 
-def snapshot(tmp_path: Path, *enis: Eni, taken_at: str = "2026-11-16T00:00:00Z") -> Path:
+def snapshot(
+    tmp_path: Path, *enis: NetworkInterface, taken_at: str = "2026-11-16T00:00:00Z"
+) -> Path:
     return write_snapshot(tmp_path / "inventory" / taken_at.replace(":", "-"), enis, taken_at)
 
 
@@ -195,10 +212,16 @@ def edges_of(conv: Conversations) -> list[tuple[str, str, int, int]]:
 def test_long_lived_connection_without_flags_in_later_intervals(tmp_path: Path) -> None:
     recs = Records()
     # Opened with SYN, then five hours without flags, closed with FIN.
-    recs.connection((A.id, A.ip), (B.id, B.ip), 40000, 5432, start=DAY1, intervals=300)
+    recs.connection((A.id, ip(A)), (B.id, ip(B)), 40000, 5432, start=DAY1, intervals=300)
     # Opened before the window began: never a SYN, only flag-less intervals.
     recs.connection(
-        (C.id, C.ip), (B.id, B.ip), 40001, 5432, start=DAY1 + HOUR, intervals=120, opened=False
+        (C.id, ip(C)),
+        (B.id, ip(B)),
+        40001,
+        5432,
+        start=DAY1 + HOUR,
+        intervals=120,
+        opened=False,
     )
     conv = run(recs.write(tmp_path / "logs"), snapshot(tmp_path, A, B, C), tmp_path)
     assert edges_of(conv) == [(A.id, B.id, 6, 5432), (C.id, B.id, 6, 5432)]
@@ -213,10 +236,10 @@ def test_long_lived_connection_without_flags_in_later_intervals(tmp_path: Path) 
 
 def test_server_that_is_also_a_client_and_two_services_on_one_eni(tmp_path: Path) -> None:
     recs = Records()
-    recs.connection((A.id, A.ip), (B.id, B.ip), 40000, 5432, start=DAY1)
-    recs.connection((C.id, C.ip), (B.id, B.ip), 40001, 8080, start=DAY1 + 60)
-    recs.connection((B.id, B.ip), (C.id, C.ip), 50000, 9000, start=DAY1 + 120)  # B calls out
-    recs.connection((B.id, B.ip), (None, "198.51.100.9"), 50001, 443, start=DAY1 + 180)
+    recs.connection((A.id, ip(A)), (B.id, ip(B)), 40000, 5432, start=DAY1)
+    recs.connection((C.id, ip(C)), (B.id, ip(B)), 40001, 8080, start=DAY1 + 60)
+    recs.connection((B.id, ip(B)), (C.id, ip(C)), 50000, 9000, start=DAY1 + 120)  # B calls out
+    recs.connection((B.id, ip(B)), (None, "198.51.100.9"), 50001, 443, start=DAY1 + 180)
     conv = run(recs.write(tmp_path / "logs"), snapshot(tmp_path, A, B, C), tmp_path)
     assert edges_of(conv) == [
         (A.id, B.id, 6, 5432),
@@ -232,9 +255,10 @@ def test_server_that_is_also_a_client_and_two_services_on_one_eni(tmp_path: Path
 def nat_connection(recs: Records, *, at_instance: bool, pkt_fields: bool = True) -> None:
     """A (10.0.1.10:40000) -> 198.51.100.9:443 through the NAT gateway (10.0.0.5)."""
     public, nat_port = "198.51.100.9", 61000
+    inside, nat = ip(A), ip(NAT)
     if at_instance:
-        recs.record(A.id, A.ip, public, 40000, 443, start=DAY1, flags=2, direction="egress")
-        recs.record(A.id, public, A.ip, 443, 40000, start=DAY1, flags=18, direction="ingress")
+        recs.record(A.id, inside, public, 40000, 443, start=DAY1, flags=2, direction="egress")
+        recs.record(A.id, public, inside, 443, 40000, start=DAY1, flags=18, direction="ingress")
     version = 5 if pkt_fields else 2
     none = None if pkt_fields else ""
 
@@ -242,10 +266,10 @@ def nat_connection(recs: Records, *, at_instance: bool, pkt_fields: bool = True)
         return value if pkt_fields else None
 
     legs = [
-        (A.ip, NAT.ip, 40000, 443, 2, pkt(A.ip), pkt(public)),  # inside, request
-        (NAT.ip, public, nat_port, 443, 2, pkt(NAT.ip), pkt(public)),  # translated, request
-        (public, NAT.ip, 443, nat_port, 18, pkt(public), pkt(NAT.ip)),  # translated, response
-        (NAT.ip, A.ip, 443, 40000, 18, pkt(public), pkt(A.ip)),  # inside, response
+        (inside, nat, 40000, 443, 2, pkt(inside), pkt(public)),  # inside, request
+        (nat, public, nat_port, 443, 2, pkt(nat), pkt(public)),  # translated, request
+        (public, nat, 443, nat_port, 18, pkt(public), pkt(nat)),  # translated, response
+        (nat, inside, 443, 40000, 18, pkt(public), pkt(inside)),  # inside, response
     ]
     del none
     for src, dst, sp, dp, flags, psrc, pdst in legs:
@@ -286,12 +310,12 @@ def test_nat_gateway_traffic_is_one_edge_to_the_real_destination(
 
 
 def test_ip_reused_by_a_new_eni_resolves_by_time(tmp_path: Path) -> None:
-    old = Eni("eni-00000000000000011", "10.0.5.50", groups=("sg-000000000000000aa",))
-    new = Eni(
-        "eni-00000000000000022",
+    old = logged("00000000000000011", "10.0.5.50", ("sg-000000000000000aa",))
+    new = logged(
+        "00000000000000022",
         "10.0.5.50",
-        groups=("sg-000000000000000bb",),
-        attach_time="2026-11-17T12:00:00+00:00",
+        ("sg-000000000000000bb",),
+        attached=datetime(2026, 11, 17, 12, tzinfo=UTC),
     )
     first = snapshot(tmp_path, old, B, taken_at="2026-11-16T00:00:00Z")
     second = snapshot(tmp_path, new, B, taken_at="2026-11-18T23:00:00Z")
@@ -299,7 +323,7 @@ def test_ip_reused_by_a_new_eni_resolves_by_time(tmp_path: Path) -> None:
     # Only B (the server) is logged: the client must be resolved from its address.
     for day in range(3):
         recs.connection(
-            (None, "10.0.5.50"), (B.id, B.ip), 40000 + day, 5432, start=DAY1 + day * DAY
+            (None, "10.0.5.50"), (B.id, ip(B)), 40000 + day, 5432, start=DAY1 + day * DAY
         )
     conv = run(recs.write(tmp_path / "logs"), [first, second], tmp_path)
     clients = {
@@ -313,13 +337,13 @@ def test_ip_reused_by_a_new_eni_resolves_by_time(tmp_path: Path) -> None:
 
 
 def test_ipv6_internet_client(tmp_path: Path) -> None:
-    alb = Eni(
-        "eni-000000000000000a1",
+    alb = logged(
+        "000000000000000a1",
         "10.0.0.10",
+        ("sg-00000000000000a1b",),
         ipv6=("2600:1f18:1:2300::10",),
-        groups=("sg-00000000000000a1b",),
         description="ELB app/web-alb/0123456789abcdef",
-        requester_managed=True,
+        role=InterfaceRole.LOAD_BALANCER,
         requester_id="amazon-elb",
     )
     recs = Records()
@@ -341,12 +365,19 @@ def test_rejects_are_counted_once_whichever_side_rejected(tmp_path: Path) -> Non
     # B's ingress rules reject A: A's ENI logs its SYN as ACCEPTed egress, B's as REJECT.
     for i in range(3):
         recs.record(
-            A.id, A.ip, B.ip, 41000 + i, 6379, start=DAY1 + 60 * i, flags=2, direction="egress"
+            A.id,
+            ip(A),
+            ip(B),
+            41000 + i,
+            6379,
+            start=DAY1 + 60 * i,
+            flags=2,
+            direction="egress",
         )
         recs.record(
             B.id,
-            A.ip,
-            B.ip,
+            ip(A),
+            ip(B),
             41000 + i,
             6379,
             start=DAY1 + 60 * i,
@@ -356,10 +387,18 @@ def test_rejects_are_counted_once_whichever_side_rejected(tmp_path: Path) -> Non
         )
     # A's own egress rules reject A -> C:25: only A logs it, as REJECT.
     recs.record(
-        A.id, A.ip, C.ip, 42000, 25, start=DAY1, flags=2, action="REJECT", direction="egress"
+        A.id,
+        ip(A),
+        ip(C),
+        42000,
+        25,
+        start=DAY1,
+        flags=2,
+        action="REJECT",
+        direction="egress",
     )
     # A scanner from the internet.
-    recs.record(B.id, "203.0.113.66", B.ip, 55555, 3389, start=DAY1, flags=2, action="REJECT")
+    recs.record(B.id, "203.0.113.66", ip(B), 55555, 3389, start=DAY1, flags=2, action="REJECT")
     conv = run(recs.write(tmp_path / "logs"), snapshot(tmp_path, A, B, C), tmp_path)
     rows = {(r["client_id"], r["server_port"]): r for r in conv.edges.iter_rows(named=True)}
     assert set(rows) == {(A.id, 6379), (A.id, 25), ("203.0.113.66", 3389)}
@@ -375,8 +414,8 @@ def test_flagless_high_ports_are_oriented_by_fan_in(tmp_path: Path) -> None:
     for i, client in enumerate((A, C)):
         for j in range(3):
             recs.connection(
-                (client.id, client.ip),
-                (B.id, B.ip),
+                (client.id, ip(client)),
+                (B.id, ip(B)),
                 40000 + 10 * i + j,
                 44300,
                 start=DAY1 + 60 * (3 * i + j),
@@ -390,7 +429,7 @@ def test_flagless_high_ports_are_oriented_by_fan_in(tmp_path: Path) -> None:
 
 def test_udp_without_flags_uses_the_service_port(tmp_path: Path) -> None:
     recs = Records()
-    recs.connection((A.id, A.ip), (B.id, B.ip), 45000, 53, start=DAY1, protocol=17)
+    recs.connection((A.id, ip(A)), (B.id, ip(B)), 45000, 53, start=DAY1, protocol=17)
     conv = run(recs.write(tmp_path / "logs"), snapshot(tmp_path, A, B), tmp_path)
     assert edges_of(conv) == [(A.id, B.id, 17, 53)]
     assert conv.edges["initiator"].to_list() == ["port_heuristic"]
@@ -399,7 +438,7 @@ def test_udp_without_flags_uses_the_service_port(tmp_path: Path) -> None:
 def test_connection_stays_usable_after_the_stage(tmp_path: Path) -> None:
     """A notebook goes on querying the connection the stage ran on."""
     recs = Records()
-    recs.connection((A.id, A.ip), (B.id, B.ip), 45000, 53, start=DAY1, protocol=17)
+    recs.connection((A.id, ip(A)), (B.id, ip(B)), 45000, 53, start=DAY1, protocol=17)
     settings = Settings(sources=type(Settings().sources)(cache_dir=tmp_path / "cache"))
     con = connect_engine(settings.engine)
     flows = read_flow_logs(recs.write(tmp_path / "logs"), settings, con)
@@ -412,9 +451,9 @@ def test_connection_stays_usable_after_the_stage(tmp_path: Path) -> None:
 def test_interface_missing_from_the_inventory_is_still_named(tmp_path: Path) -> None:
     """An ENI the snapshot lacks (deleted before it was taken) is learnt from its own records:
     both vantages then agree on the conversation, which is counted once."""
-    ghost = Eni("eni-0000000000000ghost", "10.0.9.9")
+    ghost = logged("0000000000000ghost", "10.0.9.9")
     recs = Records()
-    recs.connection((ghost.id, ghost.ip), (B.id, B.ip), 40000, 5432, start=DAY1)
+    recs.connection((ghost.id, ip(ghost)), (B.id, ip(B)), 40000, 5432, start=DAY1)
     conv = run(recs.write(tmp_path / "logs"), snapshot(tmp_path, B), tmp_path)
     assert conv.edges.height == 1
     edge = conv.edges.row(0, named=True)

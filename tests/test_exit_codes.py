@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import SAMPLE_DATA
-from test_sources_support import record
+from support.sources import record
 
 from zt_flows.cli import main
 from zt_flows.cli.errors import run_guarded

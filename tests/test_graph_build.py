@@ -6,16 +6,10 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from test_graph_support import (
-    edge,
-    edges_frame,
-    eni,
-    inventory_of,
-    sample_folder,
-    sample_inventory,
-    sample_rows,
-    sg,
-)
+from support.edges import frame as edges_frame
+from support.graphs import PROD, flow, sample_folder, sample_inventory, sample_rows
+from support.inventory import eni, security_group
+from support.inventory import inventory as inventory_of
 
 from zt_flows.graph import build_graph, drop_rejected_only
 from zt_flows.graph.identity import GroupIndex
@@ -133,8 +127,8 @@ def test_rejected_attempts_are_flagged_not_mixed_into_ports(sample: nx.DiGraph) 
 def test_drop_rejected_only_removes_nodes_only_scans_reached() -> None:
     inventory = sample_inventory()
     rows = [
-        edge("2026-11-16", "eni-web1", "eni-api1", "tcp/8443"),
-        edge("2026-11-16", "internet:192.0.2.66", "eni-bastion", "tcp/22", flows=2, rejected=2),
+        flow("eni-web1", "eni-api1", 8443, "tcp"),
+        flow("192.0.2.66", "eni-bastion", 22, "tcp", flows=2, rejected=2),
     ]
     graph = build_graph(edges_frame(rows, inventory), inventory, level="security_group")
     assert set(graph) == {"sg-web", "sg-api", "internet", "sg-bastion"}
@@ -177,15 +171,15 @@ def test_subnet_level() -> None:
 def test_outside_classes_are_one_node_each() -> None:
     inventory = sample_inventory()
     rows = [
-        edge("2026-11-16", "internet:198.51.100.7", "eni-bastion", "tcp/22"),
-        edge("2026-11-16", "internet:2001:db8::1", "eni-bastion", "tcp/22"),
-        edge("2026-11-16", "peered_vpc:10.1.5.20@vpc-shared", "eni-bastion", "tcp/22"),
-        edge("2026-11-16", "onprem:192.168.1.5@192.168.0.0/16", "eni-bastion", "tcp/22"),
-        edge("2026-11-16", "vpc_unknown:10.0.10.99@vpc-prod", "eni-api1", "tcp/8443"),
-        edge("2026-11-16", "private_other:172.16.0.9", "eni-api1", "tcp/8443"),
-        edge("2026-11-16", "eni-worker1", "aws_service:S3@52.216.0.1", "tcp/443"),
-        edge("2026-11-16", "eni-worker1", "aws_service:S3@52.216.0.2", "tcp/443"),
-        edge("2026-11-16", "eni-worker1", "aws_service:DYNAMODB@3.218.0.1", "tcp/443"),
+        flow("198.51.100.7", "eni-bastion", 22, "tcp"),
+        flow("2001:db8::1", "eni-bastion", 22, "tcp"),
+        flow("peered_vpc:10.1.5.20|vpc-shared", "eni-bastion", 22, "tcp"),
+        flow("onprem:192.168.1.5|192.168.0.0/16", "eni-bastion", 22, "tcp"),
+        flow("vpc_unknown:10.0.10.99|vpc-prod", "eni-api1", 8443, "tcp"),
+        flow("private_other:172.16.0.9", "eni-api1", 8443, "tcp"),
+        flow("eni-worker1", "aws_service:S3:52.216.0.1", 443, "tcp"),
+        flow("eni-worker1", "aws_service:S3:52.216.0.2", 443, "tcp"),
+        flow("eni-worker1", "aws_service:DYNAMODB:3.218.0.1", 443, "tcp"),
     ]
     graph = build_graph(edges_frame(rows, inventory), inventory, level="eni")
     outside = {n: (d["kind"], d["name"]) for n, d in graph.nodes(data=True) if d["external"]}
@@ -205,10 +199,12 @@ def test_outside_classes_are_one_node_each() -> None:
 
 
 def test_eni_without_groups_stays_an_eni_at_group_level() -> None:
-    nat = eni("eni-nat", "nat-a", "subnet-pub-a", (), "10.0.0.20")
-    web = eni("eni-web", "web-1", "subnet-app-a", ("sg-web",), "10.0.10.11")
-    inventory = inventory_of([sg("sg-web", "web")], [nat, web])
-    rows = [edge("2026-11-16", "eni-web", "eni-nat", "tcp/443")]
+    nat = eni("nat-a", "10.0.0.20", (), eni_id="eni-nat", subnet="subnet-pub-a", vpc=PROD)
+    web = eni("web-1", "10.0.10.11", ("sg-web",), eni_id="eni-web", subnet="subnet-app-a", vpc=PROD)
+    inventory = inventory_of(
+        [nat, web], groups=[security_group("sg-web", name="web", vpc=PROD)], vpcs=()
+    )
+    rows = [flow("eni-web", "eni-nat", 443, "tcp")]
     graph = build_graph(edges_frame(rows, inventory), inventory, level="security_group")
     assert graph.nodes["eni-nat"]["kind"] == "eni"
     assert graph.nodes["eni-nat"]["name"] == "nat-a"
@@ -217,27 +213,30 @@ def test_eni_without_groups_stays_an_eni_at_group_level() -> None:
 
 def test_identity_group_rules() -> None:
     groups = [
-        sg("sg-a", "app-a"),
-        sg("sg-b", "app-b"),
-        sg("sg-c", "app-c"),
-        sg("sg-ssh", "ssh-from-bastion"),
-        sg("sg-def", "default"),
-        sg("sg-z", "zeta"),
-        sg("sg-y", "Alpha"),
+        security_group("sg-a", name="app-a", vpc=PROD),
+        security_group("sg-b", name="app-b", vpc=PROD),
+        security_group("sg-c", name="app-c", vpc=PROD),
+        security_group("sg-ssh", name="ssh-from-bastion", vpc=PROD),
+        security_group("sg-def", name="default", vpc=PROD),
+        security_group("sg-z", name="zeta", vpc=PROD),
+        security_group("sg-y", name="Alpha", vpc=PROD),
     ]
-    a = [eni(f"eni-a{i}", f"a{i}", None, ("sg-a",), f"10.0.1.{i}") for i in range(1, 5)]
+    a = [
+        eni(f"a{i}", f"10.0.1.{i}", ("sg-a",), eni_id=f"eni-a{i}", subnet="", vpc=PROD)
+        for i in range(1, 5)
+    ]
     enis = [
         *a[:3],
         # One host per workload carries the admin group: it has 3 members, fewer than
         # app-a's 4, but it spans app-a, app-b and app-c, which share nothing.
-        eni("eni-a4", "a4", None, ("sg-a", "sg-ssh"), "10.0.1.4"),
-        eni("eni-b1", "b1", None, ("sg-b", "sg-ssh"), "10.0.2.1"),
-        eni("eni-c1", "c1", None, ("sg-c", "sg-ssh"), "10.0.3.1"),
-        eni("eni-d1", "d1", None, ("sg-def",), "10.0.4.1"),
-        eni("eni-d2", "d2", None, ("sg-def", "sg-z"), "10.0.4.2"),
-        eni("eni-t1", "t1", None, ("sg-z", "sg-y"), "10.0.5.1"),
+        eni("a4", "10.0.1.4", ("sg-a", "sg-ssh"), eni_id="eni-a4", subnet="", vpc=PROD),
+        eni("b1", "10.0.2.1", ("sg-b", "sg-ssh"), eni_id="eni-b1", subnet="", vpc=PROD),
+        eni("c1", "10.0.3.1", ("sg-c", "sg-ssh"), eni_id="eni-c1", subnet="", vpc=PROD),
+        eni("d1", "10.0.4.1", ("sg-def",), eni_id="eni-d1", subnet="", vpc=PROD),
+        eni("d2", "10.0.4.2", ("sg-def", "sg-z"), eni_id="eni-d2", subnet="", vpc=PROD),
+        eni("t1", "10.0.5.1", ("sg-z", "sg-y"), eni_id="eni-t1", subnet="", vpc=PROD),
     ]
-    index = GroupIndex(inventory_of(groups, enis))
+    index = GroupIndex(inventory_of(enis, groups=groups, vpcs=()))
     assert index.members("sg-ssh") == 3
     assert index.cross_cutting("sg-ssh") is True
     assert index.cross_cutting("sg-a") is False
@@ -256,9 +255,13 @@ def test_identity_group_rules() -> None:
 
 
 def test_identity_tie_break_is_name_then_id() -> None:
-    groups = [sg("sg-2", "beta"), sg("sg-1", "beta"), sg("sg-3", "Alpha")]
-    enis = [eni("eni-1", "x", None, ("sg-1", "sg-2", "sg-3"), "10.0.0.1")]
-    index = GroupIndex(inventory_of(groups, enis))
+    groups = [
+        security_group("sg-2", name="beta", vpc=PROD),
+        security_group("sg-1", name="beta", vpc=PROD),
+        security_group("sg-3", name="Alpha", vpc=PROD),
+    ]
+    enis = [eni("x", "10.0.0.1", ("sg-1", "sg-2", "sg-3"), eni_id="eni-1", subnet="", vpc=PROD)]
+    index = GroupIndex(inventory_of(enis, groups=groups, vpcs=()))
     assert index.identity(frozenset({"sg-1", "sg-2", "sg-3"})) == "sg-3"
     assert index.identity(frozenset({"sg-1", "sg-2"})) == "sg-1"
 
@@ -311,18 +314,30 @@ def test_tiers_follow_roles_and_structure(sample: nx.DiGraph) -> None:
 
 
 def test_tiers_survive_cycles() -> None:
-    groups = [sg("sg-a", "a"), sg("sg-b", "b"), sg("sg-c", "c")]
-    enis = [
-        eni("eni-a", "a", None, ("sg-a",), "10.0.0.1"),
-        eni("eni-b", "b", None, ("sg-b",), "10.0.0.2"),
-        eni("eni-c", "c", None, ("sg-c",), "10.0.0.3", role=InterfaceRole.DATABASE),
+    groups = [
+        security_group("sg-a", name="a", vpc=PROD),
+        security_group("sg-b", name="b", vpc=PROD),
+        security_group("sg-c", name="c", vpc=PROD),
     ]
-    inventory = inventory_of(groups, enis)
+    enis = [
+        eni("a", "10.0.0.1", ("sg-a",), eni_id="eni-a", subnet="", vpc=PROD),
+        eni("b", "10.0.0.2", ("sg-b",), eni_id="eni-b", subnet="", vpc=PROD),
+        eni(
+            "c",
+            "10.0.0.3",
+            ("sg-c",),
+            eni_id="eni-c",
+            subnet="",
+            vpc=PROD,
+            role=InterfaceRole.DATABASE,
+        ),
+    ]
+    inventory = inventory_of(enis, groups=groups, vpcs=())
     rows = [
-        edge("2026-11-16", "internet:1.2.3.4", "eni-a", "tcp/443"),
-        edge("2026-11-16", "eni-a", "eni-b", "tcp/8080"),
-        edge("2026-11-16", "eni-b", "eni-a", "tcp/9000"),
-        edge("2026-11-16", "eni-b", "eni-c", "tcp/5432"),
+        flow("1.2.3.4", "eni-a", 443, "tcp"),
+        flow("eni-a", "eni-b", 8080, "tcp"),
+        flow("eni-b", "eni-a", 9000, "tcp"),
+        flow("eni-b", "eni-c", 5432, "tcp"),
     ]
     graph = build_graph(edges_frame(rows, inventory), inventory, level="security_group")
     tiers = {n: graph.nodes[n]["tier"] for n in graph}

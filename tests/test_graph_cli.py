@@ -9,8 +9,11 @@ from typing import Any
 
 import networkx as nx
 import pytest
-from test_graph_support import Edge, edge, edges_frame, inventory_of, sample_folder, sg
-from test_graph_support import eni as make_eni
+from support.edges import frame as edges_frame
+from support.graphs import PROD, flow, sample_folder
+from support.inventory import eni as make_eni
+from support.inventory import inventory as inventory_of
+from support.inventory import security_group
 
 from zt_flows.cli import main
 from zt_flows.conversations.io import write_edges
@@ -36,15 +39,15 @@ def by_name(inventory: Inventory) -> dict[str, str]:
     return {eni.name or eni.id: eni.id for eni in inventory.interfaces.values()}
 
 
-def sample_edges(inventory: Inventory) -> list[Edge]:
+def sample_edges(inventory: Inventory) -> list[dict[str, object]]:
     ids = by_name(inventory)
     return [
-        edge("2026-11-16", "internet:198.51.100.20", ids["alb-a"], "tcp/443", flows=900),
-        edge("2026-11-16", ids["alb-a"], ids["web-1"], "tcp/8080", flows=400),
-        edge("2026-11-16", ids["web-1"], ids["api-1"], "tcp/8443", flows=50),
-        edge("2026-11-17", ids["api-2"], ids["postgres"], "tcp/5432", flows=20),
-        edge("2026-11-17", ids["prometheus"], ids["api-1"], "tcp/9100", flows=1440),
-        edge("2026-11-16", ids["lambda-a"], ids["redis"], "tcp/6379", flows=3, rejected=3),
+        flow("198.51.100.20", ids["alb-a"], 443, "tcp", flows=900),
+        flow(ids["alb-a"], ids["web-1"], 8080, "tcp", flows=400),
+        flow(ids["web-1"], ids["api-1"], 8443, "tcp", flows=50),
+        flow(ids["api-2"], ids["postgres"], 5432, "tcp", day=1, flows=20),
+        flow(ids["prometheus"], ids["api-1"], 9100, "tcp", day=1, flows=1440),
+        flow(ids["lambda-a"], ids["redis"], 6379, "tcp", flows=3, rejected=3),
     ]
 
 
@@ -155,9 +158,11 @@ def test_collects_the_inventory_when_none_is_given(
     # The rows name the ENI and its group as the conversations stage would; the names
     # can only come from the inventory the command collects.
     seen = inventory_of(
-        [sg(group["GroupId"], "?")], [make_eni(eni_id, "?", None, (group["GroupId"],), "10.0.1.9")]
+        [make_eni("?", "10.0.1.9", (group["GroupId"],), eni_id=eni_id, subnet="", vpc=PROD)],
+        groups=[security_group(group["GroupId"], name="?", vpc=PROD)],
+        vpcs=(),
     )
-    rows = [edge("2026-11-16", "internet:198.51.100.20", eni_id, "tcp/443")]
+    rows = [flow("198.51.100.20", eni_id, 443, "tcp")]
     frame = edges_frame(rows, seen)
     edges = write_edges(frame, tmp_path / "edges.parquet")
     out = tmp_path / "graph.json"

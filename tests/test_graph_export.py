@@ -11,15 +11,10 @@ from pathlib import Path
 import networkx as nx
 import pydot
 import pytest
-from test_graph_support import (
-    edge,
-    edges_frame,
-    eni,
-    inventory_of,
-    sample_inventory,
-    sample_rows,
-    sg,
-)
+from support.edges import frame as edges_frame
+from support.graphs import PROD, flow, sample_inventory, sample_rows
+from support.inventory import eni, security_group
+from support.inventory import inventory as inventory_of
 
 from zt_flows.errors import OutputError
 from zt_flows.graph import (
@@ -38,36 +33,63 @@ HOSTILE = 'evil" ]; } digraph x { "a\\N <script>&amp; ${jndi:x}\nnext\\'
 
 def small_graph() -> nx.DiGraph:
     groups = [
-        sg("sg-1", "web-alb"),
-        sg("sg-2", "web"),
-        sg("sg-3", "postgres"),
-        sg("sg-4", "reports-lambda"),
+        security_group("sg-1", name="web-alb", vpc=PROD),
+        security_group("sg-2", name="web", vpc=PROD),
+        security_group("sg-3", name="postgres", vpc=PROD),
+        security_group("sg-4", name="reports-lambda", vpc=PROD),
     ]
     enis = [
-        eni("eni-1", "alb-a", "subnet-a", ("sg-1",), "10.0.0.10", role=InterfaceRole.LOAD_BALANCER),
-        eni("eni-2", "web-1", "subnet-a", ("sg-2",), "10.0.10.11"),
-        eni("eni-3", "postgres", "subnet-b", ("sg-3",), "10.0.20.5", role=InterfaceRole.DATABASE),
-        eni("eni-4", "lambda-a", "subnet-a", ("sg-4",), "10.0.10.100", role=InterfaceRole.LAMBDA),
+        eni(
+            "alb-a",
+            "10.0.0.10",
+            ("sg-1",),
+            eni_id="eni-1",
+            subnet="subnet-a",
+            vpc=PROD,
+            role=InterfaceRole.LOAD_BALANCER,
+        ),
+        eni("web-1", "10.0.10.11", ("sg-2",), eni_id="eni-2", subnet="subnet-a", vpc=PROD),
+        eni(
+            "postgres",
+            "10.0.20.5",
+            ("sg-3",),
+            eni_id="eni-3",
+            subnet="subnet-b",
+            vpc=PROD,
+            role=InterfaceRole.DATABASE,
+        ),
+        eni(
+            "lambda-a",
+            "10.0.10.100",
+            ("sg-4",),
+            eni_id="eni-4",
+            subnet="subnet-a",
+            vpc=PROD,
+            role=InterfaceRole.LAMBDA,
+        ),
     ]
-    inventory = inventory_of(groups, enis)
+    inventory = inventory_of(enis, groups=groups, vpcs=())
     rows = [
-        edge("2026-11-16", "internet:198.51.100.20", "eni-1", "tcp/443", flows=900),
-        edge("2026-11-16", "eni-1", "eni-2", "tcp/8080", flows=400),
-        edge("2026-11-17", "eni-2", "eni-3", "tcp/5432", flows=20),
-        edge("2026-11-16", "eni-2", "aws_service:S3", "tcp/443", flows=8),
-        edge("2026-11-16", "eni-4", "eni-3", "tcp/5432", flows=3, rejected=3),
+        flow("198.51.100.20", "eni-1", 443, "tcp", flows=900),
+        flow("eni-1", "eni-2", 8080, "tcp", flows=400),
+        flow("eni-2", "eni-3", 5432, "tcp", day=1, flows=20),
+        flow("eni-2", "aws_service:S3", 443, "tcp", flows=8),
+        flow("eni-4", "eni-3", 5432, "tcp", flows=3, rejected=3),
     ]
     return build_graph(edges_frame(rows, inventory), inventory, level="security_group")
 
 
 def hostile_graph() -> nx.DiGraph:
-    groups = [sg("sg-bad", HOSTILE), sg("sg-ok", "ok")]
-    enis = [
-        eni("eni-bad", "bad\x07bell", None, ("sg-bad",), "10.0.0.1"),
-        eni("eni-ok", "ok", None, ("sg-ok",), "10.0.0.2"),
+    groups = [
+        security_group("sg-bad", name=HOSTILE, vpc=PROD),
+        security_group("sg-ok", name="ok", vpc=PROD),
     ]
-    inventory = inventory_of(groups, enis)
-    rows = [edge("2026-11-16", "eni-bad", "eni-ok", "tcp/443")]
+    enis = [
+        eni("bad\x07bell", "10.0.0.1", ("sg-bad",), eni_id="eni-bad", subnet="", vpc=PROD),
+        eni("ok", "10.0.0.2", ("sg-ok",), eni_id="eni-ok", subnet="", vpc=PROD),
+    ]
+    inventory = inventory_of(enis, groups=groups, vpcs=())
+    rows = [flow("eni-bad", "eni-ok", 443, "tcp")]
     return build_graph(edges_frame(rows, inventory), inventory, level="security_group")
 
 
@@ -316,13 +338,16 @@ def test_format_for(name: str, fmt: str | None) -> None:
 
 
 def test_every_format_survives_characters_utf8_and_xml_cannot_carry() -> None:
-    groups = [sg("sg-bad", "nul\x00 surrogate\udc80 bell\x07"), sg("sg-ok", "ok")]
-    enis = [
-        eni("eni-bad", "b", None, ("sg-bad",), "10.0.0.1"),
-        eni("eni-ok", "o", None, ("sg-ok",), "10.0.0.2"),
+    groups = [
+        security_group("sg-bad", name="nul\x00 surrogate\udc80 bell\x07", vpc=PROD),
+        security_group("sg-ok", name="ok", vpc=PROD),
     ]
-    inventory = inventory_of(groups, enis)
-    rows = [edge("2026-11-16", "eni-bad", "eni-ok", "tcp/443")]
+    enis = [
+        eni("b", "10.0.0.1", ("sg-bad",), eni_id="eni-bad", subnet="", vpc=PROD),
+        eni("o", "10.0.0.2", ("sg-ok",), eni_id="eni-ok", subnet="", vpc=PROD),
+    ]
+    inventory = inventory_of(enis, groups=groups, vpcs=())
+    rows = [flow("eni-bad", "eni-ok", 443, "tcp")]
     graph = build_graph(edges_frame(rows, inventory), inventory, level="security_group")
     outputs = {fmt: render_graph(graph, fmt) for fmt in GRAPH_FORMATS}
     for fmt in ("graphml", "svg"):

@@ -8,16 +8,10 @@ from itertools import combinations
 
 import networkx as nx
 import pytest
-from test_graph_support import (
-    edge,
-    edges_frame,
-    eni,
-    estate,
-    inventory_of,
-    sample_inventory,
-    sample_rows,
-    sg,
-)
+from support.edges import frame as edges_frame
+from support.graphs import PROD, estate, flow, sample_inventory, sample_rows
+from support.inventory import eni, security_group
+from support.inventory import inventory as inventory_of
 
 from zt_flows.graph import build_graph, drop_rejected_only, render_graph
 from zt_flows.graph.drawing import PNG_DPI
@@ -112,13 +106,17 @@ def test_rejected_only_edges_are_dashed_and_can_be_hidden(sample: nx.DiGraph) ->
 def test_hostile_names_are_escaped_in_svg() -> None:
     hostile = 'x"/><script>alert(1)</script>&amp;${jndi}\nnext'
     inventory = inventory_of(
-        [sg("sg-bad", hostile), sg("sg-ok", "ok")],
         [
-            eni("eni-bad", "bad", None, ("sg-bad",), "10.0.0.1"),
-            eni("eni-ok", "ok", None, ("sg-ok",), "10.0.0.2"),
+            eni("bad", "10.0.0.1", ("sg-bad",), eni_id="eni-bad", subnet="", vpc=PROD),
+            eni("ok", "10.0.0.2", ("sg-ok",), eni_id="eni-ok", subnet="", vpc=PROD),
         ],
+        groups=[
+            security_group("sg-bad", name=hostile, vpc=PROD),
+            security_group("sg-ok", name="ok", vpc=PROD),
+        ],
+        vpcs=(),
     )
-    rows = [edge("2026-11-16", "eni-bad", "eni-ok", "tcp/443")]
+    rows = [flow("eni-bad", "eni-ok", 443, "tcp")]
     graph = build_graph(edges_frame(rows, inventory), inventory, level="security_group")
     svg = render_graph(graph, "svg")
     root = ET.fromstring(svg)

@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from support.inventory import VPC, eni, flow_log, inventory
 
-from tests.fixtures.edges.build import VPC, eni, flow_log, inventory
 from zt_flows.inventory import (
     InterfaceCoverage,
     Inventory,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.inventory import eni
 
 from zt_flows.errors import UsageError
 from zt_flows.inventory import (
@@ -30,44 +32,14 @@ DAY1 = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
 DAY3 = datetime(2026, 11, 18, 23, 30, tzinfo=UTC)
 SWITCH = datetime(2026, 11, 17, 12, 0, tzinfo=UTC)
 PROD, SHARED, REMOTE = "vpc-0prod", "vpc-0shared", "vpc-0remote"
-
-
-def eni(
-    eni_id: str,
-    *ips: str,
-    groups: tuple[str, ...] = ("sg-worker",),
-    attach: datetime | None = None,
-    vpc: str = PROD,
-    v4_prefixes: tuple[str, ...] = (),
-    v6_prefixes: tuple[str, ...] = (),
-    public: tuple[str, ...] = (),
-    role: InterfaceRole = InterfaceRole.INSTANCE,
-) -> NetworkInterface:
-    v4 = tuple(ip for ip in ips if ":" not in ip)
-    v6 = tuple(str(ipaddress.ip_address(ip)) for ip in ips if ":" in ip)
-    return NetworkInterface(
-        id=eni_id,
-        vpc_id=vpc,
-        subnet_id="subnet-0jobs",
-        account_id="012345678901",
-        region="us-east-1",
-        availability_zone="us-east-1a",
-        interface_type="interface",
-        requester_managed=False,
-        requester_id=None,
-        description="",
-        instance_id="i-0" + eni_id[-4:],
-        status="in-use",
-        primary_ipv4=v4[0] if v4 else None,
-        private_ipv4s=v4,
-        ipv6s=v6,
-        ipv4_prefixes=v4_prefixes,
-        ipv6_prefixes=v6_prefixes,
-        public_ips=public,
-        security_group_ids=groups,
-        attach_time=attach,
-        role=role,
-    )
+# ENIs as the collector would see them here: in the jobs subnet of the production VPC,
+# without a Name tag.
+AS_COLLECTED: dict[str, Any] = {
+    "vpc": PROD,
+    "subnet": "subnet-0jobs",
+    "account": "012345678901",
+    "tagged": False,
+}
 
 
 def snapshot(taken_at: datetime, *interfaces: NetworkInterface, **more: object) -> Snapshot:
@@ -160,9 +132,29 @@ NETWORK: dict[str, object] = {
 def reuse_inventory(attach: datetime | None = SWITCH) -> Inventory:
     """worker-1 holds 10.0.12.31 on day 1; worker-1b (attached at noon on day 2) on day 3."""
     day1 = snapshot(
-        DAY1, eni("eni-0worker1", "10.0.12.31", attach=DAY1 - timedelta(days=30)), **NETWORK
+        DAY1,
+        eni(
+            "0worker1",
+            "10.0.12.31",
+            ("sg-worker",),
+            eni_id="eni-0worker1",
+            attached=DAY1 - timedelta(days=30),
+            **AS_COLLECTED,
+        ),
+        **NETWORK,
     )
-    day3 = snapshot(DAY3, eni("eni-0worker1b", "10.0.12.31", attach=attach), **NETWORK)
+    day3 = snapshot(
+        DAY3,
+        eni(
+            "0worker1b",
+            "10.0.12.31",
+            ("sg-worker",),
+            eni_id="eni-0worker1b",
+            attached=attach,
+            **AS_COLLECTED,
+        ),
+        **NETWORK,
+    )
     return Inventory.from_snapshots([day3, day1])
 
 
@@ -202,7 +194,21 @@ def test_without_an_attach_time_the_newcomer_takes_over_after_the_earlier_snapsh
 
 def test_a_deleted_interface_keeps_its_ip_until_the_snapshot_that_misses_it() -> None:
     inventory = Inventory.from_snapshots(
-        [snapshot(DAY1, eni("eni-0old", "10.0.12.40"), **NETWORK), snapshot(DAY3, **NETWORK)]
+        [
+            snapshot(
+                DAY1,
+                eni(
+                    "0old",
+                    "10.0.12.40",
+                    ("sg-worker",),
+                    eni_id="eni-0old",
+                    attached=None,
+                    **AS_COLLECTED,
+                ),
+                **NETWORK,
+            ),
+            snapshot(DAY3, **NETWORK),
+        ]
     )
     resolver = build_resolver(inventory)
     assert resolver.resolve("10.0.12.40", DAY3 - timedelta(seconds=1)).id == "eni-0old"
@@ -216,7 +222,14 @@ def test_a_deleted_interface_keeps_its_ip_until_the_snapshot_that_misses_it() ->
 
 
 def test_a_new_interface_holds_its_ip_from_the_earlier_snapshot_or_its_attach_time() -> None:
-    late = eni("eni-0new", "10.0.12.50", attach=SWITCH)
+    late = eni(
+        "0new",
+        "10.0.12.50",
+        ("sg-worker",),
+        eni_id="eni-0new",
+        attached=SWITCH,
+        **AS_COLLECTED,
+    )
     resolver = build_resolver(
         Inventory.from_snapshots([snapshot(DAY1, **NETWORK), snapshot(DAY3, late, **NETWORK)])
     )
@@ -229,7 +242,14 @@ def test_a_new_interface_holds_its_ip_from_the_earlier_snapshot_or_its_attach_ti
 
 
 def test_group_membership_follows_the_snapshot_of_the_moment() -> None:
-    before = eni("eni-0api", "10.0.10.21", groups=("sg-api", "sg-legacy"))
+    before = eni(
+        "0api",
+        "10.0.10.21",
+        ("sg-api", "sg-legacy"),
+        eni_id="eni-0api",
+        attached=None,
+        **AS_COLLECTED,
+    )
     after = replace(before, security_group_ids=("sg-api",))
     middle = DAY1 + timedelta(days=1)
     resolver = build_resolver(
@@ -293,7 +313,15 @@ def test_group_membership_follows_the_snapshot_of_the_moment() -> None:
 def test_unheld_addresses_are_classified(
     address: str, kind: EndpointKind, endpoint_id: str, vpc_id: str | None, label: str | None
 ) -> None:
-    bastion = eni("eni-0bastion", "10.0.0.30", public=("3.80.10.30",))
+    bastion = eni(
+        "0bastion",
+        "10.0.0.30",
+        ("sg-worker",),
+        eni_id="eni-0bastion",
+        attached=None,
+        **AS_COLLECTED,
+        public=("3.80.10.30",),
+    )
     inventory = Inventory.from_snapshots([snapshot(DAY1, bastion, **NETWORK)])
     resolver = build_resolver(inventory, onprem_cidrs=("10.0.0.0/8", "192.168.0.0/16"))
     endpoint = resolver.resolve(address, DAY1)
@@ -308,7 +336,14 @@ def test_unheld_addresses_are_classified(
 
 
 def test_a_known_interface_in_a_peered_vpc_is_that_interface() -> None:
-    runner = eni("eni-0runner", "10.50.5.20", vpc=REMOTE, groups=("sg-ci",))
+    runner = eni(
+        "0runner",
+        "10.50.5.20",
+        ("sg-ci",),
+        eni_id="eni-0runner",
+        attached=None,
+        **{**AS_COLLECTED, "vpc": REMOTE},
+    )
     resolver = build_resolver(Inventory.from_snapshots([snapshot(DAY1, runner, **NETWORK)]))
     endpoint = resolver.resolve("10.50.5.20", DAY1)
     assert (endpoint.kind, endpoint.id, endpoint.vpc_id) == (
@@ -323,11 +358,15 @@ def test_a_known_interface_in_a_peered_vpc_is_that_interface() -> None:
 
 def test_ipv6_forms_and_delegated_prefixes_map_to_their_interface() -> None:
     api = eni(
-        "eni-0api",
+        "0api",
         "10.0.10.21",
-        "2600:1f18:4a2:5a00::21",
-        v4_prefixes=("10.0.10.48/28",),
-        v6_prefixes=("2600:1f18:4a2:5a00:1::/80",),
+        ("sg-worker",),
+        eni_id="eni-0api",
+        ipv6=["2600:1f18:4a2:5a00::21"],
+        prefixes=("10.0.10.48/28",),
+        ipv6_prefixes=("2600:1f18:4a2:5a00:1::/80",),
+        attached=None,
+        **AS_COLLECTED,
     )
     resolver = build_resolver(Inventory.from_snapshots([snapshot(DAY1, api, **NETWORK)]))
     for address in (
@@ -425,16 +464,59 @@ def test_resolve_many_with_chunks_and_timestamps() -> None:
 def test_resolve_many_agrees_with_resolve(rows: list[tuple[str, int]]) -> None:
     day1 = snapshot(
         DAY1,
-        eni("eni-0worker1", "10.0.12.31"),
-        eni("eni-0old", "10.0.12.40"),
-        eni("eni-0pfx", "10.0.12.9", v4_prefixes=("10.0.10.48/28",)),
+        eni(
+            "0worker1",
+            "10.0.12.31",
+            ("sg-worker",),
+            eni_id="eni-0worker1",
+            attached=None,
+            **AS_COLLECTED,
+        ),
+        eni(
+            "0old",
+            "10.0.12.40",
+            ("sg-worker",),
+            eni_id="eni-0old",
+            attached=None,
+            **AS_COLLECTED,
+        ),
+        eni(
+            "0pfx",
+            "10.0.12.9",
+            ("sg-worker",),
+            eni_id="eni-0pfx",
+            prefixes=("10.0.10.48/28",),
+            attached=None,
+            **AS_COLLECTED,
+        ),
         **NETWORK,
     )
     day3 = snapshot(
         DAY3,
-        eni("eni-0worker1b", "10.0.12.31", attach=SWITCH),
-        eni("eni-0new", "10.0.12.50", attach=SWITCH + timedelta(hours=3)),
-        eni("eni-0pfx", "10.0.12.9", groups=("sg-other",)),
+        eni(
+            "0worker1b",
+            "10.0.12.31",
+            ("sg-worker",),
+            eni_id="eni-0worker1b",
+            attached=SWITCH,
+            **AS_COLLECTED,
+        ),
+        eni(
+            "0new",
+            "10.0.12.50",
+            ("sg-worker",),
+            eni_id="eni-0new",
+            attached=SWITCH + timedelta(hours=3),
+            **AS_COLLECTED,
+        ),
+        eni(
+            "0pfx",
+            "10.0.12.9",
+            ("sg-other",),
+            eni_id="eni-0pfx",
+            attached=None,
+            **AS_COLLECTED,
+        ),
         **NETWORK,
     )
     resolver = build_resolver(Inventory.from_snapshots([day1, day3]))

@@ -6,8 +6,9 @@ import random
 from dataclasses import replace
 
 import pytest
-from fixtures.edges.build import edge as row
-from fixtures.edges.build import eni, frame, inventory, prefix_list, rule, security_group
+from support.edges import edge as row
+from support.edges import frame
+from support.inventory import eni, inventory, prefix_list, rule, security_group
 
 from zt_flows.cli.errors import run_guarded
 from zt_flows.errors import ExitCode, VerificationError

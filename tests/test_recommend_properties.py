@@ -15,10 +15,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, replace
 
-from fixtures.edges.build import edge as row
-from fixtures.edges.build import eni, frame, inventory, prefix_list, rule, security_group
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.edges import edge as row
+from support.edges import frame
+from support.inventory import eni, inventory, prefix_list, rule, security_group
 
 from zt_flows.inventory.model import Inventory, NetworkInterface
 from zt_flows.recommend import Plan, plan_ruleset, recommend_rules

@@ -9,12 +9,13 @@ plan, and that the replay against the records rejects a deliberately wrong plan.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from fixtures.edges.build import (
+from support.estate import allows, analyze_estate, final, rejected_by_replay, side, without
+from support.flowlogs import DAY1, HOUR, Records
+from support.inventory import (
     ACCOUNT,
     eni,
     flow_log,
@@ -24,118 +25,11 @@ from fixtures.edges.build import (
     rule,
     security_group,
 )
-from flowlog_builder import DAY1, HOUR, Records
 
-from zt_flows.engine import connect_engine
-from zt_flows.inventory.model import InterfaceRole, Inventory, NetworkInterface
-from zt_flows.pipeline import Recommendation, build_recommendation, observe
-from zt_flows.recommend import Plan, PlannedRule, check_plan, plan_findings, plan_ruleset
-from zt_flows.rules import Edge, EdgeSide, Evaluator, NetworkFacts
-from zt_flows.settings import (
-    ConversationSettings,
-    RecommendSettings,
-    Settings,
-    SourceSettings,
-)
+from zt_flows.inventory.model import InterfaceRole, NetworkInterface
+from zt_flows.recommend import plan_findings
+from zt_flows.rules import EdgeSide
 from zt_flows.terraform import render_terraform
-from zt_flows.vocabulary import DIRECTIONS
-
-# --------------------------------------------------------------------------- harness
-
-
-def analyze(
-    tmp_path: Path,
-    inv: Inventory,
-    records: Records,
-    *,
-    partner: tuple[str, ...] = (),
-    onprem: tuple[str, ...] = (),
-    **recommend: object,
-) -> Recommendation:
-    """The whole pipeline over ``records`` written as AWS delivers them."""
-    root = records.write(tmp_path / "flowlogs")
-    settings = Settings(
-        sources=SourceSettings(cache_dir=tmp_path / "cache", progress=False),
-        conversations=ConversationSettings(partner_cidrs=partner, onprem_cidrs=onprem),
-        recommend=replace(RecommendSettings(), **recommend),  # type: ignore[arg-type]
-    )
-    con = connect_engine(settings.engine)
-    try:
-        observation = observe(root, settings, con, inventory=inv)
-        return build_recommendation(observation, settings)
-    finally:
-        con.close()
-
-
-def side(value: NetworkInterface | str, *, kind: str = "internet") -> EdgeSide:
-    """An ENI (its primary address), or an address of the given kind."""
-    if isinstance(value, NetworkInterface):
-        return EdgeSide(
-            "eni",
-            value.id,
-            value.vpc_id,
-            value.role.value,
-            value.security_group_ids,
-            (value.private_ipv4s[0],),
-        )
-    return EdgeSide(kind, value, None, None, (), (value,))
-
-
-def allows(
-    plan: Plan,
-    inv: Inventory,
-    client: EdgeSide,
-    server: EdgeSide,
-    port: int,
-    protocol: int = 6,
-) -> bool:
-    """Whether the plan lets ``client`` open a connection to ``server:port`` (both sides)."""
-    edge = Edge(
-        day=date(2026, 11, 16),
-        client=client,
-        server=server,
-        protocol=protocol,
-        server_port=port,
-        flows=1,
-        accepted=1,
-        rejected=0,
-        connections=1,
-        packets=1,
-        bytes=1,
-        first_seen=None,
-        last_seen=None,
-    )
-    verdict = Evaluator(NetworkFacts(inv), plan_ruleset(plan, inv)).evaluate(edge)
-    return all(verdict.side(d).verdict in ("allowed", "external") for d in DIRECTIONS)
-
-
-def without(plan: Plan, drop: Callable[[PlannedRule], bool]) -> Plan:
-    """The plan with the rules ``drop`` selects removed from every group: a wrong plan."""
-    groups = tuple(
-        replace(g, rules=tuple(r for r in g.rules if not drop(r))) for g in plan.security_groups
-    )
-    return replace(plan, security_groups=groups)
-
-
-def rejected_by_replay(result: Recommendation, wrong: Plan) -> bool:
-    """Whether replaying the window's own records against ``wrong`` finds it blocking."""
-    obs = result.observation
-    check = check_plan(
-        wrong,
-        obs.conversations.edges,
-        obs.inventory,
-        evidence=obs.conversations.evidence,
-    )
-    assert check.basis == "records"
-    return bool(check.blocked)
-
-
-def final(plan: Plan, group_id: str) -> set[tuple[object, ...]]:
-    """(direction, protocol, from, to, peer, kept_for) of the rules a group ends up with."""
-    return {
-        (r.direction, r.ip_protocol, r.from_port, r.to_port, r.peer.value, r.kept_for)
-        for r in plan.group(group_id).final_rules()
-    }
 
 
 def at(day: int = 0, hour: int = 0, minute: int = 0) -> int:
@@ -172,7 +66,7 @@ def test_public_instance_keeps_the_internet_on_the_ports_it_serves(tmp_path: Pat
     )
     records = Records()
     internet_clients(records, WEB, 443, 30)
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     plan = result.plan
     assert final(plan, "sg-web") == {
         ("ingress", "tcp", 443, 443, "0.0.0.0/0", "open_population"),
@@ -199,7 +93,7 @@ def test_target_of_an_nlb_with_client_addresses_keeps_the_internet(tmp_path: Pat
     )
     records = Records()
     internet_clients(records, app, 8080, 12)
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     assert final(result.plan, "sg-app") == {
         ("ingress", "tcp", 8080, 8080, "0.0.0.0/0", "open_population"),
     }
@@ -228,7 +122,7 @@ def test_dual_stack_listener_keeps_both_families(tmp_path: Path) -> None:
     )
     records = Records()
     internet_clients(records, alb, 443, 10)  # IPv4 clients only in the window
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     assert final(result.plan, "sg-alb") == {
         ("ingress", "tcp", 443, 443, "0.0.0.0/0", "open_population"),
         ("ingress", "tcp", 443, 443, "::/0", "open_population"),  # same listener, IPv6
@@ -249,7 +143,7 @@ def test_internet_destinations_keep_the_internet_on_the_ports_used(tmp_path: Pat
     records = Records()
     for i, saas in enumerate(("198.18.5.5", "198.18.9.1", "203.0.113.40")):
         records.connection((app.id, "10.0.10.5"), (None, saas), 50000 + i, 443, start=at(0, i))
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     assert final(result.plan, "sg-app") == {
         ("egress", "tcp", 443, 443, "0.0.0.0/0", "open_population"),
     }
@@ -268,7 +162,7 @@ def test_aws_services_use_their_list_or_keep_the_range(tmp_path: Path) -> None:
     # SQS has no prefix list (flow logs name it AMAZON).
     records.record(job.id, "10.0.12.5", "3.5.140.2", 50002, 443, start=at(0, 1), flags=2,
                    direction="egress", dst_service="AMAZON")  # fmt: skip
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     plan = result.plan
     assert final(plan, "sg-job") == {
         ("egress", "tcp", 443, 443, "0.0.0.0/0", "open_population"),
@@ -279,7 +173,7 @@ def test_aws_services_use_their_list_or_keep_the_range(tmp_path: Path) -> None:
     # S3 alone: the list, and a new S3 address in it is reachable.
     only_s3 = Records()
     only_s3.connection((job.id, "10.0.12.5"), (None, "52.216.8.29"), 50001, 443, start=at())
-    result = analyze(tmp_path / "s3", inv, only_s3)
+    result = analyze_estate(tmp_path / "s3", inv, only_s3)
     assert final(result.plan, "sg-job") == {("egress", "tcp", 443, 443, "pl-s3", None)}
     assert allows(result.plan, inv, side(job), side("52.217.200.1", kind="aws_service"), 443)
     assert rejected_by_replay(result, without(result.plan, lambda r: r.peer.value == "pl-s3"))
@@ -299,7 +193,7 @@ def test_path_mtu_discovery_stays_from_the_existing_peer(tmp_path: Path) -> None
     )
     records = Records()
     internet_clients(records, v6, 443, 5)
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     assert final(result.plan, "sg-web6") == {
         ("ingress", "tcp", 443, 443, "0.0.0.0/0", "open_population"),
         ("ingress", "icmp", 3, 4, "0.0.0.0/0", "open_population"),
@@ -332,7 +226,7 @@ def test_customer_prefix_list_is_never_replaced_by_its_members(tmp_path: Path) -
     for i, client in enumerate(("172.20.5.9", "172.20.7.1")):
         records.connection((None, client), (app.id, "10.0.3.3"), 50000 + i, 22, start=at(0, i),
                            intervals=20)  # fmt: skip
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     assert final(result.plan, "sg-app") == {
         ("ingress", "tcp", 22, 22, "pl-vpn", "open_population"),
     }
@@ -352,7 +246,7 @@ def test_peered_vpc_without_inventory_narrows_to_its_network(tmp_path: Path) -> 
     records = Records()
     for i, client in enumerate(("10.50.1.4", "10.50.9.9")):
         records.connection((None, client), (db.id, "10.0.20.5"), 50000 + i, 5432, start=at(0, i))
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     # The peer network at most, never its hosts.
     assert final(result.plan, "sg-db") == {("ingress", "tcp", 5432, 5432, "10.50.0.0/16", None)}
     assert allows(result.plan, inv, side("10.50.77.7", kind="peered_vpc"), side(db), 5432)
@@ -370,7 +264,7 @@ def test_named_ranges_narrow_to_the_range_never_to_hosts(tmp_path: Path) -> None
     for i, client in enumerate(("198.51.100.7", "192.168.4.4")):
         records.connection((None, client), (bastion.id, "10.0.0.30"), 50000 + i, 22,
                            start=at(0, i), intervals=30)  # fmt: skip
-    result = analyze(
+    result = analyze_estate(
         tmp_path, inv, records, partner=("198.51.100.0/24",), onprem=("192.168.0.0/16",)
     )
     assert final(result.plan, "sg-bastion") == {
@@ -408,7 +302,7 @@ def test_port_ranges_in_use_as_ranges_stay_ranges(tmp_path: Path) -> None:
     for i, port in enumerate((30080, 31001, 32100)):  # Kubernetes NodePorts
         records.connection((client.id, "10.0.7.7"), (node.id, "10.0.6.6"), 41000 + i, port,
                            start=at(0, i))  # fmt: skip
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     assert final(result.plan, "sg-ftp") == {("ingress", "tcp", 50000, 50100, "sg-client", None)}
     assert final(result.plan, "sg-node") == {("ingress", "tcp", 30000, 32767, "sg-client", None)}
     assert allows(result.plan, inv, side(client), side(ftp), 50050)
@@ -435,7 +329,7 @@ def test_addresses_no_eni_holds_keep_the_rule_and_are_reported(tmp_path: Path) -
     records.connection((app.id, "10.0.3.3"), (db.id, "10.0.20.5"), 50000, 5432, start=at())
     # An instance terminated before the snapshot: its address is in the VPC, held by no ENI.
     records.connection((None, "10.0.3.77"), (db.id, "10.0.20.5"), 50001, 5432, start=at(0, 1))
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     assert final(result.plan, "sg-db") == {
         ("ingress", "tcp", 5432, 5432, "10.0.0.0/16", "unattributed"),
     }
@@ -465,7 +359,7 @@ def test_clients_all_through_cloudfront_get_its_list(tmp_path: Path) -> None:
     for i in range(6):
         records.connection((None, f"130.176.{i}.9"), (origin.id, "10.0.1.50"), 50000 + i, 443,
                            start=at(0, i))  # fmt: skip
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     plan = result.plan
     assert final(plan, "sg-origin") == {("ingress", "tcp", 443, 443, "pl-cf", None)}
     assert allows(plan, inv, side("130.176.200.1", kind="aws_service"), side(origin), 443)
@@ -473,7 +367,7 @@ def test_clients_all_through_cloudfront_get_its_list(tmp_path: Path) -> None:
     assert rejected_by_replay(result, without(plan, lambda r: r.peer.value == "pl-cf"))
     # One client from elsewhere: the internet population stays open.
     records.connection((None, "198.18.0.1"), (origin.id, "10.0.1.50"), 51000, 443, start=at(1))
-    mixed = analyze(tmp_path / "mixed", inv, records)
+    mixed = analyze_estate(tmp_path / "mixed", inv, records)
     assert final(mixed.plan, "sg-origin") == {
         ("ingress", "tcp", 443, 443, "0.0.0.0/0", "open_population")
     }
@@ -508,7 +402,7 @@ def test_rules_the_tool_cannot_evaluate_are_kept(tmp_path: Path) -> None:
     )
     records = Records()
     records.record(app.id, "10.0.3.3", "10.0.3.3", 1, 1, start=at(), action="ACCEPT")
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     kept = {
         r.existing_rule_id: r.kept_for
         for r in result.plan.group(APP_SG).rules
@@ -555,7 +449,7 @@ def test_direction_in_doubt_keeps_both_readings(tmp_path: Path) -> None:
     records = Records()
     records.connection((client.id, "10.0.8.8"), (server.id, "10.0.9.9"), 1021, 24007,
                        start=at(), intervals=40, opened=False)  # fmt: skip
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     plan = result.plan
     assert plan.ambiguous >= 1
     # Both readings stay allowed: the real one (client -> 24007) and the port heuristic's.
@@ -585,7 +479,7 @@ def test_listener_in_the_ephemeral_range_keeps_both_readings(tmp_path: Path) -> 
     # One long-lived connection, handshake before the window: a -> b:51000 from 40000.
     records.connection((a.id, "10.0.8.1"), (b.id, "10.0.9.1"), 40000, 51000, start=at(),
                        intervals=30, opened=False)  # fmt: skip
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     assert allows(result.plan, inv, side(a), side(b), 51000)
     assert allows(result.plan, inv, side(b), side(a), 40000)
     assert result.plan.ambiguous >= 1
@@ -611,7 +505,7 @@ def test_groups_not_covered_by_an_all_traffic_flow_log_keep_their_rules(tmp_path
         rules=rules,
         flow_logs=[flow_log("subnet-pub"), flow_log("subnet-data", "REJECT")],
     )
-    plan = analyze(tmp_path, inv, records).plan
+    plan = analyze_estate(tmp_path, inv, records).plan
     assert plan.group("sg-d").coverage == "uncovered"
     assert {r.action for r in plan.group("sg-d").rules} == {"keep"}
     assert {r.kept_for for r in plan.group("sg-d").rules} == {"not_covered"}
@@ -623,12 +517,12 @@ def test_groups_not_covered_by_an_all_traffic_flow_log_keep_their_rules(tmp_path
         rules=rules,
         flow_logs=[flow_log("vpc-a", created=datetime(2026, 11, 16, 12, tzinfo=UTC))],
     )
-    plan = analyze(tmp_path / "late", late, records).plan
+    plan = analyze_estate(tmp_path / "late", late, records).plan
     assert {g.coverage for g in plan.security_groups} == {"uncovered"}
     # Covered from before the window: the group is observed and narrowed.
     covered = inventory([web, db], groups=["sg-w", "sg-d"], rules=rules,
                         flow_logs=[flow_log("vpc-a")])  # fmt: skip
-    plan = analyze(tmp_path / "covered", covered, records).plan
+    plan = analyze_estate(tmp_path / "covered", covered, records).plan
     assert final(plan, "sg-d") == {("ingress", "tcp", 5432, 5432, "sg-w", None)}
 
 
@@ -646,7 +540,7 @@ def test_a_session_older_than_the_window_is_no_probe(tmp_path: Path) -> None:
     # The only administrator's session opened before the window; keepalives since.
     records.connection((None, "203.0.113.5"), (bastion.id, "10.0.0.30"), 50000, 22,
                        start=at(), intervals=120, opened=False)  # fmt: skip
-    result = analyze(tmp_path, inv, records)
+    result = analyze_estate(tmp_path, inv, records)
     assert final(result.plan, "sg-bastion") == {
         ("ingress", "tcp", 22, 22, "0.0.0.0/0", "open_population")
     }
@@ -659,7 +553,7 @@ def test_a_session_older_than_the_window_is_no_probe(tmp_path: Path) -> None:
                      packets=2, bytes_=100, direction="ingress")  # fmt: skip
         scans.record(bastion.id, "10.0.0.30", scanner, 22, 50000 + i, start=at(0, i), flags=18,
                      packets=1, bytes_=60, direction="egress")  # fmt: skip
-    result = analyze(tmp_path / "scans", inv, scans)
+    result = analyze_estate(tmp_path / "scans", inv, scans)
     assert final(result.plan, "sg-bastion") == set()
     assert len(result.plan.intentionally_blocked) == 5
 

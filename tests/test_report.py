@@ -19,7 +19,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from fixtures.edges.build import edge, eni, frame, inventory, rule, security_group
+from support.edges import edge, frame
+from support.inventory import eni, inventory, rule, security_group
 
 from zt_flows.conversations.build import ConversationReport
 from zt_flows.findings import Finding, make_finding

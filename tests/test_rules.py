@@ -15,15 +15,9 @@ pending peering to VPC c and an active one to VPC d in another region.
 from __future__ import annotations
 
 import pytest
-from fixtures.edges.build import edge as row
-from fixtures.edges.build import (
-    eni,
-    frame,
-    inventory,
-    peering,
-    prefix_list,
-    rule,
-)
+from support.edges import edge as row
+from support.edges import frame
+from support.inventory import eni, inventory, peering, prefix_list, rule
 
 from zt_flows.inventory.model import InterfaceRole
 from zt_flows.rules import (

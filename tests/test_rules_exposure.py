@@ -31,7 +31,7 @@ IPv4 space.
 
 from __future__ import annotations
 
-from fixtures.edges.build import eni, inventory, prefix_list, rule
+from support.inventory import eni, inventory, prefix_list, rule
 
 from zt_flows.inventory.model import InterfaceRole
 from zt_flows.rules import NetworkFacts, RuleSet, measure_exposure

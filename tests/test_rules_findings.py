@@ -12,8 +12,9 @@ sg-old                         attached to nothing
 
 from __future__ import annotations
 
-from fixtures.edges.build import edge as row
-from fixtures.edges.build import eni, frame, inventory, peering, rule, security_group
+from support.edges import edge as row
+from support.edges import frame
+from support.inventory import eni, inventory, peering, rule, security_group
 
 from zt_flows.findings import REGISTRY
 from zt_flows.inventory.model import InterfaceRole

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import FIXTURES
-from test_sources_support import ALL_FIELDS, connect, parquet_bytes, settings_for
+from support.sources import ALL_FIELDS, connect, parquet_bytes, settings_for
 
 from zt_flows.schema import FIELDS
 from zt_flows.sources import read_flow_logs

@@ -23,7 +23,7 @@ from typing import Any
 
 import boto3
 import pytest
-from test_sources_support import connect, settings_for
+from support.sources import connect, settings_for
 
 from zt_flows.cli import main
 from zt_flows.errors import FlowLogFormatError, SourceNotFoundError

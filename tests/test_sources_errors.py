@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_sources_support import (
+from support.sources import (
     DEFAULT_TEXT_FIELDS,
     at,
     connect,

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import FIXTURES
-from test_sources_support import connect, settings_for
+from support.sources import connect, settings_for
 
 from zt_flows.cli import main
 from zt_flows.cli.common import build_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_sources_support import ACCOUNT, at, default_key, hive_key
+from support.sources import ACCOUNT, at, default_key, hive_key
 
 from zt_flows.settings import TimeWindow
 from zt_flows.sources.layout import (

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from test_sources_support import (
+from support.sources import (
     ACCOUNT,
     DEFAULT_TEXT_FIELDS,
     V5_FIELDS,

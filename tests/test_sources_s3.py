@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from test_sources_support import (
+from support.sources import (
     ACCOUNT,
     DEFAULT_TEXT_FIELDS,
     V5_FIELDS,

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_sources_support import (
+from support.sources import (
     ALL_FIELDS,
     connect,
     parquet_bytes,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from fixtures.edges.build import edge, eni, frame, inventory, rule, security_group
+from support.edges import edge, frame
+from support.inventory import eni, inventory, rule, security_group
 from support.plans import group_plan, planned
 
 from zt_flows.findings import make_finding

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zt_flows import schema
+from zt_flows.inventory.model import NetworkInterface
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -29,63 +30,47 @@ HOUR = 3600
 DAY = 86400
 
 
-@dataclass(frozen=True)
-class Eni:
-    """A network interface for a hand-made snapshot."""
-
-    id: str
-    ip: str
-    groups: tuple[str, ...] = ()
-    extra_ips: tuple[str, ...] = ()
-    ipv6: tuple[str, ...] = ()
-    interface_type: str = "interface"
-    description: str = ""
-    requester_managed: bool = False
-    requester_id: str | None = None
-    instance_id: str | None = None
-    attach_time: str | None = None
-    public_ip: str | None = None
-    vpc: str = VPC
-
-    def document(self) -> dict[str, object]:
-        doc: dict[str, object] = {
-            "NetworkInterfaceId": self.id,
-            "VpcId": self.vpc,
-            "SubnetId": "subnet-0aaaaaaaaaaaaaaa1",
-            "OwnerId": ACCOUNT,
-            "AvailabilityZone": "us-east-1a",
-            "InterfaceType": self.interface_type,
-            "Description": self.description,
-            "RequesterManaged": self.requester_managed,
-            "Status": "in-use",
-            "PrivateIpAddress": self.ip,
-            "PrivateIpAddresses": [
-                {"Primary": i == 0, "PrivateIpAddress": ip}
-                for i, ip in enumerate((self.ip, *self.extra_ips))
-            ],
-            "Ipv6Addresses": [{"Ipv6Address": a} for a in self.ipv6],
-            "Groups": [{"GroupId": g, "GroupName": g.removeprefix("sg-")} for g in self.groups],
-            "TagSet": [{"Key": "Name", "Value": self.id.removeprefix("eni-")}],
-        }
-        if self.requester_id:
-            doc["RequesterId"] = self.requester_id
-        if self.public_ip:
-            doc["Association"] = {"PublicIp": self.public_ip, "IpOwnerId": "amazon"}
-        if self.instance_id or self.attach_time:
-            attachment: dict[str, object] = {"Status": "attached", "DeviceIndex": 0}
-            if self.instance_id:
-                attachment["InstanceId"] = self.instance_id
-            if self.attach_time:
-                attachment["AttachTime"] = self.attach_time
-            doc["Attachment"] = attachment
-        return doc
+def document(eni: NetworkInterface) -> dict[str, object]:
+    """An ENI (built by support.inventory.eni) as describe-network-interfaces prints it."""
+    doc: dict[str, object] = {
+        "NetworkInterfaceId": eni.id,
+        "VpcId": eni.vpc_id,
+        "SubnetId": "subnet-0aaaaaaaaaaaaaaa1",
+        "OwnerId": ACCOUNT,
+        "AvailabilityZone": "us-east-1a",
+        "InterfaceType": eni.interface_type,
+        "Description": eni.description,
+        "RequesterManaged": eni.requester_managed,
+        "Status": "in-use",
+        "PrivateIpAddress": eni.primary_ipv4,
+        "PrivateIpAddresses": [
+            {"Primary": i == 0, "PrivateIpAddress": ip} for i, ip in enumerate(eni.private_ipv4s)
+        ],
+        "Ipv6Addresses": [{"Ipv6Address": a} for a in eni.ipv6s],
+        "Groups": [
+            {"GroupId": g, "GroupName": g.removeprefix("sg-")} for g in eni.security_group_ids
+        ],
+        "TagSet": [{"Key": k, "Value": v} for k, v in eni.tags],
+    }
+    if eni.requester_id:
+        doc["RequesterId"] = eni.requester_id
+    if eni.public_ips:
+        doc["Association"] = {"PublicIp": eni.public_ips[0], "IpOwnerId": "amazon"}
+    if eni.instance_id or eni.attach_time:
+        attachment: dict[str, object] = {"Status": "attached", "DeviceIndex": 0}
+        if eni.instance_id:
+            attachment["InstanceId"] = eni.instance_id
+        if eni.attach_time:
+            attachment["AttachTime"] = eni.attach_time.isoformat()
+        doc["Attachment"] = attachment
+    return doc
 
 
-def write_snapshot(folder: Path, enis: Sequence[Eni], taken_at: str) -> Path:
+def write_snapshot(folder: Path, enis: Sequence[NetworkInterface], taken_at: str) -> Path:
     """A snapshot folder with ENIs, the VPC and a manifest (other documents absent)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "describe-network-interfaces.json").write_text(
-        json.dumps({"NetworkInterfaces": [e.document() for e in enis]}, indent=1)
+        json.dumps({"NetworkInterfaces": [document(e) for e in enis]}, indent=1)
     )
     (folder / "describe-vpcs.json").write_text(
         json.dumps(
