@@ -29,13 +29,12 @@ from zt_flows.inventory.model import Inventory, NetworkInterface
 from zt_flows.recommend.plan import Plan, read_plan
 from zt_flows.report import (
     ReportInput,
-    graph_picture,
     render_report,
     report_html,
     report_markdown,
 )
 from zt_flows.report import sections as report_sections
-from zt_flows.report.sections import security_group_graph
+from zt_flows.report.sections import graph_svg, security_group_graph
 from zt_flows.sources.model import IngestSummary, VersionCount
 
 TESTS = Path(__file__).resolve().parent
@@ -361,7 +360,7 @@ def test_graph_picture_is_inlined_and_drawn_by_default(data: ReportInput) -> Non
     html = report_html(data)
     assert '<figure class="picture"><svg xmlns="http://www.w3.org/2000/svg"' in html
     drawn = report_html(replace(data, graph_svg=None))
-    picture = graph_picture(data.edges, data.inventory)
+    picture = graph_svg(security_group_graph(data.edges, data.inventory))
     assert picture is not None
     assert picture.strip() in drawn
     assert ">web-alb</text>" in drawn

@@ -26,12 +26,24 @@ from zt_flows.recommend.plan import (
     read_plan,
 )
 from zt_flows.report.reach import (
+    ALARMING,
     reach_rows,
-    reachability_changes,
     share_text,
     weight_text,
     weights_text,
 )
+
+
+def reachability_changes(
+    before: ExposureFigures, after: ExposureFigures
+) -> tuple[list[str], list[str]]:
+    """(closed, newly reachable or wider), as the pull request body lists them."""
+    rows = reach_rows(before, after)
+    return (
+        [r.entry for r in rows if r.status == "closed"],
+        [r.entry for r in rows if r.status in ALARMING],
+    )
+
 
 V4 = 4_256_038_912  # public IPv4 space of an inventory with one VPC inside 10.0.0.0/8
 V6 = 2**128 - (2**121 + 2**118 + 1 + 2**72)

@@ -281,11 +281,6 @@ def make_finding(
     )
 
 
-def at_or_above(findings: Iterable[Finding], threshold: Severity) -> list[Finding]:
-    level = SEVERITIES.index(threshold)
-    return [f for f in findings if SEVERITIES.index(f.severity) >= level]
-
-
 def findings_to_json(findings: Iterable[Finding]) -> str:
     """``findings.json``: sorted by severity (highest first), then code and subject."""
     items = sorted(findings, key=Finding.sort_key)

@@ -144,20 +144,10 @@ TRANSIT_GATEWAY_ONLY: frozenset[str] = frozenset(
 
 FIELD_BY_NAME: dict[str, FlowField] = {f.name: f for f in FIELDS}
 FIELD_BY_TEXT_NAME: dict[str, FlowField] = {f.text_name: f for f in FIELDS}
-REQUIRED_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
 DEFAULT_FORMAT: tuple[str, ...] = tuple(f.name for f in FIELDS if f.version == 2)
 
 # The canonical record schema (every field, in table order). Readers always produce this.
 ARROW_SCHEMA: pa.Schema = pa.schema([pa.field(f.name, f.arrow_type) for f in FIELDS])
-
-# log_status values: OK = data logged; NODATA = no traffic in the interval; SKIPDATA =
-# records skipped in the interval (capacity or internal error). Only OK rows are flows.
-LOG_STATUS_OK = "OK"
-LOG_STATUS_NODATA = "NODATA"
-LOG_STATUS_SKIPDATA = "SKIPDATA"
-
-ACTION_ACCEPT = "ACCEPT"
-ACTION_REJECT = "REJECT"
 
 # tcp-flags bits as flow logs report them (OR-ed over the interval). ACK is reported only
 # together with SYN, so SYN-ACK is 18; SYN without ACK marks the initiator.
@@ -190,8 +180,3 @@ def parse_field_list(text: str) -> tuple[str, ...]:
     if not names:
         raise ValueError("expected at least one field name, found none")
     return tuple(names)
-
-
-def duckdb_columns() -> dict[str, str]:
-    """Canonical columns and DuckDB types, in order (for ``read_csv(columns=...)`` and casts)."""
-    return {f.name: f.duckdb_type for f in FIELDS}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -61,12 +61,6 @@ class TimeWindow:
                 f"--since ({self.since.isoformat()}) must be before --until "
                 f"({self.until.isoformat()})"
             )
-
-    def contains_epoch(self, start: int, end: int) -> bool:
-        """Whether a record spanning ``[start, end]`` (epoch seconds) overlaps the window."""
-        if self.since is not None and end < self.since.timestamp():
-            return False
-        return not (self.until is not None and start >= self.until.timestamp())
 
 
 @dataclass(frozen=True)
@@ -187,8 +181,6 @@ class ConversationSettings:
     # Partners' ranges (public or private): classed "partner". A rule narrows to such a named
     # range at most, never to the partner's hosts seen in the window.
     partner_cidrs: tuple[str, ...] = ()
-    # Resolve the conversation day in this zone (UTC keeps days stable across users).
-    day_timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -238,9 +230,6 @@ class Settings:
     recommend: RecommendSettings = field(default_factory=RecommendSettings)
     # Findings at or above this severity make `analyze` exit with ExitCode.POLICY.
     fail_on: Severity | None = None
-
-    def with_window(self, window: TimeWindow) -> Settings:
-        return replace(self, window=window)
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")

@@ -199,9 +199,6 @@ def tabulate_exposure(plan: Plan, inventory: Inventory) -> pl.DataFrame:
     )
 
 
-_FINDING_COLUMNS = ("severity", "code", "title", "group", "subject", "message")
-
-
 def tabulate_findings(findings: Sequence[Finding], inventory: Inventory) -> pl.DataFrame:
     """Findings, most severe first, with the group's name beside its id."""
     groups = _group_names(inventory)

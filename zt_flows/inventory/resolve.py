@@ -120,14 +120,12 @@ class IpResolver:
     def __init__(
         self,
         *,
-        times: Sequence[int],
         addresses: dict[Key, _Timeline],
         prefixes: dict[int, RangeTable[_Timeline]],
         classes: dict[int, RangeTable[AddressClass]],
         records: dict[str, tuple[tuple[int, NetworkInterface], ...]],
         public_ips: dict[Key, str],
     ) -> None:
-        self._times = tuple(times)
         self._addresses = addresses
         self._prefixes = prefixes
         self._classes = classes
@@ -143,11 +141,6 @@ class IpResolver:
             for eni_id, recs in records.items()
         }
         self._segments_cache: dict[Key, tuple[tuple[int, ...], tuple[Endpoint, ...]] | None] = {}
-
-    @property
-    def snapshot_times(self) -> tuple[int, ...]:
-        """Epoch seconds of the snapshots, oldest first."""
-        return self._times
 
     # ------------------------------------------------------------------ single lookups
 
@@ -377,7 +370,6 @@ def build_resolver(
                 public_ips[parsed[0]] = eni.id
 
     return IpResolver(
-        times=times,
         addresses=address_timelines,
         prefixes={v: RangeTable(blocks) for v, blocks in prefix_blocks.items()},
         classes=class_tables(inventory, onprem_cidrs, partner_cidrs),

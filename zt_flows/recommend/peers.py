@@ -22,7 +22,6 @@ from zt_flows.rules import EdgeSide, NetworkFacts, RulePeer, RuleSpec
 from zt_flows.vocabulary import Direction
 
 LOAD_BALANCER_ROLES = frozenset({InterfaceRole.LOAD_BALANCER, InterfaceRole.NETWORK_LOAD_BALANCER})
-EXTERNAL_KINDS = frozenset({"internet", "aws_service"})
 
 
 def group_peer(facts: NetworkFacts, group_id: str, local_group: str) -> RulePeer:
@@ -88,16 +87,6 @@ def choose_group(
         if best is None or (key, candidate) < best:
             best = (key, candidate)
     return None if best is None else best[1]
-
-
-def serves_public(facts: NetworkFacts, server: EdgeSide) -> bool:
-    """An internet-facing load balancer node: it may keep 0.0.0.0/0 on what it serves."""
-    eni = facts.interfaces.get(server.id)
-    return (
-        eni is not None
-        and eni.role in LOAD_BALANCER_ROLES
-        and facts.inventory.is_internet_facing(eni)
-    )
 
 
 def aws_prefix_list(

@@ -32,7 +32,6 @@ SCHEMA_VERSION = 1
 RuleAction = Literal["keep", "add", "remove"]
 Confidence = Literal["high", "low"]
 Coverage = Literal["observed", "uncovered", "unlogged", "unattached"]
-COVERAGES: tuple[Coverage, ...] = ("observed", "uncovered", "unlogged", "unattached")
 # Why a rule (or a peer range) was kept rather than narrowed: see recommend/safety.py.
 KeptFor = Literal[
     "open_population",

@@ -65,7 +65,6 @@ class Replay:
     replayed: int  # accepted edges with a side today's rules allow
     blocked: tuple[BlockedConversation, ...]  # not meant to be blocked
     intentional: tuple[BlockedConversation, ...]
-    blocked_edges: int
     intentional_edges: int
 
 
@@ -137,7 +136,6 @@ def replay(
         replayed=replayed,
         blocked=aggregate_blocked(bad),
         intentional=aggregate_blocked(good),
-        blocked_edges=len(bad),
         intentional_edges=len(good),
     )
 

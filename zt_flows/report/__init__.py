@@ -18,29 +18,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
-
 from zt_flows.atomic import write_files
-from zt_flows.inventory.model import Inventory
 from zt_flows.report.html import render_html
 from zt_flows.report.markdown import render_markdown
-from zt_flows.report.sections import graph_svg, security_group_graph
 from zt_flows.report.view import ReportInput, report_view
 
 __all__ = [
     "ReportInput",
-    "graph_picture",
     "render_report",
     "report_html",
     "report_markdown",
 ]
 
 REPORT_FILES = ("report.md", "report.html")
-
-
-def graph_picture(edges: pl.DataFrame, inventory: Inventory) -> str | None:
-    """The security-group graph of the accepted traffic as SVG (None without traffic)."""
-    return graph_svg(security_group_graph(edges, inventory))
 
 
 def report_markdown(data: ReportInput) -> str:

@@ -120,22 +120,6 @@ def reach_rows(before: ExposureFigures, after: ExposureFigures) -> tuple[ReachRo
     return tuple(rows)
 
 
-def reachability_changes(
-    before: ExposureFigures, after: ExposureFigures
-) -> tuple[list[str], list[str]]:
-    """(closed, opened): entries none of whose ports the internet reaches after the change,
-    and entries with ports it newly reaches or reaches from more addresses; sorted."""
-    rows = reach_rows(before, after)
-    closed = [r.entry for r in rows if r.status == "closed"]
-    opened = [r.entry for r in rows if r.status in ALARMING]
-    return closed, opened
-
-
-def narrowed_entries(before: ExposureFigures, after: ExposureFigures) -> list[str]:
-    """Entries still reachable after the change, but on fewer ports or from fewer addresses."""
-    return [r.entry for r in reach_rows(before, after) if r.status == "narrowed"]
-
-
 # --------------------------------------------------------------------------- wording
 
 
