@@ -42,6 +42,10 @@ class AwsSettings:
     profiles: tuple[str, ...] = ()
     # One role per account to assume for collecting (cross-account).
     assume_roles: tuple[str, ...] = ()
+    # Collect every active account of the AWS Organization (organizations:ListAccounts),
+    # through the role of this name in each.
+    organization: bool = False
+    role_name: str = "ztflows-read"  # inventory.organization.DEFAULT_ROLE_NAME
     max_attempts: int = 10
 
 
