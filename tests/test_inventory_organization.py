@@ -18,7 +18,6 @@ collector role (``ztflows-read``) into the member accounts, with the IAM API.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,14 +98,14 @@ def _network(session: boto3.session.Session, endpoint: str, region: str, second:
 @pytest.fixture
 def organization(
     aws_like_assume_role: None, aws_session: boto3.session.Session, aws_env: str
-) -> Iterator[dict[str, Any]]:
+) -> dict[str, Any]:
     """A management account and three members: two with the collector role, one without."""
     orgs = aws_session.client("organizations", endpoint_url=aws_env)
     orgs.create_organization(FeatureSet="ALL")
     members = [
-        orgs.create_account(AccountName=name, Email=f"{name}@example.com")[
-            "CreateAccountStatus"
-        ]["AccountId"]
+        orgs.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"][
+            "AccountId"
+        ]
         for name in ("prod", "staging", "sandbox")
     ]
     prod, staging, sandbox = members
@@ -119,7 +118,7 @@ def organization(
                 RoleName=DEFAULT_ROLE_NAME, AssumeRolePolicyDocument=TRUST
             )
     vpcs[MANAGEMENT] = _network(aws_session, aws_env, REGION, 20)
-    yield {"prod": prod, "staging": staging, "sandbox": sandbox, "vpcs": vpcs}
+    return {"prod": prod, "staging": staging, "sandbox": sandbox, "vpcs": vpcs}
 
 
 def test_list_accounts_follows_every_page(
@@ -147,9 +146,7 @@ def test_organization_collects_every_reachable_account_and_reports_the_rest(
     aws_env: str,
     tmp_path: Path,
 ) -> None:
-    settings = AwsSettings(
-        endpoint_url=aws_env, organization=True, regions=(REGION, "eu-west-1")
-    )
+    settings = AwsSettings(endpoint_url=aws_env, organization=True, regions=(REGION, "eu-west-1"))
     collected = collect_snapshot(aws_session, settings, tmp_path, now=NOW)
 
     folder = collected.folder

@@ -59,6 +59,7 @@ def build_recommendation(observation: Observation, settings: Settings) -> Recomm
         observation.inventory,
         settings.recommend,
         logged_interfaces=observation.logged_interfaces,
+        nat_traffic=observation.nat_traffic,
     )
     plan = recommend_rules(
         edges,

@@ -225,6 +225,25 @@ _KINDS = (
         "Flow logs accepted it, yet the snapshot's rules do not: rules changed since, or they"
         " name what the inventory cannot see. The plan keeps it allowed; look at why.",
     ),
+    FindingKind(
+        "ZT026",
+        "aws-service-via-nat",
+        "AWS-service traffic goes through a NAT gateway",
+        "low",
+        "Traffic to S3 or DynamoDB through a NAT gateway pays its data-processing charge and"
+        " needs an internet route; a gateway endpoint costs nothing, keeps it on AWS's network"
+        " and lets an endpoint policy limit which buckets and tables are reachable. Other"
+        " services named in the flow logs have interface endpoints.",
+    ),
+    FindingKind(
+        "ZT027",
+        "interactive-admin-sessions",
+        "Interactive SSH or RDP sessions to an instance",
+        "medium",
+        "Every SSH or RDP session needs an open admin port and keys or passwords to manage;"
+        " AWS Systems Manager Session Manager gives the same shell with IAM authentication,"
+        " session logs and no inbound port at all.",
+    ),
 )
 
 REGISTRY: dict[str, FindingKind] = {k.code: k for k in _KINDS}

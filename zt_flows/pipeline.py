@@ -17,6 +17,7 @@ from zt_flows.conversations import Conversations, build_conversations
 from zt_flows.inventory import collect_inventory, load_inventory
 from zt_flows.inventory.model import Inventory
 from zt_flows.progress import NULL_PROGRESS, Progress
+from zt_flows.rules.nat_services import NatServiceTraffic, measure_nat_service_traffic
 from zt_flows.settings import Settings
 from zt_flows.sources import FlowLogs, read_flow_logs
 
@@ -36,6 +37,8 @@ class Observation:
     # Every interface that appears in any record (NODATA included): its traffic was logged,
     # so silence about it means no traffic, not no data.
     logged_interfaces: frozenset[str]
+    # What NAT gateways carried to AWS services (an endpoint could carry it instead).
+    nat_traffic: tuple[NatServiceTraffic, ...] = ()
 
 
 def obtain_inventory(
@@ -90,11 +93,13 @@ def observe(
             flows, inventory, settings.conversations, con, progress=progress
         )
         interfaces = logged_interfaces(flows, con)
+        nat_traffic = measure_nat_service_traffic(flows, inventory, con)
     return Observation(
         flows=flows,
         inventory=inventory,
         conversations=conversations,
         logged_interfaces=interfaces,
+        nat_traffic=nat_traffic,
     )
 
 
