@@ -112,7 +112,8 @@ def write_analysis(
 
     ``records.json`` (the flow-log objects read, where they are cached, the ingest
     summary), ``edges.parquet``, ``plan.json``, ``findings.json``, ``graph.graphml``,
-    ``graph.svg``, ``terraform/``, ``report.md``, ``report.html`` and ``summary.json``.
+    ``graph.svg``, ``terraform/``, ``findings.sarif``, ``findings.asff.json``,
+    ``report.md``, ``report.html`` and ``summary.json``.
     """
     out.mkdir(parents=True, exist_ok=True)
     obs = result.observation
@@ -134,6 +135,7 @@ def write_analysis(
         task.advance()
         terraform = render_terraform(result.plan, out / "terraform", findings=result.findings)
         files.append(terraform.directory)
+        files += _write_exports(result, out)
         task.advance()
         report_md, report_html = render_report(
             ReportInput(
@@ -154,6 +156,20 @@ def write_analysis(
         files.append(_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n"))
         task.advance()
     return AnalysisOutputs(out=out, files=tuple(files), ingest=ingest, summary=summary)
+
+
+def _write_exports(result: Recommendation, out: Path) -> list[Path]:
+    """``findings.sarif`` (locations in ``terraform/``) and ``findings.asff.json``."""
+    from zt_flows.findings_export import findings_to_asff, findings_to_sarif
+
+    sarif = findings_to_sarif(result.findings, plan=result.plan)
+    asff = findings_to_asff(
+        result.findings, plan=result.plan, inventory=result.observation.inventory
+    )
+    return [
+        _write_text(out / "findings.sarif", sarif),
+        _write_text(out / "findings.asff.json", asff),
+    ]
 
 
 def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object]:

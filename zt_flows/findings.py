@@ -7,6 +7,7 @@ or the traffic: each code has a title, a severity and why it matters. Stages emi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -273,6 +274,19 @@ class Finding:
 
     def sort_key(self) -> tuple[int, str, str, str]:
         return (-SEVERITIES.index(self.severity), self.code, self.subject, self.message)
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """What makes findings of two runs the same finding: the code, the subject and the
+        group, never the message or the details, whose figures change from run to run
+        (``docs/findings.md``)."""
+        return (self.code, self.subject, self.group_id or "")
+
+    @property
+    def fingerprint(self) -> str:
+        """The identity as a short, stable hex digest (SARIF fingerprints, ASFF ids)."""
+        text = "\x1f".join(self.identity)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def make_finding(

@@ -42,8 +42,9 @@ HELP = "\n\n".join(
         " EC2 inventory is collected first (read-only; see docs/iam-policy.json) and kept in"
         " the cache so the run can be repeated offline.",
         "OUT receives: records.json (which objects were read, where they are cached),"
-        " edges.parquet, plan.json, findings.json, graph.graphml, graph.svg, terraform/ (with"
-        " a README on rollout), report.md, report.html and summary.json.",
+        " edges.parquet, plan.json, findings.json, findings.sarif (SARIF 2.1.0, for GitHub"
+        " code scanning), findings.asff.json (for AWS Security Hub), graph.graphml, graph.svg,"
+        " terraform/ (with a README on rollout), report.md, report.html and summary.json.",
         "Exit codes: 0 done; 1 findings at or above --fail-on; 2 bad input; 3 AWS error;"
         " 4 the plan failed its own replay (nothing is written then).",
         "[bold]Examples[/bold]",
@@ -58,7 +59,12 @@ OutOpt = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for every output.", file_okay=False)
 ]
 FormatOpt = Annotated[
-    str, typer.Option("--format", help="Summary: 'text' (on stderr) or 'json' (on stdout).")
+    str,
+    typer.Option(
+        "--format",
+        help="On stdout: 'text' (the summary, on stderr), 'json' (the summary) or 'sarif'"
+        " (the findings as SARIF 2.1.0, as in findings.sarif).",
+    ),
 ]
 FailOnOpt = Annotated[
     str | None,
@@ -99,8 +105,8 @@ def analyze(
 ) -> int:
     from zt_flows.analysis import build_recommendation, write_analysis
 
-    if summary_format not in ("text", "json"):
-        raise UsageError(f"--format: expected 'text' or 'json', found {summary_format!r}")
+    if summary_format not in ("text", "json", "sarif"):
+        raise UsageError(f"--format: expected 'text', 'json' or 'sarif', found {summary_format!r}")
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UsageError(
             f"--fail-on: expected one of {', '.join(reversed(SEVERITIES))}, found {fail_on!r}"
@@ -125,6 +131,8 @@ def analyze(
         outputs = write_analysis(result, con, out, progress=progress)
     if summary_format == "json":
         typer.echo(json.dumps({"out": str(out), **outputs.summary}, indent=2))
+    elif summary_format == "sarif":
+        typer.echo((out / "findings.sarif").read_text(encoding="utf-8"), nl=False)
     else:
         _print_summary(result, outputs)
     if fail_on is not None and result.findings_at_or_above(fail_on):
