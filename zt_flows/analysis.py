@@ -225,6 +225,18 @@ def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object
             },
         },
         "kept": dict(plan.kept_counts()),
+        # What `ztflows diff` compares rules between: the snapshot folders this run used.
+        "inventory": {
+            "snapshots": [
+                {
+                    "source": _where(snap.source),
+                    "taken_at": _iso(snap.taken_at),
+                    "account_ids": list(snap.account_ids),
+                    "regions": list(snap.regions),
+                }
+                for snap in result.observation.inventory.snapshots
+            ]
+        },
         "verification": {
             "basis": plan.verification.basis,
             "records": plan.verification.records,
@@ -254,6 +266,11 @@ def _records_pointer(obs: Observation, ingest: IngestSummary) -> str:
         "summary": json.loads(ingest.to_json()),
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _where(source: str) -> str:
+    """A snapshot folder as an absolute path, so that another folder can find it."""
+    return str(Path(source).resolve()) if source and Path(source).exists() else source
 
 
 def _write_text(path: Path, text: str) -> Path:

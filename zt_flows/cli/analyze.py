@@ -45,6 +45,9 @@ HELP = "\n\n".join(
         " edges.parquet, plan.json, findings.json, findings.sarif (SARIF 2.1.0, for GitHub"
         " code scanning), findings.asff.json (for AWS Security Hub), graph.graphml, graph.svg,"
         " terraform/ (with a README on rollout), report.md, report.html and summary.json.",
+        "With --baseline OLD_OUT (an earlier run's folder) it also writes diff.json (what"
+        " changed since: see `ztflows diff`), adds that section to the report, and --fail-on"
+        " counts only the findings that are new since the baseline.",
         "Exit codes: 0 done; 1 findings at or above --fail-on; 2 bad input; 3 AWS error;"
         " 4 the plan failed its own replay (nothing is written then).",
         "[bold]Examples[/bold]",
@@ -52,6 +55,9 @@ HELP = "\n\n".join(
         "  ztflows analyze sample_data/flowlogs --inventory sample_data/inventory --out out/sample",
         "  [dim]# in CI: fail on high or critical findings, the summary as JSON[/dim]\n"
         "  ztflows analyze s3://my-flow-logs/ --since 7d --out out/ --fail-on high --format json",
+        "  [dim]# weekly: fail only on high or critical findings new since last week[/dim]\n"
+        "  ztflows analyze s3://my-flow-logs/ --since 7d --out out/this-week"
+        " --baseline out/last-week --fail-on high",
     ]
 )
 
@@ -78,6 +84,19 @@ FailOnOpt = Annotated[
 ]
 
 
+BaselineOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        metavar="OLD_OUT",
+        help="An earlier run's --out folder: write diff.json (what changed since), add the"
+        " section to the report, and make --fail-on count new findings only.",
+        file_okay=False,
+        show_default=False,
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.command("analyze", help=HELP, no_args_is_help=True)(analyze)
@@ -90,6 +109,7 @@ def analyze(
     since: SinceOpt = None,
     until: UntilOpt = None,
     fail_on: FailOnOpt = None,
+    baseline: BaselineOpt = None,
     summary_format: FormatOpt = "text",
     on_error: OnErrorOpt = "stop",
     fields: FieldsOpt = None,
@@ -126,17 +146,40 @@ def analyze(
         onprem_cidrs=onprem_cidr,
         partner_cidrs=partner_cidr,
     )
+    # Read before the analysis: a wrong baseline fails in a second, not after the run.
+    from zt_flows.diff import diff_runs, read_run
+
+    earlier = read_run(baseline) if baseline is not None else None
     with observed(source, inventory, settings) as (con, observation, progress):
         result = build_recommendation(observation, settings)
         outputs = write_analysis(result, con, out, progress=progress)
+    changes = None
+    if earlier is not None:
+        from zt_flows.diff.outputs import write_diff
+
+        changes = diff_runs(earlier, read_run(out))
+        write_diff(changes, out)
     if summary_format == "json":
         typer.echo(json.dumps({"out": str(out), **outputs.summary}, indent=2))
     elif summary_format == "sarif":
         typer.echo((out / "findings.sarif").read_text(encoding="utf-8"), nl=False)
     else:
         _print_summary(result, outputs)
-    if fail_on is not None and result.findings_at_or_above(fail_on):
-        return int(ExitCode.POLICY)
+        if changes is not None:
+            from zt_flows.cli.console import stderr_console
+
+            stderr_console.print(
+                f"  since baseline {len(changes.new_findings)} new, "
+                f"{len(changes.resolved_findings)} resolved findings; "
+                f"{len(changes.appeared)} conversations appeared, {len(changes.vanished)} "
+                f"vanished; see {out / 'diff.json'}",
+                markup=False,
+                highlight=False,
+            )
+    if fail_on is not None:
+        counted = changes.new_findings if changes is not None else result.findings
+        if any(SEVERITIES.index(f.severity) >= SEVERITIES.index(fail_on) for f in counted):
+            return int(ExitCode.POLICY)
     return int(ExitCode.OK)
 
 
