@@ -182,8 +182,13 @@ def test_organization_without_regions_takes_every_enabled_region(
     organization: dict[str, Any],
     aws_session: boto3.session.Session,
     aws_env: str,
-    tmp_path: Path,
 ) -> None:
+    """Every account's own enabled regions (DescribeRegions in each account). The plan is
+    checked rather than collected: every region of several accounts would instantiate the
+    test server's whole EC2 emulation many times over, for the same per-region code the
+    other tests run."""
+    from zt_flows.inventory.collect import _organization_plan
+
     ec2 = aws_session.client("ec2", endpoint_url=aws_env)
     listed = ec2.describe_regions()["Regions"]
     enabled = sorted(
@@ -193,19 +198,24 @@ def test_organization_without_regions_takes_every_enabled_region(
     )
     # Regions the account has not opted in to are listed, and must not be collected.
     assert len(listed) > len(enabled) > 10
-    settings = AwsSettings(endpoint_url=aws_env, organization=True, role_name="missing-role")
-    collected = collect_snapshot(aws_session, settings, tmp_path, now=NOW)
-    # Only the caller's own account is reachable without the role; all its regions are there.
-    manifest = json.loads((collected.folder / "manifest.json").read_text())
-    assert manifest["account_ids"] == [MANAGEMENT]
-    assert manifest["regions"] == enabled
-    assert sorted(p.name for p in (collected.folder / MANAGEMENT).iterdir()) == enabled
-    assert {f.account_id for f in collected.failures} == {
+    settings = AwsSettings(endpoint_url=aws_env, organization=True)
+    plan, failures = _organization_plan(aws_session, settings)
+    regions: dict[str, list[str]] = {}
+    for account, region in plan:
+        regions.setdefault(account.account_id, []).append(region)
+    assert sorted(regions) == sorted([MANAGEMENT, organization["prod"], organization["staging"]])
+    assert all(sorted(found) == enabled for found in regions.values())
+    assert [(f.account_id, f.region) for f in failures] == [(organization["sandbox"], None)]
+    # A role no account has: only the caller's own account, through its own credentials.
+    missing = AwsSettings(endpoint_url=aws_env, organization=True, role_name="missing-role")
+    plan, failures = _organization_plan(aws_session, missing)
+    assert {account.account_id for account, _ in plan} == {MANAGEMENT}
+    assert {f.account_id for f in failures} == {
         organization["prod"],
         organization["staging"],
         organization["sandbox"],
     }
-    assert all("missing-role" in f.message for f in collected.failures)
+    assert all("role/missing-role" in f.message for f in failures)
 
 
 def test_an_organization_without_accounts_is_an_aws_error(
