@@ -27,7 +27,12 @@ from zt_flows.inventory.model import Inventory
 from zt_flows.progress import NULL_PROGRESS, Progress
 from zt_flows.recommend import Plan, plan_findings, recommend_rules, write_plan
 from zt_flows.report import ReportInput, render_report
-from zt_flows.rules import RuleAnalysis, evaluate_rules
+from zt_flows.rules import (
+    NatServiceTraffic,
+    RuleAnalysis,
+    evaluate_rules,
+    measure_nat_service_traffic,
+)
 from zt_flows.settings import SEVERITIES, Settings, Severity
 from zt_flows.sources import FlowLogs, IngestSummary, read_flow_logs
 from zt_flows.terraform import render_terraform
@@ -48,6 +53,8 @@ class Observation:
     # Every interface that appears in any record (NODATA included): its traffic was logged,
     # so silence about it means no traffic, not no data.
     logged_interfaces: frozenset[str]
+    # What NAT gateways carried to AWS services (an endpoint could carry it instead).
+    nat_traffic: tuple[NatServiceTraffic, ...] = ()
 
 
 def obtain_inventory(
@@ -102,11 +109,13 @@ def observe(
             flows, inventory, settings.conversations, con, progress=progress
         )
         interfaces = logged_interfaces(flows, con)
+        nat_traffic = measure_nat_service_traffic(flows, inventory, con)
     return Observation(
         flows=flows,
         inventory=inventory,
         conversations=conversations,
         logged_interfaces=interfaces,
+        nat_traffic=nat_traffic,
     )
 
 
@@ -145,6 +154,7 @@ def build_recommendation(observation: Observation, settings: Settings) -> Recomm
         settings.recommend,
         logged_interfaces=observation.logged_interfaces,
         window=settings.window,
+        nat_traffic=observation.nat_traffic,
     )
     plan = recommend_rules(
         analysis,
@@ -193,7 +203,8 @@ def write_analysis(
 
     ``records.json`` (the flow-log objects read, where they are cached, the ingest
     summary), ``edges.parquet``, ``plan.json``, ``findings.json``, ``graph.graphml``,
-    ``graph.svg``, ``terraform/``, ``report.md``, ``report.html`` and ``summary.json``.
+    ``graph.svg``, ``terraform/``, ``findings.sarif``, ``findings.asff.json``,
+    ``report.md``, ``report.html`` and ``summary.json``.
     """
     out.mkdir(parents=True, exist_ok=True)
     obs = result.observation
@@ -216,6 +227,7 @@ def write_analysis(
         task.advance()
         terraform = render_terraform(result.plan, out / "terraform", findings=result.findings)
         files.append(terraform.directory)
+        files += _write_exports(result, out)
         task.advance()
         report_md, report_html = render_report(
             ReportInput(
@@ -237,6 +249,20 @@ def write_analysis(
         files.append(write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n"))
         task.advance()
     return AnalysisOutputs(out=out, files=tuple(files), ingest=ingest, summary=summary)
+
+
+def _write_exports(result: Recommendation, out: Path) -> list[Path]:
+    """``findings.sarif`` (locations in ``terraform/``) and ``findings.asff.json``."""
+    from zt_flows.findings_export import findings_to_asff, findings_to_sarif
+
+    sarif = findings_to_sarif(result.findings, plan=result.plan)
+    asff = findings_to_asff(
+        result.findings, plan=result.plan, inventory=result.observation.inventory
+    )
+    return [
+        write_text(out / "findings.sarif", sarif),
+        write_text(out / "findings.asff.json", asff),
+    ]
 
 
 def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object]:
@@ -292,6 +318,18 @@ def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object
             },
         },
         "kept": dict(plan.kept_counts()),
+        # What `ztflows diff` compares rules between: the snapshot folders this run used.
+        "inventory": {
+            "snapshots": [
+                {
+                    "source": _where(snap.source),
+                    "taken_at": _iso(snap.taken_at),
+                    "account_ids": list(snap.account_ids),
+                    "regions": list(snap.regions),
+                }
+                for snap in result.observation.inventory.snapshots
+            ]
+        },
         "verification": {
             "basis": plan.verification.basis,
             "records": plan.verification.records,
@@ -321,6 +359,11 @@ def _records_pointer(obs: Observation, ingest: IngestSummary) -> str:
         "summary": json.loads(ingest.to_json()),
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _where(source: str) -> str:
+    """A snapshot folder as an absolute path, so that another folder can find it."""
+    return str(Path(source).resolve()) if source and Path(source).exists() else source
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -15,6 +15,7 @@ from zt_flows.rules.evaluate import EdgeVerdict, Evaluator, SideMatch, Verdict, 
 from zt_flows.rules.exposure import ExposureCount, measure_exposure
 from zt_flows.rules.facts import NetworkFacts, current_interfaces
 from zt_flows.rules.model import Coverage, GroupCoverage, RuleAnalysis, RuleUsage
+from zt_flows.rules.nat_services import NatServiceTraffic, measure_nat_service_traffic
 from zt_flows.rules.reach import ReachEntry, ReachPath
 from zt_flows.rules.semantics import PeerKind, RulePeer, RuleSet, RuleSpec
 
@@ -26,6 +27,7 @@ __all__ = [
     "Evaluator",
     "ExposureCount",
     "GroupCoverage",
+    "NatServiceTraffic",
     "NetworkFacts",
     "PeerKind",
     "ReachEntry",
@@ -44,6 +46,7 @@ __all__ = [
     "group_label",
     "logged_from_edges",
     "measure_exposure",
+    "measure_nat_service_traffic",
     "peer_label",
     "rule_label",
     "sides",

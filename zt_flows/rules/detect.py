@@ -14,11 +14,14 @@ from zt_flows.addresses import network
 from zt_flows.findings import Finding, make_finding
 from zt_flows.inventory.coverage import has_flow_log_configuration
 from zt_flows.inventory.model import InterfaceRole, Inventory
+from zt_flows.rules.admin_sessions import admin_session_findings
+from zt_flows.rules.data_egress import add_egress_evidence
 from zt_flows.rules.describe import endpoint_label, group_label, rule_label
 from zt_flows.rules.edges import Edge
 from zt_flows.rules.evaluate import sides
 from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.model import RuleAnalysis, RuleUsage
+from zt_flows.rules.nat_services import NatServiceTraffic, nat_service_findings
 from zt_flows.rules.semantics import RuleSpec
 from zt_flows.settings import RecommendSettings
 from zt_flows.vocabulary import DIRECTIONS, PROTO_TCP, conversation_label
@@ -34,6 +37,8 @@ def detect_findings(
     analysis: RuleAnalysis,
     facts: NetworkFacts,
     settings: RecommendSettings,
+    *,
+    nat_traffic: tuple[NatServiceTraffic, ...] = (),
 ) -> tuple[Finding, ...]:
     inv = facts.inventory
     found: list[Finding] = []
@@ -75,6 +80,9 @@ def detect_findings(
             )
         )
     found.extend(_reject_findings(analysis.rejected, inv))
+    found.extend(admin_session_findings(analysis, inv, settings))
+    found.extend(nat_service_findings(nat_traffic, len(analysis.days), settings, inv))
+    found = add_egress_evidence(found, analysis)
     return tuple(sorted(found, key=Finding.sort_key))
 
 
