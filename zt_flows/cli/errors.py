@@ -59,6 +59,9 @@ def run_guarded(func: Callable[[], object], *, debug: bool, stderr: TextIO | Non
             file=err,
         )
         return int(ExitCode.INTERNAL)
+    if result == ExitCode.INTERRUPTED:
+        # typer turns a KeyboardInterrupt inside a command into this exit code, silently.
+        print("interrupted", file=err)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
 
 
