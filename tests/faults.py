@@ -3,8 +3,9 @@
 The kernel says no, not a stub: as an ordinary user a folder without write permission
 refuses writes; as root (which passes every permission check) a read-only tmpfs is
 mounted instead. A full disk is a small tmpfs (root), or, for an ordinary user who cannot
-mount, a file-size limit (``RLIMIT_FSIZE``) on the process that writes: writes past it fail
-with EFBIG as writes to a full disk fail with ENOSPC.
+mount, a file-size limit (``RLIMIT_FSIZE``, an eighth of the room: no single file gets
+the whole disk) on the process that writes: writes past it fail with EFBIG as writes to a
+full disk fail with ENOSPC.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class SmallDisk:
         self, args: Sequence[str], *, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """``ztflows ARGS`` in a child process (under the file-size limit when not mounted)."""
-        limit = "0" if self.mounted else str(self.room)
+        limit = "0" if self.mounted else str(self.room // 8)
         return subprocess.run(
             [sys.executable, "-c", _LIMITED, limit, *args],
             capture_output=True,

@@ -123,6 +123,14 @@ def collect_inventory(
         if target.exists():
             raise OutputError(f"{target} appeared while collecting; not overwriting it")
         partial.rename(target)
+    except OSError as exc:
+        # Only files are written here (AWS failures arrive as AwsError): a full disk, a
+        # quota, a read-only file system. Nothing that looks like a snapshot is left.
+        shutil.rmtree(partial, ignore_errors=True)
+        raise OutputError(
+            f"cannot write a snapshot into {target.parent}: {exc.strerror or exc}",
+            hint="free space there or pass another --out; nothing was written",
+        ) from None
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
