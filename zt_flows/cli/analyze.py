@@ -98,6 +98,7 @@ def analyze(
     quiet: QuietOpt = False,
 ) -> int:
     from zt_flows.analysis import build_recommendation, write_analysis
+    from zt_flows.writable import check_writable_dir
 
     if summary_format not in ("text", "json"):
         raise UsageError(f"--format: expected 'text' or 'json', found {summary_format!r}")
@@ -120,6 +121,7 @@ def analyze(
         onprem_cidrs=onprem_cidr,
         partner_cidrs=partner_cidr,
     )
+    check_writable_dir(out, option="--out")
     with observed(source, inventory, settings) as (con, observation, progress):
         result = build_recommendation(observation, settings)
         outputs = write_analysis(result, con, out, progress=progress)

@@ -84,6 +84,7 @@ def conversations(
     report_format: FormatOpt = "text",
 ) -> None:
     from zt_flows.conversations import write_edges
+    from zt_flows.writable import check_writable_file
 
     if report_format not in ("text", "json"):
         raise UsageError(f"--format: expected 'text' or 'json', found {report_format!r}")
@@ -102,6 +103,7 @@ def conversations(
         onprem_cidrs=onprem_cidr,
         partner_cidrs=partner_cidr,
     )
+    check_writable_file(out, option="--out")
     with observed(source, inventory, settings) as (_, observation, _progress):
         write_edges(observation.conversations.edges, out)
     report = observation.conversations.report

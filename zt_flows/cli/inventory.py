@@ -99,11 +99,13 @@ def collect(
     from zt_flows.aws import make_session
     from zt_flows.errors import UsageError
     from zt_flows.inventory.collect import ALL_REGIONS, collect_inventory
+    from zt_flows.writable import check_writable_dir
 
     regions = list(region or [])
     profiles = list(profile or [])
     if all_regions and regions:
         raise UsageError("pass either --all-regions or --region, not both")
+    check_writable_dir(out, option="--out")
     settings = build_settings(
         profile=profiles[0] if len(profiles) == 1 else None,
         region=regions[0] if regions else None,

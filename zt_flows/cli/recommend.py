@@ -144,6 +144,7 @@ def recommend(
     from zt_flows.findings import findings_to_json
     from zt_flows.recommend import write_plan
     from zt_flows.sources.cache import atomic_path
+    from zt_flows.writable import check_writable_file
 
     settings = build_settings(
         since=since,
@@ -161,6 +162,8 @@ def recommend(
         partner_cidrs=partner_cidr,
     )
     settings = _recommend_settings(settings, min_flows, min_days, port_range, port_range_density)
+    check_writable_file(out, option="--out")
+    check_writable_file(findings or out.with_name("findings.json"), option="--findings")
     with observed(source, inventory, settings) as (_, observation, _progress):
         result = build_recommendation(observation, settings)
     plan, all_findings = result.plan, result.findings
