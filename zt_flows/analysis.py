@@ -144,6 +144,7 @@ def write_analysis(
                 ingest=ingest,
                 conversations=obs.conversations.report,
                 graph_svg=picture.read_text("utf-8"),
+                warnings=tuple(str(w) for w in obs.warnings),
             ),
             out,
         )
@@ -208,6 +209,7 @@ def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object
             },
         },
         "kept": dict(plan.kept_counts()),
+        "inventory_warnings": [str(w) for w in result.observation.warnings],
         "verification": {
             "basis": plan.verification.basis,
             "records": plan.verification.records,

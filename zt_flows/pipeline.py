@@ -15,6 +15,12 @@ import duckdb
 
 from zt_flows.conversations import Conversations, build_conversations
 from zt_flows.inventory import collect_inventory, load_inventory
+from zt_flows.inventory.consistency import (
+    FlowOrigin,
+    InventoryWarning,
+    check_flow_origins,
+    check_inventory,
+)
 from zt_flows.inventory.model import Inventory
 from zt_flows.progress import NULL_PROGRESS, Progress
 from zt_flows.settings import Settings
@@ -24,6 +30,10 @@ if TYPE_CHECKING:
     import boto3
 
 LOGGED_INTERFACES = "SELECT DISTINCT interface_id FROM {view} WHERE interface_id IS NOT NULL"
+# One scan for both: which interfaces wrote records, and which account and VPC they name.
+LOGGED_ORIGINS = (
+    "SELECT interface_id, account_id, vpc_id, count(*) FROM {view} GROUP BY ALL ORDER BY ALL"
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,9 @@ class Observation:
     # Every interface that appears in any record (NODATA included): its traffic was logged,
     # so silence about it means no traffic, not no data.
     logged_interfaces: frozenset[str]
+    # What the inventory and the flow logs say that cannot all be true (for the summary
+    # and the report; the analysis has taken the safe side already).
+    warnings: tuple[InventoryWarning, ...] = ()
 
 
 def obtain_inventory(
@@ -70,6 +83,20 @@ def logged_interfaces(flows: FlowLogs, con: duckdb.DuckDBPyConnection) -> frozen
     return frozenset(str(row[0]) for row in con.execute(query).fetchall())
 
 
+def logged_origins(flows: FlowLogs, con: duckdb.DuckDBPyConnection) -> tuple[FlowOrigin, ...]:
+    """Every (interface, account, VPC) the records of the window name, with their count."""
+    query = LOGGED_ORIGINS.format(view=_quoted(flows.all_view))
+    return tuple(
+        FlowOrigin(
+            interface_id=None if row[0] is None else str(row[0]),
+            account_id=None if row[1] is None else str(row[1]),
+            vpc_id=None if row[2] is None else str(row[2]),
+            records=int(row[3]),
+        )
+        for row in con.execute(query).fetchall()
+    )
+
+
 def observe(
     source: str | Path,
     settings: Settings,
@@ -89,12 +116,14 @@ def observe(
         conversations = build_conversations(
             flows, inventory, settings.conversations, con, progress=progress
         )
-        interfaces = logged_interfaces(flows, con)
+        origins = logged_origins(flows, con)
+    interfaces = frozenset(o.interface_id for o in origins if o.interface_id is not None)
     return Observation(
         flows=flows,
         inventory=inventory,
         conversations=conversations,
         logged_interfaces=interfaces,
+        warnings=(*check_inventory(inventory), *check_flow_origins(inventory, origins)),
     )
 
 

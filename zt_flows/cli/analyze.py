@@ -135,6 +135,7 @@ def analyze(
 
 
 def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
+    from zt_flows.cli.console import print_warnings
     from zt_flows.cli.console import stderr_console as console
     from zt_flows.render.reach import weights_text
     from zt_flows.render.text import kept_text, verification_text
@@ -167,6 +168,7 @@ def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
             markup=False,
             highlight=False,
         )
+    print_warnings(result.observation.warnings)
     console.print(
         f"  conversations  {report.edges:,} ({report.accepted_edges:,} accepted, "
         f"{report.rejected_only_edges:,} only rejected; "

@@ -83,6 +83,7 @@ def conversations(
     quiet: QuietOpt = False,
     report_format: FormatOpt = "text",
 ) -> None:
+    from zt_flows.cli.console import print_warnings
     from zt_flows.conversations import write_edges
     from zt_flows.writable import check_writable_file
 
@@ -107,6 +108,7 @@ def conversations(
     with observed(source, inventory, settings) as (_, observation, _progress):
         write_edges(observation.conversations.edges, out)
     report = observation.conversations.report
+    print_warnings(observation.warnings)
     if report_format == "json":
         typer.echo(json.dumps(report_dict(report, out), indent=2))
     else:

@@ -157,6 +157,8 @@ def show(
 
 def describe(inventory: Inventory) -> dict[str, Any]:
     """What :func:`summarize` prints, as plain data for scripts (``--format json``)."""
+    from zt_flows.inventory.consistency import check_inventory
+
     roles = Counter(eni.role.value for eni in inventory.interfaces.values())
     return {
         "snapshots": [
@@ -214,6 +216,7 @@ def describe(inventory: Inventory) -> dict[str, Any]:
             for group in inventory.security_groups.values()
         ],
         "missing": list(inventory.missing),
+        "warnings": [str(w) for w in check_inventory(inventory)],
         "notes": [NO_FLOW_LOGS] if _lacks_flow_logs(inventory) else [],
     }
 
@@ -276,6 +279,10 @@ def summarize(inventory: Inventory) -> list[str]:
         f"  {name}  ({NO_FLOW_LOGS})" if _is_flow_logs(name) else f"  {name}"
         for name in inventory.missing
     ]
+    from zt_flows.inventory.consistency import check_inventory
+
+    if warnings := check_inventory(inventory):
+        lines += ["", "Warnings:", *[f"  {warning}" for warning in warnings]]
     return lines
 
 

@@ -141,6 +141,7 @@ def recommend(
     quiet: QuietOpt = False,
 ) -> None:
     from zt_flows.analysis import build_recommendation
+    from zt_flows.cli.console import print_warnings
     from zt_flows.findings import findings_to_json
     from zt_flows.recommend import write_plan
     from zt_flows.sources.cache import atomic_path
@@ -178,6 +179,7 @@ def recommend(
             hint="check the path, its permissions and the free space",
         ) from None
     print_plan_summary(plan, all_findings, out, findings_path)
+    print_warnings(observation.warnings)
     if result.analysis.unexplained or result.analysis.not_evaluable or result.analysis.notes:
         print_undecided(result.analysis)
 

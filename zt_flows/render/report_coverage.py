@@ -40,6 +40,7 @@ class CoverageView:
     inventory_enis: int
     logged_enis: int
     silent: tuple[SilentEni, ...]
+    warnings: tuple[str, ...] = ()  # the inventory's inconsistencies, and what they mean
 
 
 def _time(moment: datetime | None) -> str:
@@ -101,6 +102,8 @@ def coverage_view(
     ingest: IngestSummary | None,
     conversations: ConversationReport | None,
     names: Names,
+    *,
+    warnings: tuple[str, ...] = (),
 ) -> CoverageView:
     facts: tuple[Fact, ...] = ()
     versions: tuple[Fact, ...] = ()
@@ -136,4 +139,5 @@ def coverage_view(
         inventory_enis=len(inventory.interfaces),
         logged_enis=sum(1 for e in inventory.interfaces if e in logged),
         silent=silent,
+        warnings=warnings,
     )

@@ -61,6 +61,8 @@ class ReportInput:
     conversations: ConversationReport | None = None
     graph_svg: str | None = None  # the security-group graph picture (zt_flows.graph)
     title: str = "Least-privilege security groups"
+    # What the inventory and the flow logs say that cannot all be true (inventory.consistency).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,7 @@ def report_view(data: ReportInput) -> ReportView:
             data.ingest,
             data.conversations,
             names,
+            warnings=data.warnings,
         ),
         kept=_kept(data, names),
     )

@@ -162,6 +162,12 @@ def coverage_section(c: CoverageView) -> str:
         out.append(f"<p>{h(c.heuristic)}.</p>")
     if c.snapshots:
         out.append(f"<p>Inventory snapshots taken: {h(', '.join(c.snapshots))}.</p>")
+    if c.warnings:
+        out.append(
+            "<p>Inventory warnings:</p><ul>"
+            + "".join(f"<li>{h(w)}</li>" for w in c.warnings)
+            + "</ul>"
+        )
     out.append(
         f"<p>{c.logged_enis:,} of {plural(c.inventory_enis, 'ENI')} in the inventory wrote"
         f" flow-log records in the window; {plural(len(c.silent), 'ENI')} wrote none:</p>"

@@ -340,6 +340,8 @@ def _coverage(c: CoverageView) -> list[str]:
         lines += [f"{md(c.heuristic)}.", ""]
     if c.snapshots:
         lines += [f"Inventory snapshots taken: {', '.join(c.snapshots)}.", ""]
+    if c.warnings:
+        lines += ["Inventory warnings:", "", *[f"- {md(w)}" for w in c.warnings], ""]
     lines += [
         f"{c.logged_enis:,} of {plural(c.inventory_enis, 'ENI')} in the inventory wrote flow-log"
         f" records in the window; {plural(len(c.silent), 'ENI')} wrote none:",
