@@ -9,7 +9,7 @@ artefact of a run into one folder.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,12 +22,19 @@ from zt_flows.graph import build_graph, drop_rejected_only, export_graph
 from zt_flows.inventory.model import Inventory
 from zt_flows.pipeline import Observation, observe
 from zt_flows.progress import NULL_PROGRESS, Progress
-from zt_flows.recommend import Plan, plan_findings, recommend_rules, write_plan
+from zt_flows.recommend import (
+    Plan,
+    SkippedEvidence,
+    plan_findings,
+    recommend_rules,
+    write_plan,
+)
 from zt_flows.render.report import ReportInput, render_report
 from zt_flows.render.terraform import render_terraform
 from zt_flows.rules import RuleAnalysis, evaluate_rules
 from zt_flows.settings import SEVERITIES, Settings, Severity
-from zt_flows.sources import IngestSummary
+from zt_flows.sources import FlowLogs, IngestSummary
+from zt_flows.sources.model import count_skipped
 
 if TYPE_CHECKING:
     import boto3
@@ -70,8 +77,21 @@ def build_recommendation(observation: Observation, settings: Settings) -> Recomm
         onprem_cidrs=settings.conversations.onprem_cidrs,
         evidence=observation.conversations.evidence,
     )
+    if observation.flows.skipped:
+        plan = replace(
+            plan, verification=replace(plan.verification, skipped=_skipped(observation.flows))
+        )
     findings = tuple(sorted((*analysis.findings, *plan_findings(plan)), key=Finding.sort_key))
     return Recommendation(observation, analysis, plan, findings)
+
+
+def _skipped(flows: FlowLogs) -> SkippedEvidence:
+    """What --on-error skip left out: the ingest summary's skipped_* counts."""
+    return SkippedEvidence(
+        objects=count_skipped(flows.skipped, "object"),
+        lines=count_skipped(flows.skipped, "lines"),
+        records=count_skipped(flows.skipped, "records"),
+    )
 
 
 def analyze(

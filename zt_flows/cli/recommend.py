@@ -253,7 +253,7 @@ def print_plan_summary(
     """What changed, exposure, verification and findings, on stderr."""
     from zt_flows.cli.console import stderr_console
     from zt_flows.render.reach import weights_text
-    from zt_flows.render.text import kept_text, verification_text
+    from zt_flows.render.text import kept_text, skipped_text, verification_text
     from zt_flows.settings import SEVERITIES
 
     actions = {"keep": 0, "add": 0, "remove": 0}
@@ -278,6 +278,7 @@ def print_plan_summary(
         *([f"  internet   weighted by the public space each admits: {weights}"] if weights else []),
         f"  kept       for safety: {kept_text(plan)}",
         f"  verified   {verification_text(plan)}",
+        *([f"  evidence   incomplete: {skipped}"] if (skipped := skipped_text(plan)) else []),
         f"  findings   {len(findings)}" + (f" ({', '.join(counts)})" if counts else ""),
     ]
     stderr_console.print(f"{out} (findings: {findings_path})", style="bold", markup=False)

@@ -228,6 +228,17 @@ class BlockedConversation:
 
 
 @dataclass(frozen=True)
+class SkippedEvidence:
+    """What ``--on-error skip`` left out of the flow logs the plan was made from (the
+    ingest summary's ``skipped_objects``, ``skipped_lines`` and ``skipped_records``): traffic
+    only that input showed was neither learnt nor replayed, so the evidence is incomplete."""
+
+    objects: int
+    lines: int
+    records: int
+
+
+@dataclass(frozen=True)
 class Verification:
     """The replay of observed accepted traffic against the proposed rules.
 
@@ -247,6 +258,7 @@ class Verification:
     readings: int = 0
     unexplained: int = 0
     basis: Literal["records", "edges"] = "edges"
+    skipped: SkippedEvidence | None = None  # None: nothing was skipped
 
 
 @dataclass(frozen=True)
@@ -414,11 +426,26 @@ def plan_to_dict(plan: Plan) -> dict[str, object]:
             "blocked_conversations": [
                 _blocked_json(b) for b in plan.verification.blocked_conversations
             ],
+            **_skipped_json(plan.verification.skipped),
         },
         "intentionally_blocked": [_blocked_json(b) for b in plan.intentionally_blocked],
         "probed": [_blocked_json(b) for b in plan.probed],
         "unexplained": [_blocked_json(b) for b in plan.unexplained],
         "ambiguous_record_groups": plan.ambiguous,
+    }
+
+
+def _skipped_json(skipped: SkippedEvidence | None) -> dict[str, object]:
+    """Nothing for a run that skipped nothing: its plan.json stays as it always was."""
+    if skipped is None:
+        return {}
+    return {
+        "evidence": "incomplete",
+        "skipped": {
+            "objects": skipped.objects,
+            "lines": skipped.lines,
+            "records": skipped.records,
+        },
     }
 
 
@@ -699,6 +726,7 @@ def plan_from_dict(doc: object, *, source: str = "plan.json") -> Plan:
                     )
                 )
             ),
+            skipped=_read_skipped(r, ver),
         ),
         intentionally_blocked=tuple(
             _read_blocked(r, b, f"$.intentionally_blocked[{i}]")
@@ -715,6 +743,19 @@ def plan_from_dict(doc: object, *, source: str = "plan.json") -> Plan:
             for i, b in enumerate(r.arr(d.get("unexplained", []), "$.unexplained"))
         ),
         ambiguous=r.opt_int(d, "ambiguous_record_groups", "$") or 0,
+    )
+
+
+def _read_skipped(r: _Reader, ver: Mapping[str, object]) -> SkippedEvidence | None:
+    path = "$.verification"
+    if "skipped" not in ver and "evidence" not in ver:
+        return None
+    r.choice(ver, "evidence", path, ("incomplete",))
+    counts = r.obj(r.req(ver, "skipped", path), f"{path}.skipped")
+    return SkippedEvidence(
+        objects=r.int_(counts, "objects", f"{path}.skipped"),
+        lines=r.int_(counts, "lines", f"{path}.skipped"),
+        records=r.int_(counts, "records", f"{path}.skipped"),
     )
 
 

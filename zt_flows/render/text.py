@@ -126,3 +126,14 @@ def verification_text(plan: Plan) -> str:
     if v.unexplained:
         text += f", {v.unexplained} not explained by today's rules (kept allowed)"
     return text
+
+
+def skipped_text(plan: Plan) -> str | None:
+    """What --on-error skip left out of the plan's evidence, or None when nothing was."""
+    s = plan.verification.skipped
+    if s is None:
+        return None
+    return (
+        f"--on-error skip left out {plural(s.objects, 'object')}, {plural(s.lines, 'line')}"
+        f" and {plural(s.records, 'record')} of flow logs"
+    )
