@@ -36,7 +36,7 @@ def _estate(ec2_client: Any) -> None:
     """Enough to describe: a VPC, groups with rules, interfaces."""
     vpc = ec2_client.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2_client.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    for i in range(20):
+    for i in range(6):
         group = ec2_client.create_security_group(
             GroupName=f"app-{i}", Description="application tier " * 4, VpcId=vpc
         )["GroupId"]

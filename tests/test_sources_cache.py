@@ -266,22 +266,30 @@ def test_ctrl_c_while_converting_leaves_only_whole_entries(
 def test_sigint_mid_run_exits_130_and_leaves_only_whole_entries(
     s3_client: Any, bucket: str, aws_env: str, tmp_path: Path
 ) -> None:
-    """A real Ctrl-C (SIGINT) once the run has started filling the cache."""
-    objects = _objects(24, records=3000)
+    """A real Ctrl-C (SIGINT) as soon as the run starts filling the cache. A run that
+    finished before the signal arrived proves nothing, and is tried again."""
+    objects = _objects(24, records=2000)
     _upload(s3_client, bucket, objects)
-    cache = tmp_path / "cache"
-    process = _ingest(bucket, cache, tmp_path / "out.parquet", aws_env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if list(cache.rglob("*.parquet")) or list(cache.rglob(f"*{PART_SUFFIX}")):
-            break
-        time.sleep(0.01)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "interrupted"
-    assert not (tmp_path / "out.parquet").exists()
-    assert_cache_whole(cache, {len(b) for b in objects.values()})
+    interrupted = 0
+    for attempt in range(3):
+        cache = tmp_path / f"cache{attempt}"
+        process = _ingest(bucket, cache, tmp_path / "out.parquet", aws_env)
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if any(cache.rglob("*.parquet")) or any(cache.rglob(f"*{PART_SUFFIX}")):
+                break
+            time.sleep(0.005)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+        if process.returncode == 0:
+            continue
+        assert process.returncode == 130, err
+        assert err.strip().splitlines()[-1] == "interrupted"
+        assert not (tmp_path / "out.parquet").exists()
+        assert_cache_whole(cache, {len(b) for b in objects.values()})
+        interrupted += 1
+        break
+    assert interrupted
 
 
 def test_an_unwritable_cache_dir_is_exit_2_before_reading(
