@@ -184,6 +184,29 @@ def test_a_damaged_entry_is_fetched_again_not_blamed_on_s3(
     assert_cache_whole(cache, {len(b) for b in objects.values()})
 
 
+def test_a_damaged_entry_beside_a_bad_text_object_under_on_error_skip(
+    s3_client: Any, bucket: str, aws_session: boto3.session.Session, aws_env: str, tmp_path: Path
+) -> None:
+    """The second preparation (after fetching the damaged entry again) does not convert
+    again the text object skipped in the first: the skip stands, nothing crashes."""
+    parquet_key = hive_key(at("2026-11-16T05:05:00Z"))
+    text_key = default_key(at("2026-11-16T06:05:00Z"), hourly=True)
+    good = parquet_bytes([record(srcport=1)])
+    _upload(s3_client, bucket, {parquet_key: good})
+    cache = tmp_path / "cache"
+    settings = settings_for(cache, endpoint_url=aws_env, on_error="skip")
+    read_flow_logs(f"s3://{bucket}/", settings, connect(), session=aws_session)
+    entry = _entries(cache)[0]
+    entry.write_bytes(good[:-12] + b"\0" * 12)
+    _upload(s3_client, bucket, {text_key: b"\x1f\x8b truncated gzip"})
+    con = connect()
+    flows = read_flow_logs(f"s3://{bucket}/", settings, con, session=aws_session)
+    assert [s.source for s in flows.skipped] == [f"s3://{bucket}/{text_key}"]
+    assert [o.uri for o in flows.objects] == [f"s3://{bucket}/{parquet_key}"]
+    assert flows.summarize(con).records == 1
+    assert entry.read_bytes() == good
+
+
 def test_an_object_that_is_bad_in_s3_too_is_reported_after_one_more_fetch(
     s3_client: Any, bucket: str, aws_session: boto3.session.Session, aws_env: str, tmp_path: Path
 ) -> None:

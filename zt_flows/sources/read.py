@@ -269,27 +269,21 @@ def _prepare_fetching_again(
 ) -> _Prepared:
     """:func:`_prepare`; an unreadable Parquet object that came from the cache (not from
     this run's download) is downloaded again once, and only then reported."""
+    if refetch is None:
+        return _prepare(plans, on_error, workers, cache_root, con, progress)
     failure: FlowLogFormatError | None = None
     prepared: _Prepared | None = None
     try:
         prepared = _prepare(plans, on_error, workers, cache_root, con, progress)
-    except FlowLogFormatError as exc:
-        if refetch is None:
-            raise
-        failure = exc
-    if refetch is None and prepared is not None:
-        return prepared
-    if failure is not None:
-        blamed = {failure.location.source}
-    else:
-        assert prepared is not None
         blamed = {s.source for s in prepared[1] if s.kind == "object"}
+    except FlowLogFormatError as exc:
+        failure, blamed = exc, {exc.location.source}
     again = [
         p
         for p in plans
         if p.candidate.uri in blamed and p.fetched == "cached" and p.candidate.format == "parquet"
     ]
-    if not again or refetch is None:
+    if not again:
         if failure is not None:
             raise failure
         assert prepared is not None
@@ -406,7 +400,11 @@ def _prepare(
     progress: Progress,
 ) -> tuple[list[_Read], list[SkippedInput], list[TransitGatewayObject]]:
     """Convert text objects, check Parquet ones (footers, then values); apply the policy."""
-    to_convert = [p for p in plans if p.candidate.format == "text" and p.conversion is None]
+    to_convert = [
+        p
+        for p in plans
+        if p.candidate.format == "text" and p.conversion is None and p.object_error is None
+    ]
     if to_convert:
         remove_stale_parts(cache_root, "converted")
         label = f"converting {len(to_convert)} text objects"
