@@ -21,6 +21,8 @@ OUTPUTS = {
     "edges.parquet",
     "plan.json",
     "findings.json",
+    "findings.sarif",
+    "findings.asff.json",
     "graph.graphml",
     "graph.svg",
     "terraform",

@@ -66,6 +66,7 @@ def build_recommendation(observation: Observation, settings: Settings) -> Recomm
         observation.inventory,
         settings.recommend,
         logged_interfaces=observation.logged_interfaces,
+        nat_traffic=observation.nat_traffic,
     )
     plan = recommend_rules(
         edges,
@@ -131,7 +132,8 @@ def write_analysis(
 
     ``records.json`` (the flow-log objects read, where they are cached, the ingest
     summary), ``edges.parquet``, ``plan.json``, ``findings.json``, ``graph.graphml``,
-    ``graph.svg``, ``terraform/``, ``report.md``, ``report.html`` and ``summary.json``.
+    ``graph.svg``, ``terraform/``, ``findings.sarif``, ``findings.asff.json``,
+    ``report.md``, ``report.html`` and ``summary.json``.
     """
     out.mkdir(parents=True, exist_ok=True)
     obs = result.observation
@@ -153,6 +155,7 @@ def write_analysis(
         task.advance()
         terraform = render_terraform(result.plan, out / "terraform", findings=result.findings)
         files.append(terraform.directory)
+        files += _write_exports(result, out)
         task.advance()
         report_md, report_html = render_report(
             ReportInput(
@@ -174,6 +177,20 @@ def write_analysis(
         files.append(_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n"))
         task.advance()
     return AnalysisOutputs(out=out, files=tuple(files), ingest=ingest, summary=summary)
+
+
+def _write_exports(result: Recommendation, out: Path) -> list[Path]:
+    """``findings.sarif`` (locations in ``terraform/``) and ``findings.asff.json``."""
+    from zt_flows.findings_export import findings_to_asff, findings_to_sarif
+
+    sarif = findings_to_sarif(result.findings, plan=result.plan)
+    asff = findings_to_asff(
+        result.findings, plan=result.plan, inventory=result.observation.inventory
+    )
+    return [
+        _write_text(out / "findings.sarif", sarif),
+        _write_text(out / "findings.asff.json", asff),
+    ]
 
 
 def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object]:
@@ -230,6 +247,18 @@ def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object
         },
         "kept": dict(plan.kept_counts()),
         "inventory_warnings": [str(w) for w in result.observation.warnings],
+        # What `ztflows diff` compares rules between: the snapshot folders this run used.
+        "inventory": {
+            "snapshots": [
+                {
+                    "source": _where(snap.source),
+                    "taken_at": _iso(snap.taken_at),
+                    "account_ids": list(snap.account_ids),
+                    "regions": list(snap.regions),
+                }
+                for snap in result.observation.inventory.snapshots
+            ]
+        },
         "verification": {
             "basis": plan.verification.basis,
             "records": plan.verification.records,
@@ -259,6 +288,11 @@ def _records_pointer(obs: Observation, ingest: IngestSummary) -> str:
         "summary": json.loads(ingest.to_json()),
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _where(source: str) -> str:
+    """A snapshot folder as an absolute path, so that another folder can find it."""
+    return str(Path(source).resolve()) if source and Path(source).exists() else source
 
 
 def _write_text(path: Path, text: str) -> Path:

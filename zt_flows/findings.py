@@ -7,6 +7,7 @@ or the traffic: each code has a title, a severity and why it matters. Stages emi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -225,6 +226,25 @@ _KINDS = (
         "Flow logs accepted it, yet the snapshot's rules do not: rules changed since, or they"
         " name what the inventory cannot see. The plan keeps it allowed; look at why.",
     ),
+    FindingKind(
+        "ZT026",
+        "aws-service-via-nat",
+        "AWS-service traffic goes through a NAT gateway",
+        "low",
+        "Traffic to S3 or DynamoDB through a NAT gateway pays its data-processing charge and"
+        " needs an internet route; a gateway endpoint costs nothing, keeps it on AWS's network"
+        " and lets an endpoint policy limit which buckets and tables are reachable. Other"
+        " services named in the flow logs have interface endpoints.",
+    ),
+    FindingKind(
+        "ZT027",
+        "interactive-admin-sessions",
+        "Interactive SSH or RDP sessions to an instance",
+        "medium",
+        "Every SSH or RDP session needs an open admin port and keys or passwords to manage;"
+        " AWS Systems Manager Session Manager gives the same shell with IAM authentication,"
+        " session logs and no inbound port at all.",
+    ),
 )
 
 REGISTRY: dict[str, FindingKind] = {k.code: k for k in _KINDS}
@@ -254,6 +274,19 @@ class Finding:
 
     def sort_key(self) -> tuple[int, str, str, str]:
         return (-SEVERITIES.index(self.severity), self.code, self.subject, self.message)
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """What makes findings of two runs the same finding: the code, the subject and the
+        group, never the message or the details, whose figures change from run to run
+        (``docs/findings.md``)."""
+        return (self.code, self.subject, self.group_id or "")
+
+    @property
+    def fingerprint(self) -> str:
+        """The identity as a short, stable hex digest (SARIF fingerprints, ASFF ids)."""
+        text = "\x1f".join(self.identity)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def make_finding(

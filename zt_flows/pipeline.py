@@ -23,6 +23,7 @@ from zt_flows.inventory.consistency import (
 )
 from zt_flows.inventory.model import Inventory
 from zt_flows.progress import NULL_PROGRESS, Progress
+from zt_flows.rules.nat_services import NatServiceTraffic, measure_nat_service_traffic
 from zt_flows.settings import Settings
 from zt_flows.sources import FlowLogs, read_flow_logs
 
@@ -46,6 +47,8 @@ class Observation:
     # Every interface that appears in any record (NODATA included): its traffic was logged,
     # so silence about it means no traffic, not no data.
     logged_interfaces: frozenset[str]
+    # What NAT gateways carried to AWS services (an endpoint could carry it instead).
+    nat_traffic: tuple[NatServiceTraffic, ...] = ()
     # What the inventory and the flow logs say that cannot all be true (for the summary
     # and the report; the analysis has taken the safe side already).
     warnings: tuple[InventoryWarning, ...] = ()
@@ -117,12 +120,14 @@ def observe(
             flows, inventory, settings.conversations, con, progress=progress
         )
         origins = logged_origins(flows, con)
+        nat_traffic = measure_nat_service_traffic(flows, inventory, con)
     interfaces = frozenset(o.interface_id for o in origins if o.interface_id is not None)
     return Observation(
         flows=flows,
         inventory=inventory,
         conversations=conversations,
         logged_interfaces=interfaces,
+        nat_traffic=nat_traffic,
         warnings=(*check_inventory(inventory), *check_flow_origins(inventory, origins)),
     )
 

@@ -42,6 +42,10 @@ class AwsSettings:
     profiles: tuple[str, ...] = ()
     # One role per account to assume for collecting (cross-account).
     assume_roles: tuple[str, ...] = ()
+    # Collect every active account of the AWS Organization (organizations:ListAccounts),
+    # through the role of this name in each.
+    organization: bool = False
+    role_name: str = "ztflows-read"  # inventory.organization.DEFAULT_ROLE_NAME
     max_attempts: int = 10
 
 
@@ -224,6 +228,9 @@ class RecommendSettings:
     admin_session_min_days: int = 0
     # Keep a "-1" rule's all-traffic shape for a peer only if it used this many protocols.
     all_traffic_min_protocols: int = 3
+    # NAT gateway data processing, US$ per GB, for the savings an endpoint would bring
+    # (ZT026). The default is US East (N. Virginia)'s: https://aws.amazon.com/vpc/pricing/
+    nat_price_per_gb: float = 0.045
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,12 @@ HELP = "\n\n".join(
         " EC2 inventory is collected first (read-only; see docs/iam-policy.json) and kept in"
         " the cache so the run can be repeated offline.",
         "OUT receives: records.json (which objects were read, where they are cached),"
-        " edges.parquet, plan.json, findings.json, graph.graphml, graph.svg, terraform/ (with"
-        " a README on rollout), report.md, report.html and summary.json.",
+        " edges.parquet, plan.json, findings.json, findings.sarif (SARIF 2.1.0, for GitHub"
+        " code scanning), findings.asff.json (for AWS Security Hub), graph.graphml, graph.svg,"
+        " terraform/ (with a README on rollout), report.md, report.html and summary.json.",
+        "With --baseline OLD_OUT (an earlier run's folder) it also writes diff.json (what"
+        " changed since: see `ztflows diff`), adds that section to the report, and --fail-on"
+        " counts only the findings that are new since the baseline.",
         "Exit codes: 0 done; 1 findings at or above --fail-on; 2 bad input; 3 AWS error;"
         " 4 the plan failed its own replay (nothing is written then).",
         "[bold]Examples[/bold]",
@@ -51,6 +55,9 @@ HELP = "\n\n".join(
         "  ztflows analyze sample_data/flowlogs --inventory sample_data/inventory --out out/sample",
         "  [dim]# in CI: fail on high or critical findings, the summary as JSON[/dim]\n"
         "  ztflows analyze s3://my-flow-logs/ --since 7d --out out/ --fail-on high --format json",
+        "  [dim]# weekly: fail only on high or critical findings new since last week[/dim]\n"
+        "  ztflows analyze s3://my-flow-logs/ --since 7d --out out/this-week"
+        " --baseline out/last-week --fail-on high",
     ]
 )
 
@@ -58,7 +65,12 @@ OutOpt = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for every output.", file_okay=False)
 ]
 FormatOpt = Annotated[
-    str, typer.Option("--format", help="Summary: 'text' (on stderr) or 'json' (on stdout).")
+    str,
+    typer.Option(
+        "--format",
+        help="On stdout: 'text' (the summary, on stderr), 'json' (the summary) or 'sarif'"
+        " (the findings as SARIF 2.1.0, as in findings.sarif).",
+    ),
 ]
 FailOnOpt = Annotated[
     str | None,
@@ -67,6 +79,19 @@ FailOnOpt = Annotated[
         help="Exit 1 when a finding is at or above this severity: "
         + ", ".join(reversed(SEVERITIES))
         + ".",
+        show_default=False,
+    ),
+]
+
+
+BaselineOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        metavar="OLD_OUT",
+        help="An earlier run's --out folder: write diff.json (what changed since), add the"
+        " section to the report, and make --fail-on count new findings only.",
+        file_okay=False,
         show_default=False,
     ),
 ]
@@ -84,6 +109,7 @@ def analyze(
     since: SinceOpt = None,
     until: UntilOpt = None,
     fail_on: FailOnOpt = None,
+    baseline: BaselineOpt = None,
     summary_format: FormatOpt = "text",
     on_error: OnErrorOpt = "stop",
     fields: FieldsOpt = None,
@@ -100,8 +126,8 @@ def analyze(
     from zt_flows.analysis import build_recommendation, write_analysis
     from zt_flows.writable import check_writable_dir
 
-    if summary_format not in ("text", "json"):
-        raise UsageError(f"--format: expected 'text' or 'json', found {summary_format!r}")
+    if summary_format not in ("text", "json", "sarif"):
+        raise UsageError(f"--format: expected 'text', 'json' or 'sarif', found {summary_format!r}")
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UsageError(
             f"--fail-on: expected one of {', '.join(reversed(SEVERITIES))}, found {fail_on!r}"
@@ -122,15 +148,40 @@ def analyze(
         partner_cidrs=partner_cidr,
     )
     check_writable_dir(out, option="--out")
+    # Read before the analysis: a wrong baseline fails in a second, not after the run.
+    from zt_flows.diff import diff_runs, read_run
+
+    earlier = read_run(baseline) if baseline is not None else None
     with observed(source, inventory, settings) as (con, observation, progress):
         result = build_recommendation(observation, settings)
         outputs = write_analysis(result, con, out, progress=progress)
+    changes = None
+    if earlier is not None:
+        from zt_flows.diff.outputs import write_diff
+
+        changes = diff_runs(earlier, read_run(out))
+        write_diff(changes, out)
     if summary_format == "json":
         typer.echo(json.dumps({"out": str(out), **outputs.summary}, indent=2))
+    elif summary_format == "sarif":
+        typer.echo((out / "findings.sarif").read_text(encoding="utf-8"), nl=False)
     else:
         _print_summary(result, outputs)
-    if fail_on is not None and result.findings_at_or_above(fail_on):
-        return int(ExitCode.POLICY)
+        if changes is not None:
+            from zt_flows.cli.console import stderr_console
+
+            stderr_console.print(
+                f"  since baseline {len(changes.new_findings)} new, "
+                f"{len(changes.resolved_findings)} resolved findings; "
+                f"{len(changes.appeared)} conversations appeared, {len(changes.vanished)} "
+                f"vanished; see {out / 'diff.json'}",
+                markup=False,
+                highlight=False,
+            )
+    if fail_on is not None:
+        counted = changes.new_findings if changes is not None else result.findings
+        if any(SEVERITIES.index(f.severity) >= SEVERITIES.index(fail_on) for f in counted):
+            return int(ExitCode.POLICY)
     return int(ExitCode.OK)
 
 

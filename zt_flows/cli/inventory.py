@@ -14,6 +14,7 @@ from zt_flows.cli.common import AWS, EndpointOpt, QuietOpt, build_settings
 from zt_flows.cli.console import RichProgress
 from zt_flows.inventory import layout
 from zt_flows.inventory.model import Inventory
+from zt_flows.inventory.organization import DEFAULT_ROLE_NAME
 
 # What a snapshot without describe-flow-logs.json means for the analysis.
 NO_FLOW_LOGS = "flow-log coverage unknown: groups are judged by which ENIs wrote records"
@@ -37,7 +38,10 @@ COLLECT_HELP = (
     "--out inventory/\n\n"
     "  ztflows inventory collect --region eu-west-1 --region us-east-1 "
     "--assume-role arn:aws:iam::111111111111:role/ztflows-read "
-    "--assume-role arn:aws:iam::222222222222:role/ztflows-read --out inventory/\n"
+    "--assume-role arn:aws:iam::222222222222:role/ztflows-read --out inventory/\n\n"
+    "  [dim]# every account of the organization (run in the management or a delegated"
+    " administrator account), every enabled region[/dim]\n"
+    "  ztflows inventory collect --organization --role-name ztflows-read --out inventory/\n"
 )
 
 SHOW_HELP = (
@@ -93,12 +97,32 @@ def collect(
             rich_help_panel=AWS,
         ),
     ] = None,
+    organization: Annotated[
+        bool,
+        typer.Option(
+            "--organization",
+            help="Collect every active account of the AWS Organization"
+            " (organizations:ListAccounts, from the management or a delegated administrator"
+            " account), through --role-name in each, in every enabled region unless --region"
+            " names some. An account or region that fails is reported and left out.",
+            rich_help_panel=AWS,
+        ),
+    ] = False,
+    role_name: Annotated[
+        str,
+        typer.Option(
+            "--role-name",
+            metavar="NAME",
+            help="With --organization: the role to assume in each member account.",
+            rich_help_panel=AWS,
+        ),
+    ] = DEFAULT_ROLE_NAME,
     endpoint_url: EndpointOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     from zt_flows.aws import make_session
     from zt_flows.errors import UsageError
-    from zt_flows.inventory.collect import ALL_REGIONS, collect_inventory
+    from zt_flows.inventory.collect import ALL_REGIONS, collect_snapshot
     from zt_flows.writable import check_writable_dir
 
     regions = list(region or [])
@@ -117,10 +141,18 @@ def collect(
         regions=(ALL_REGIONS,) if all_regions else tuple(regions),
         profiles=tuple(profiles) if len(profiles) > 1 else (),
         assume_roles=tuple(assume_role or []),
+        organization=organization,
+        role_name=_role_name(role_name),
     )
-    folder = collect_inventory(
+    collected = collect_snapshot(
         make_session(aws), aws, out, progress=RichProgress(enabled=not quiet)
     )
+    folder = collected.folder
+    for failure in collected.failures:
+        where = f"account {failure.account_id}" + (
+            f" in {failure.region}" if failure.region else ""
+        )
+        typer.echo(f"skipped {where}: {failure.message}", err=True)
     from zt_flows.inventory.load import load_inventory
 
     inventory = load_inventory(folder)
@@ -131,6 +163,20 @@ def collect(
         err=True,
     )
     typer.echo(str(folder))
+
+
+def _role_name(name: str) -> str:
+    """An IAM role name (path-less): 1-64 of letters, digits and +=,.@_- ."""
+    import re
+
+    from zt_flows.errors import UsageError, excerpt
+
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html (RoleName)
+    if not re.fullmatch(r"[\w+=,.@-]{1,64}", name, flags=re.ASCII):
+        raise UsageError(
+            f"--role-name: expected an IAM role name such as ztflows-read, found {excerpt(name)}"
+        )
+    return name
 
 
 @inventory_app.command("show", help=SHOW_HELP, no_args_is_help=True)

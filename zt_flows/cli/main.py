@@ -11,6 +11,7 @@ from zt_flows.cli import (
     analyze,
     check,
     conversations,
+    diff,
     graph,
     ingest,
     inventory,
@@ -73,6 +74,7 @@ check.register(app)
 terraform.register(app)
 pr.register(app)
 analyze.register(app)
+diff.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,11 @@ and Region, so they do not compete for the same request budget
 
 The snapshot is written to a hidden temporary folder beside the target and renamed
 into place when complete: an interrupted run leaves nothing that looks like a snapshot.
+
+With ``settings.organization`` the accounts are those AWS Organizations lists, each reached
+through ``settings.role_name``, in every enabled region unless regions are named; an
+account or region that fails (a role that cannot be assumed, access denied) is left out
+and reported in the manifest's ``failures`` instead of stopping the others.
 """
 
 from __future__ import annotations
@@ -26,17 +31,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import boto3
 import botocore.client
 
 from zt_flows.aws import aws_call, client_config, make_session
-from zt_flows.errors import OutputError, UsageError
+from zt_flows.errors import AwsError, OutputError, UsageError
 from zt_flows.inventory import layout
+from zt_flows.inventory.organization import OrganizationAccount, list_accounts
 from zt_flows.parallel import Cancelled, run_parallel
 from zt_flows.progress import NULL_PROGRESS, Progress, Task
 from zt_flows.settings import AwsSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts import STSClient
 
 ALL_REGIONS = "all"
 SESSION_NAME = "ztflows-inventory"
@@ -54,6 +63,23 @@ class _Account:
     via: str  # how it was reached, for messages: "profile prod", "role arn:…", "the session"
 
 
+@dataclass(frozen=True)
+class CollectionFailure:
+    """An account, or one region of it, that could not be collected (organization mode)."""
+
+    account_id: str
+    region: str | None  # None: the whole account (its role, its regions)
+    message: str  # the error, naming the IAM action; never credentials
+
+
+@dataclass(frozen=True)
+class CollectedSnapshot:
+    """Where a snapshot was written, and what it had to leave out."""
+
+    folder: Path
+    failures: tuple[CollectionFailure, ...] = ()
+
+
 def collect_inventory(
     session: boto3.session.Session,
     settings: AwsSettings,
@@ -66,8 +92,29 @@ def collect_inventory(
 
     Accounts: ``settings.profiles`` (one account each), and one assumed role per
     ``settings.assume_roles`` ARN (assumed with ``session``); with neither, the
-    account of ``session``. Regions: ``settings.regions``, every enabled region for
-    ``("all",)``, or the session's region.
+    account of ``session``; with ``settings.organization``, every active account of the
+    organization (see :func:`collect_snapshot`). Regions: ``settings.regions``, every
+    enabled region for ``("all",)``, or the session's region.
+    """
+    return collect_snapshot(session, settings, out, progress=progress, now=now).folder
+
+
+def collect_snapshot(
+    session: boto3.session.Session,
+    settings: AwsSettings,
+    out: Path,
+    *,
+    progress: Progress = NULL_PROGRESS,
+    now: datetime | None = None,
+) -> CollectedSnapshot:
+    """:func:`collect_inventory`, also returning what an organization-wide run left out.
+
+    With ``settings.organization``, ``session`` must be able to call
+    ``organizations:ListAccounts`` (the management account or a delegated administrator).
+    Its own account is collected with ``session`` itself; every other active account
+    through ``settings.role_name``. Without ``settings.regions`` every region enabled in
+    each account is collected. Failures of single accounts or regions are returned (and
+    written to the manifest); only when nothing at all could be collected is it an error.
     """
     taken_at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     target = Path(out) / layout.folder_name(taken_at)
@@ -75,7 +122,13 @@ def collect_inventory(
         raise OutputError(
             f"{target} already exists", hint="a snapshot taken at the same second is there"
         )
-    if not (settings.regions or settings.region or session.region_name or settings.profiles):
+    if not (
+        settings.regions
+        or settings.region
+        or session.region_name
+        or settings.profiles
+        or settings.organization
+    ):
         raise UsageError(
             "no AWS region to collect in",
             hint="pass --region (repeatable) or --all-regions, or set AWS_REGION",
@@ -90,9 +143,13 @@ def collect_inventory(
             f"cannot write a snapshot into {target.parent}: {exc.strerror or exc}"
         ) from None
     try:
-        accounts = _accounts(session, settings)
-        plan = [(acct, region) for acct in accounts for region in _regions(acct, settings)]
-        nested = len(plan) > 1
+        if settings.organization:
+            plan, failures = _organization_plan(session, settings)
+        else:
+            accounts = _accounts(session, settings)
+            plan = [(acct, region) for acct in accounts for region in _regions(acct, settings)]
+            failures = []
+        nested = len(plan) > 1 or settings.organization
         # Clients are made here, on one thread: a boto3 session is not thread-safe, the
         # clients it makes are.
         jobs = [
@@ -108,17 +165,35 @@ def collect_inventory(
             f"{plan[0][0].account_id} {plan[0][1]}" if len(plan) == 1 else f"{len(plan)} regions"
         )
         with progress.task(f"inventory {places}", total=len(plan) * len(layout.COMMANDS)) as task:
-            run_parallel(
-                jobs,
-                lambda job, cancel: _collect_region(job, task, cancel),
-                workers=REGION_WORKERS,
-            )
-        manifest = {
+            if settings.organization:
+                outcomes = run_parallel(
+                    jobs,
+                    lambda job, cancel: _tolerant(job, task, cancel),
+                    workers=REGION_WORKERS,
+                )
+                failures += [f for f in outcomes if f is not None]
+                done = [job for job, f in zip(jobs, outcomes, strict=True) if f is None]
+            else:
+                run_parallel(
+                    jobs,
+                    lambda job, cancel: _collect_region(job, task, cancel),
+                    workers=REGION_WORKERS,
+                )
+                done = jobs
+        if not done:
+            raise _nothing_collected(failures, settings)
+        manifest: dict[str, object] = {
             "schema_version": layout.SCHEMA_VERSION,
             "taken_at": layout.format_time(taken_at),
-            "account_ids": sorted({account.account_id for account, _ in plan}),
-            "regions": sorted({region for _, region in plan}),
+            "account_ids": sorted({job.account.account_id for job in done}),
+            "regions": sorted({job.region for job in done}),
         }
+        ordered = sorted(failures, key=lambda f: (f.account_id, f.region or ""))
+        if settings.organization:
+            manifest["failures"] = [
+                {"account_id": f.account_id, "region": f.region, "error": f.message}
+                for f in ordered
+            ]
         _write_json(partial / layout.MANIFEST, manifest)
         if target.exists():
             raise OutputError(f"{target} appeared while collecting; not overwriting it")
@@ -134,7 +209,7 @@ def collect_inventory(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    return target
+    return CollectedSnapshot(target, tuple(ordered))
 
 
 # --------------------------------------------------------------------------- accounts, regions
@@ -199,25 +274,107 @@ def _assume(session: boto3.session.Session, role_arn: str, settings: AwsSettings
             f"--assume-role: expected a role ARN like arn:aws:iam::123456789012:role/ztflows, "
             f"found {role_arn!r}"
         )
-    sts = session.client(
+    return _assume_with(_sts(session, settings), role_arn, session.region_name)
+
+
+def _sts(session: boto3.session.Session, settings: AwsSettings) -> STSClient:
+    return session.client(
         "sts",
         region_name=session.region_name or "us-east-1",
         endpoint_url=settings.endpoint_url,
         config=client_config(settings),
     )
+
+
+def _assume_with(sts: STSClient, role_arn: str, region: str | None) -> _Account:
+    match = _ROLE_ACCOUNT.match(role_arn)
+    assert match is not None  # checked by the caller, or built from a listed account
     with aws_call("sts:AssumeRole", role_arn):
         credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
     assumed = boto3.session.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
-        region_name=session.region_name,
+        region_name=region,
     )
     return _Account(match.group(1), assumed, f"role {role_arn}")
 
 
+def _organization_plan(
+    session: boto3.session.Session, settings: AwsSettings
+) -> tuple[list[tuple[_Account, str]], list[CollectionFailure]]:
+    """Every (account, region) of the organization that could be reached, and those not."""
+    if settings.profiles or settings.assume_roles:
+        raise UsageError(
+            "--organization finds the accounts itself: drop --profile (but one) and --assume-role"
+        )
+    caller = _caller_account(session, settings)
+    members = list_accounts(session, settings)
+    failures = [
+        CollectionFailure(m.account_id, None, f"account status {m.status}: not collected")
+        for m in members
+        if not m.active
+    ]
+    # One STS client on this thread; the roles are assumed in parallel with it.
+    sts = _sts(session, settings)
+
+    def reach(
+        member: OrganizationAccount, cancel: threading.Event
+    ) -> tuple[_Account, list[str]] | str:
+        if cancel.is_set():
+            raise Cancelled
+        try:
+            if member.account_id == caller:
+                account = _Account(caller, session, "the default credentials")
+            else:
+                role = member.role_arn(settings.role_name)
+                account = _assume_with(sts, role, session.region_name)
+            return account, _regions(account, settings)
+        except AwsError as exc:
+            return exc.message
+
+    active = [m for m in members if m.active]
+    # The caller's own session is used on this thread only: reach it first, alone.
+    own = [m for m in active if m.account_id == caller]
+    others = [m for m in active if m.account_id != caller]
+    results = [reach(m, threading.Event()) for m in own]
+    results += run_parallel(others, reach, workers=REGION_WORKERS)
+    plan: list[tuple[_Account, str]] = []
+    for member, result in zip([*own, *others], results, strict=True):
+        if isinstance(result, str):
+            failures.append(CollectionFailure(member.account_id, None, result))
+        else:
+            plan += [(result[0], region) for region in result[1]]
+    return plan, failures
+
+
+def _tolerant(job: _RegionJob, task: Task, cancel: threading.Event) -> CollectionFailure | None:
+    """One region, its failure reported instead of raised; nothing half-written is kept."""
+    try:
+        _collect_region(job, task, cancel)
+    except AwsError as exc:
+        shutil.rmtree(job.folder, ignore_errors=True)
+        return CollectionFailure(job.account.account_id, job.region, exc.message)
+    return None
+
+
+def _nothing_collected(failures: list[CollectionFailure], settings: AwsSettings) -> AwsError:
+    if not failures:
+        return AwsError(
+            "the organization lists no account that could be collected",
+            hint="check that the caller is the management account or a delegated administrator",
+        )
+    first = min(failures, key=lambda f: (f.account_id, f.region or ""))
+    where = f"account {first.account_id}" + (f" in {first.region}" if first.region else "")
+    return AwsError(
+        f"no account could be collected ({len(failures)} failed); {where}: {first.message}",
+        hint=f"check that the role {settings.role_name!r} (--role-name) exists in each account"
+        " and trusts the caller",
+    )
+
+
 def _regions(account: _Account, settings: AwsSettings) -> list[str]:
-    if settings.regions == (ALL_REGIONS,):
+    if settings.regions == (ALL_REGIONS,) or (settings.organization and not settings.regions):
         home = account.session.region_name or settings.region or "us-east-1"
         client = account.session.client(
             "ec2",
@@ -305,4 +462,10 @@ def _write_json(path: Path, document: object) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-__all__ = ["ALL_REGIONS", "collect_inventory"]
+__all__ = [
+    "ALL_REGIONS",
+    "CollectedSnapshot",
+    "CollectionFailure",
+    "collect_inventory",
+    "collect_snapshot",
+]

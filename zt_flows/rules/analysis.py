@@ -21,6 +21,7 @@ from zt_flows.inventory.model import Inventory
 from zt_flows.rules.edges import Edge, edges_from_frame
 from zt_flows.rules.evaluate import DIRECTIONS, EdgeVerdict, Evaluator, sides
 from zt_flows.rules.facts import NetworkFacts
+from zt_flows.rules.nat_services import NatServiceTraffic
 from zt_flows.rules.semantics import RuleSet, RuleSpec
 from zt_flows.settings import RecommendSettings, TimeWindow
 
@@ -229,12 +230,14 @@ def evaluate_rules(
     *,
     logged_interfaces: frozenset[str] | None = None,
     window: TimeWindow | None = None,
+    nat_traffic: tuple[NatServiceTraffic, ...] = (),
 ) -> RuleAnalysis:
     """Decide every accepted edge against today's rules and measure every rule's use.
 
     ``logged_interfaces`` are the ENIs that wrote any flow-log record (NODATA included);
     without it, the ENIs that logged some edge stand in. ``window`` (default: the days of
-    the edges) is what flow-log coverage is judged over.
+    the edges) is what flow-log coverage is judged over. ``nat_traffic`` is what NAT
+    gateways carried to AWS services (``rules.nat_services``), for its finding.
     """
     from zt_flows.rules.detect import detect_findings
 
@@ -280,7 +283,8 @@ def evaluate_rules(
         unevaluable=unevaluable_rules(facts, ruleset),
         _by_key={u.rule.key: u for u in usages},
     )
-    return replace(analysis, findings=detect_findings(analysis, facts, settings))
+    findings = detect_findings(analysis, facts, settings, nat_traffic=nat_traffic)
+    return replace(analysis, findings=findings)
 
 
 def unevaluable_rules(facts: NetworkFacts, ruleset: RuleSet) -> dict[str, str]:

@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from zt_flows.findings import Finding, make_finding
 from zt_flows.inventory.coverage import has_flow_log_configuration
 from zt_flows.inventory.model import InterfaceRole, Inventory
+from zt_flows.rules.admin_sessions import admin_session_findings
 from zt_flows.rules.analysis import RuleAnalysis, RuleUsage
+from zt_flows.rules.data_egress import add_egress_evidence
 from zt_flows.rules.describe import (
     conversation_label,
     endpoint_label,
@@ -23,6 +25,7 @@ from zt_flows.rules.describe import (
 from zt_flows.rules.edges import Edge
 from zt_flows.rules.evaluate import DIRECTIONS, sides
 from zt_flows.rules.facts import NetworkFacts, network
+from zt_flows.rules.nat_services import NatServiceTraffic, nat_service_findings
 from zt_flows.rules.semantics import PROTO_TCP, RuleSpec
 from zt_flows.settings import RecommendSettings
 
@@ -37,6 +40,8 @@ def detect_findings(
     analysis: RuleAnalysis,
     facts: NetworkFacts,
     settings: RecommendSettings,
+    *,
+    nat_traffic: tuple[NatServiceTraffic, ...] = (),
 ) -> tuple[Finding, ...]:
     inv = facts.inventory
     found: list[Finding] = []
@@ -78,6 +83,9 @@ def detect_findings(
             )
         )
     found.extend(_reject_findings(analysis.rejected, inv))
+    found.extend(admin_session_findings(analysis, inv, settings))
+    found.extend(nat_service_findings(nat_traffic, len(analysis.days), settings, inv))
+    found = add_egress_evidence(found, analysis)
     return tuple(sorted(found, key=Finding.sort_key))
 
 
