@@ -9,7 +9,12 @@ after the object's verdict was read from the cache); an interrupted DuckDB query
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -126,3 +131,48 @@ def test_an_interrupted_query_is_exit_130(capsys: pytest.CaptureFixture[str]) ->
     assert started.is_set()
     assert code == ExitCode.INTERRUPTED == 130
     assert capsys.readouterr().err.strip() == "interrupted"
+
+
+def test_ctrl_c_during_the_scans_of_a_command_is_exit_130(tmp_path: Path) -> None:
+    """``ztflows conversations`` on the sample, sent SIGINT at moments after its first
+    scans began: whatever it was doing, exit 130 and 'interrupted'. A SIGINT during a DuckDB
+    query on the main thread surfaces as ``RuntimeError("Query interrupted")``, not as the
+    client's ``InterruptException`` of the test above."""
+    cache = tmp_path / "cache"
+    interrupted = 0
+    for delay in (0.2, 0.8):
+        shutil.rmtree(cache, ignore_errors=True)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "zt_flows",
+                "conversations",
+                str(SAMPLE_DATA / "flowlogs"),
+                "--inventory",
+                str(INVENTORY),
+                "--out",
+                str(tmp_path / "edges.parquet"),
+                "--cache-dir",
+                str(cache),
+                "-q",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while not (cache / "checked").exists() and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(delay)
+        if process.poll() is not None:  # done before the signal: nothing to interrupt
+            process.communicate()
+            continue
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 130, err
+        assert err.strip().splitlines()[-1] == "interrupted"
+        assert not (tmp_path / "edges.parquet").exists()
+        interrupted += 1
+    assert interrupted

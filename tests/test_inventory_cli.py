@@ -197,4 +197,4 @@ def test_collect_into_a_file_exits_2_before_calling_aws(
     code = main(["inventory", "collect", "--region", "us-east-1", "--out", str(blocker), "-q"])
     err = capsys.readouterr().err.splitlines()
     assert code == 2
-    assert err[0].startswith(f"error: cannot write a snapshot into {blocker}: ")
+    assert err[0] == f"error: {blocker} (--out) exists and is not a folder"

@@ -113,6 +113,20 @@ def test_a_plan_reads_back_to_the_same_bytes() -> None:
             "bool",
         ),
         (
+            lambda d: d["verification"].update(skipped={"objects": 1, "lines": 0, "records": 0}),
+            "$.verification",
+            "key 'evidence'",
+            "nothing",
+        ),
+        (
+            lambda d: d["verification"].update(
+                evidence="partial", skipped={"objects": 1, "lines": 0, "records": 0}
+            ),
+            "$.verification.evidence",
+            "'incomplete'",
+            "str 'partial'",
+        ),
+        (
             lambda d: d["security_groups"][0]["rules"][0].update(kept_for="because"),
             "$.security_groups[0].rules[0].kept_for",
             "'open_population' or 'unevaluable' or 'not_covered' or 'ambiguous_orientation'"
@@ -145,6 +159,17 @@ def test_the_schema_refuses_what_the_reader_refuses() -> None:
     assert any("'gre' does not match" in m for m in messages)
     assert any("'cidr' is a required property" in m for m in messages)
     assert any("'replayed' is a required property" in m for m in messages)
+
+
+def test_the_schema_wants_skipped_counts_and_the_evidence_word_together() -> None:
+    doc = sample()
+    doc["verification"]["skipped"] = {"objects": 1, "lines": 2, "records": 3}
+    messages = [e.message for e in validator().iter_errors(doc)]
+    assert len(messages) == 1
+    assert "'evidence' is a dependency of 'skipped'" in messages[0]
+    doc["verification"]["evidence"] = "incomplete"
+    assert list(validator().iter_errors(doc)) == []
+    assert plan_from_dict(doc).verification.skipped is not None
 
 
 def test_keys_written_from_the_plan_are_not_read_back() -> None:

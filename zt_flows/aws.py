@@ -30,15 +30,26 @@ _ACCESS_DENIED = {
     "403",
     "AllAccessDisabled",
 }
-_CREDENTIALS = {
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "InvalidAccessKeyId",
-    "InvalidClientTokenId",
-    "SignatureDoesNotMatch",
-    "AuthFailure",
-    "RequestExpired",
+# Credentials AWS does not accept, by what is wrong with them. AWS answers these with 400,
+# 401 or 403, so they are told apart from a missing permission by their code, never by
+# the status. Codes: the errors common to every API
+# (https://docs.aws.amazon.com/awsconsolehelpdocs/latest/gsg/common-errors.html), S3's
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList) and
+# EC2's (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+_UNKNOWN_KEY = {
+    "InvalidAccessKeyId",  # S3
+    "InvalidClientTokenId",  # STS, IAM and other query APIs
+    "UnrecognizedClientException",  # JSON APIs (CloudWatch Logs)
+    "MissingAuthenticationToken",
+    "InvalidSecurity",  # S3: "The provided security credentials are not valid."
+    "InvalidToken",  # S3: a malformed session token
 }
+_BAD_SIGNATURE = {"SignatureDoesNotMatch", "InvalidSignatureException", "IncompleteSignature"}
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"}
+# EC2 answers an unknown key and a wrong secret alike.
+_NOT_VALIDATED = {"AuthFailure"}
+_CLOCK = {"RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture"}
+_CREDENTIALS = _UNKNOWN_KEY | _BAD_SIGNATURE | _EXPIRED | _NOT_VALIDATED
 _NOT_FOUND = {"NoSuchBucket", "NoSuchKey", "404", "NotFound", "InvalidRegion"}
 
 
@@ -85,13 +96,17 @@ def aws_error(exc: Exception, *, action: str, resource: str) -> AwsError:
     if isinstance(exc, botocore.exceptions.ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        # Before the 403 test: AWS answers bad credentials with 403 too.
+        if code in _CREDENTIALS:
+            return _invalid_credentials(code, action)
+        if code in _CLOCK:
+            return AwsCredentialsError(
+                f"AWS refused {action}: the request's time is more than 15 minutes off"
+                f" AWS's clock ({code})",
+                hint="set this machine's clock right (NTP) and try again",
+            )
         if code in _ACCESS_DENIED or status == 403:
             return AwsAccessDeniedError(action, resource)
-        if code in _CREDENTIALS:
-            return AwsCredentialsError(
-                f"AWS rejected the credentials ({code}) for {action}",
-                hint="refresh the credentials or pass another --profile",
-            )
         if code == "PermanentRedirect" or code == "AuthorizationHeaderMalformed" or status == 301:
             region = exc.response.get("Error", {}).get("Region") or exc.response.get(
                 "ResponseMetadata", {}
@@ -115,6 +130,27 @@ def aws_error(exc: Exception, *, action: str, resource: str) -> AwsError:
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return AwsError(f"{action} on {resource} failed: {type(exc).__name__}")
     raise TypeError(f"not an AWS error: {type(exc).__name__}") from exc
+
+
+def _invalid_credentials(code: str, action: str) -> AwsCredentialsError:
+    """The credentials are invalid (not a missing permission): say which part, never the key."""
+    if code in _EXPIRED:
+        what = "the session token has expired"
+        hint = "refresh the credentials (aws sso login, or new keys from your role) and try again"
+    elif code in _BAD_SIGNATURE:
+        what = "the secret access key does not match the access key id"
+        hint = "check AWS_SECRET_ACCESS_KEY or the profile's aws_secret_access_key"
+    elif code in _UNKNOWN_KEY:
+        what = "AWS does not know the access key id (deleted, deactivated or mistyped)"
+        hint = "check AWS_ACCESS_KEY_ID or the profile's keys, or pass another --profile"
+    else:
+        what = "AWS could not validate the access key id and secret access key"
+        hint = "check the access key id and secret of the profile or environment"
+    return AwsCredentialsError(
+        f"the AWS credentials are invalid for {action}: {what} ({code}); this is no missing"
+        " permission",
+        hint=hint,
+    )
 
 
 @contextmanager

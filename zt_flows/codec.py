@@ -11,14 +11,16 @@ What a key may do besides naming a field:
 - ``attr`` with dots (``rule.direction``): the value of a field of a field, so an object
   can hold the keys of a value it contains, in any order among its own;
 - ``at``: the key sits in a nested object (``window.start``);
-- ``compute``: written from the value (a count, a sum), never read back;
+- ``compute``: written from the value (a count, a sum), never read back (``checked``: when
+  present, its value must still be of ``computed_type``);
 - ``omit_none``: written only when set;
 - ``when``: present only for some values of another field (a peer's ``cidr`` or ``id``);
 - ``sort``: a collection is written sorted, whatever order it holds.
 
 A layout may take a field from the object around it (``context``: the rules of a group
 take the group's id), build its value through a constructor of its own (``build``), and
-check what it read before building (``check``). Reading is strict about types and
+check what it read before building (``check``); ``together`` names keys that are present
+together or not at all. Reading is strict about types and
 tolerant about keys: a key with a default or a ``None`` type may be missing, unknown keys
 are ignored. Every error is a :class:`CodecError` naming the JSON path, what was
 expected and what was found.
@@ -91,6 +93,7 @@ class Key:
     omit_none: bool = False
     compute: Callable[[Any], object] | None = None
     computed_type: object = None  # the type of a computed value (for its schema)
+    checked: bool = False  # a computed value read back is checked against computed_type
     when: tuple[str, tuple[str, ...]] | None = None  # (field, the values it is present for)
     sort: Callable[[Any], Any] | None = None
     required: bool | None = None  # None: required unless its field has a default or takes None
@@ -113,6 +116,7 @@ class Layout:
     # Checks what was read before building: raises CodecError(key, expected, found), the
     # key relative to the object.
     check: Callable[[Mapping[str, Any]], None] | None = None
+    together: tuple[tuple[str, ...], ...] = ()  # keys present together or not at all
     description: str | None = None
 
 
@@ -273,8 +277,15 @@ class Codec:
     ) -> Any:
         found: dict[str, Any] = {name: context[name] for name in layout.context}
         inner = dict(context)
+        for names in layout.together:
+            if any(name in doc for name in names):
+                for name in names:
+                    if name not in doc:
+                        raise CodecError(path, f"key {name!r}", "nothing")
         for key in layout.keys:
             if key.compute is not None:
+                if key.checked and key.name in doc:
+                    self._decode(key.computed_type, doc[key.name], f"{path}.{key.name}", inner)
                 continue
             if key.when is not None and found.get(key.when[0]) not in key.when[1]:
                 continue
@@ -408,6 +419,12 @@ class Codec:
             root = {"description": layout.description, **root}
         if conditions:
             root["allOf"] = conditions
+        if layout.together:
+            root["dependentRequired"] = {
+                name: [other for other in names if other != name]
+                for names in layout.together
+                for name in names
+            }
         return root
 
 

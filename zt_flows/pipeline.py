@@ -11,7 +11,7 @@ artefact of a run into one folder.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,9 +23,21 @@ from zt_flows.conversations import Conversations, build_conversations, write_edg
 from zt_flows.findings import Finding, findings_to_json
 from zt_flows.graph import build_graph, drop_rejected_only, export_graph
 from zt_flows.inventory import collect_inventory, load_inventory
+from zt_flows.inventory.consistency import (
+    FlowOrigin,
+    InventoryWarning,
+    check_flow_origins,
+    check_inventory,
+)
 from zt_flows.inventory.model import Inventory
 from zt_flows.progress import NULL_PROGRESS, Progress
-from zt_flows.recommend import Plan, plan_findings, recommend_rules, write_plan
+from zt_flows.recommend import (
+    Plan,
+    SkippedEvidence,
+    plan_findings,
+    recommend_rules,
+    write_plan,
+)
 from zt_flows.report import ReportInput, render_report
 from zt_flows.rules import (
     NatServiceTraffic,
@@ -35,12 +47,17 @@ from zt_flows.rules import (
 )
 from zt_flows.settings import SEVERITIES, Settings, Severity
 from zt_flows.sources import FlowLogs, IngestSummary, read_flow_logs
+from zt_flows.sources.model import count_skipped
 from zt_flows.terraform import render_terraform
 
 if TYPE_CHECKING:
     import boto3
 
 LOGGED_INTERFACES = "SELECT DISTINCT interface_id FROM {view} WHERE interface_id IS NOT NULL"
+# One scan for both: which interfaces wrote records, and which account and VPC they name.
+LOGGED_ORIGINS = (
+    "SELECT interface_id, account_id, vpc_id, count(*) FROM {view} GROUP BY ALL ORDER BY ALL"
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,9 @@ class Observation:
     logged_interfaces: frozenset[str]
     # What NAT gateways carried to AWS services (an endpoint could carry it instead).
     nat_traffic: tuple[NatServiceTraffic, ...] = ()
+    # What the inventory and the flow logs say that cannot all be true (for the summary
+    # and the report; the analysis has taken the safe side already).
+    warnings: tuple[InventoryWarning, ...] = ()
 
 
 def obtain_inventory(
@@ -89,6 +109,20 @@ def logged_interfaces(flows: FlowLogs, con: duckdb.DuckDBPyConnection) -> frozen
     return frozenset(str(row[0]) for row in con.execute(query).fetchall())
 
 
+def logged_origins(flows: FlowLogs, con: duckdb.DuckDBPyConnection) -> tuple[FlowOrigin, ...]:
+    """Every (interface, account, VPC) the records of the window name, with their count."""
+    query = LOGGED_ORIGINS.format(view=_quoted(flows.all_view))
+    return tuple(
+        FlowOrigin(
+            interface_id=None if row[0] is None else str(row[0]),
+            account_id=None if row[1] is None else str(row[1]),
+            vpc_id=None if row[2] is None else str(row[2]),
+            records=int(row[3]),
+        )
+        for row in con.execute(query).fetchall()
+    )
+
+
 def observe(
     source: str | Path,
     settings: Settings,
@@ -108,14 +142,16 @@ def observe(
         conversations = build_conversations(
             flows, inventory, settings.conversations, con, progress=progress
         )
-        interfaces = logged_interfaces(flows, con)
+        origins = logged_origins(flows, con)
         nat_traffic = measure_nat_service_traffic(flows, inventory, con)
+    interfaces = frozenset(o.interface_id for o in origins if o.interface_id is not None)
     return Observation(
         flows=flows,
         inventory=inventory,
         conversations=conversations,
         logged_interfaces=interfaces,
         nat_traffic=nat_traffic,
+        warnings=(*check_inventory(inventory), *check_flow_origins(inventory, origins)),
     )
 
 
@@ -162,8 +198,21 @@ def build_recommendation(observation: Observation, settings: Settings) -> Recomm
         onprem_cidrs=settings.conversations.onprem_cidrs,
         evidence=observation.conversations.evidence,
     )
+    if observation.flows.skipped:
+        plan = replace(
+            plan, verification=replace(plan.verification, skipped=_skipped(observation.flows))
+        )
     findings = tuple(sorted((*analysis.findings, *plan_findings(plan)), key=Finding.sort_key))
     return Recommendation(observation, analysis, plan, findings)
+
+
+def _skipped(flows: FlowLogs) -> SkippedEvidence:
+    """What --on-error skip left out: the ingest summary's skipped_* counts."""
+    return SkippedEvidence(
+        objects=count_skipped(flows.skipped, "object"),
+        lines=count_skipped(flows.skipped, "lines"),
+        records=count_skipped(flows.skipped, "records"),
+    )
 
 
 def analyze(
@@ -240,6 +289,7 @@ def write_analysis(
                 conversations=obs.conversations.report,
                 graph_svg=picture.read_text("utf-8"),
                 graph=accepted,
+                warnings=tuple(str(w) for w in obs.warnings),
             ),
             out,
         )
@@ -318,6 +368,7 @@ def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object
             },
         },
         "kept": dict(plan.kept_counts()),
+        "inventory_warnings": [str(w) for w in result.observation.warnings],
         # What `ztflows diff` compares rules between: the snapshot folders this run used.
         "inventory": {
             "snapshots": [

@@ -166,3 +166,14 @@ def window_text(plan: Plan) -> str:
         return "an observation window of unknown length"
     days = window_days(plan) or 0
     return f"{day(plan.window_start)} to {last_day(plan.window_end)} ({plural(days, 'day')})"
+
+
+def skipped_text(plan: Plan) -> str | None:
+    """What --on-error skip left out of the plan's evidence, or None when nothing was."""
+    s = plan.verification.skipped
+    if s is None:
+        return None
+    return (
+        f"--on-error skip left out {plural(s.objects, 'object')}, {plural(s.lines, 'line')}"
+        f" and {plural(s.records, 'record')} of flow logs"
+    )

@@ -124,6 +124,7 @@ def analyze(
     quiet: QuietOpt = False,
 ) -> int:
     from zt_flows.pipeline import build_recommendation, write_analysis
+    from zt_flows.writable import check_writable_dir
 
     if summary_format not in ("text", "json", "sarif"):
         raise UsageError(f"--format: expected 'text', 'json' or 'sarif', found {summary_format!r}")
@@ -146,6 +147,7 @@ def analyze(
         onprem_cidrs=onprem_cidr,
         partner_cidrs=partner_cidr,
     )
+    check_writable_dir(out, option="--out")
     # Read before the analysis: a wrong baseline fails in a second, not after the run.
     from zt_flows.diff import diff_runs, read_run
 
@@ -184,6 +186,7 @@ def analyze(
 
 
 def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
+    from zt_flows.cli.console import print_warnings
     from zt_flows.cli.console import stderr_console as console
     from zt_flows.report.reach import weights_text
     from zt_flows.text import kept_text, verification_text
@@ -216,6 +219,7 @@ def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
             markup=False,
             highlight=False,
         )
+    print_warnings(result.observation.warnings)
     console.print(
         f"  conversations  {report.edges:,} ({report.accepted_edges:,} accepted, "
         f"{report.rejected_only_edges:,} only rejected; "

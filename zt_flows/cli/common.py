@@ -166,7 +166,9 @@ def observed(
     from zt_flows.cli.console import RichProgress
     from zt_flows.engine import connect_engine
     from zt_flows.pipeline import observe, obtain_inventory
+    from zt_flows.sources.cache import check_cache_dir
 
+    check_cache_dir(settings.sources.cache_dir)  # before any work: exit 2 naming it
     progress = RichProgress(enabled=settings.sources.progress)
     inventory = obtain_inventory(inventory_dir, settings, progress=progress)
     con = connect_engine(settings.engine)

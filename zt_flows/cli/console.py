@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -59,3 +59,11 @@ class RichProgress:
         with progress:
             task_id = progress.add_task(description, total=total)
             yield _RichTask(progress, task_id)
+
+
+def print_warnings(warnings: Iterable[object], *, label: str = "warning") -> None:
+    """One yellow line per warning a stage returned, on stderr."""
+    for warning in warnings:
+        stderr_console.print(
+            f"  {label:<14} {warning}", style="yellow", markup=False, highlight=False
+        )

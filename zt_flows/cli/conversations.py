@@ -83,7 +83,9 @@ def conversations(
     quiet: QuietOpt = False,
     report_format: FormatOpt = "text",
 ) -> None:
+    from zt_flows.cli.console import print_warnings
     from zt_flows.conversations import write_edges
+    from zt_flows.writable import check_writable_file
 
     if report_format not in ("text", "json"):
         raise UsageError(f"--format: expected 'text' or 'json', found {report_format!r}")
@@ -102,9 +104,11 @@ def conversations(
         onprem_cidrs=onprem_cidr,
         partner_cidrs=partner_cidr,
     )
+    check_writable_file(out, option="--out")
     with observed(source, inventory, settings) as (_, observation, _progress):
         write_edges(observation.conversations.edges, out)
     report = observation.conversations.report
+    print_warnings(observation.warnings)
     if report_format == "json":
         typer.echo(json.dumps(report_dict(report, out), indent=2))
     else:

@@ -59,6 +59,9 @@ def run_guarded(func: Callable[[], object], *, debug: bool, stderr: TextIO | Non
             file=err,
         )
         return int(ExitCode.INTERNAL)
+    if result == ExitCode.INTERRUPTED:
+        # typer turns a KeyboardInterrupt inside a command into this exit code, silently.
+        print("interrupted", file=err)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
 
 
@@ -66,9 +69,13 @@ def _interrupted_query(exc: BaseException) -> bool:
     """A DuckDB query stopped by Ctrl-C: an interruption, not a bug.
 
     DuckDB's Python client turns SIGINT during a query into ``duckdb.InterruptException``
-    rather than ``KeyboardInterrupt``. duckdb is looked up, not imported: ``--help`` stays
-    fast, and if it was never imported no query can have been interrupted.
+    or ``RuntimeError("Query interrupted")`` rather than ``KeyboardInterrupt``. duckdb is
+    looked up, not imported: ``--help`` stays fast, and if it was never imported no query
+    can have been interrupted.
     """
     duckdb = sys.modules.get("duckdb")
-    interrupt = getattr(duckdb, "InterruptException", None) if duckdb else None
-    return interrupt is not None and isinstance(exc, interrupt)
+    if duckdb is None:
+        return False
+    from zt_flows.sources.scanerrors import interrupted_query
+
+    return interrupted_query(exc)

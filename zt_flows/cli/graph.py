@@ -153,6 +153,9 @@ def graph(
         endpoint_url=endpoint_url,
         quiet=quiet,
     )
+    from zt_flows.writable import check_writable_file
+
+    check_writable_file(out, option="--out")
     table = _in_window(read_edges(edges), settings.window)
     found_inventory = _inventory(inventory, settings)
     result = build_graph(table, found_inventory, level=chosen_level)

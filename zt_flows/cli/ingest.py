@@ -120,6 +120,7 @@ def ingest(
     from zt_flows.cli.console import RichProgress
     from zt_flows.engine import connect_engine
     from zt_flows.sources import read_flow_logs, write_records
+    from zt_flows.writable import check_writable_file
 
     if summary_format not in ("text", "json"):
         raise UsageError(f"--format: expected 'text' or 'json', found {summary_format!r}")
@@ -136,6 +137,8 @@ def ingest(
         temp_dir=temp_dir,
         quiet=quiet,
     )
+    if out is not None:
+        check_writable_file(out, option="--out")
     con = connect_engine(settings.engine)
     try:
         progress = RichProgress(enabled=settings.sources.progress)

@@ -123,11 +123,13 @@ def collect(
     from zt_flows.aws import make_session
     from zt_flows.errors import UsageError
     from zt_flows.inventory.collect import ALL_REGIONS, collect_snapshot
+    from zt_flows.writable import check_writable_dir
 
     regions = list(region or [])
     profiles = list(profile or [])
     if all_regions and regions:
         raise UsageError("pass either --all-regions or --region, not both")
+    check_writable_dir(out, option="--out")
     settings = build_settings(
         profile=profiles[0] if len(profiles) == 1 else None,
         region=regions[0] if regions else None,
@@ -201,6 +203,8 @@ def show(
 
 def describe(inventory: Inventory) -> dict[str, Any]:
     """What :func:`summarize` prints, as plain data for scripts (``--format json``)."""
+    from zt_flows.inventory.consistency import check_inventory
+
     roles = Counter(eni.role.value for eni in inventory.interfaces.values())
     return {
         "snapshots": [
@@ -258,6 +262,7 @@ def describe(inventory: Inventory) -> dict[str, Any]:
             for group in inventory.security_groups.values()
         ],
         "missing": list(inventory.missing),
+        "warnings": [str(w) for w in check_inventory(inventory)],
         "notes": [NO_FLOW_LOGS] if _lacks_flow_logs(inventory) else [],
     }
 
@@ -320,6 +325,10 @@ def summarize(inventory: Inventory) -> list[str]:
         f"  {name}  ({NO_FLOW_LOGS})" if _is_flow_logs(name) else f"  {name}"
         for name in inventory.missing
     ]
+    from zt_flows.inventory.consistency import check_inventory
+
+    if warnings := check_inventory(inventory):
+        lines += ["", "Warnings:", *[f"  {warning}" for warning in warnings]]
     return lines
 
 

@@ -141,9 +141,11 @@ def recommend(
     quiet: QuietOpt = False,
 ) -> None:
     from zt_flows.atomic import write_text
+    from zt_flows.cli.console import print_warnings
     from zt_flows.findings import findings_to_json
     from zt_flows.pipeline import build_recommendation
     from zt_flows.recommend import write_plan
+    from zt_flows.writable import check_writable_file
 
     settings = build_settings(
         since=since,
@@ -161,6 +163,8 @@ def recommend(
         partner_cidrs=partner_cidr,
     )
     settings = _recommend_settings(settings, min_flows, min_days, port_range, port_range_density)
+    check_writable_file(out, option="--out")
+    check_writable_file(findings or out.with_name("findings.json"), option="--findings")
     with observed(source, inventory, settings) as (_, observation, _progress):
         result = build_recommendation(observation, settings)
     plan, all_findings = result.plan, result.findings
@@ -174,6 +178,7 @@ def recommend(
             hint="check the path, its permissions and the free space",
         ) from None
     print_plan_summary(plan, all_findings, out, findings_path)
+    print_warnings(observation.warnings)
     if result.analysis.unexplained or result.analysis.not_evaluable or result.analysis.notes:
         print_undecided(result.analysis)
 
@@ -248,7 +253,7 @@ def print_plan_summary(
     from zt_flows.cli.console import stderr_console
     from zt_flows.report.reach import weights_text
     from zt_flows.settings import SEVERITIES
-    from zt_flows.text import kept_text, verification_text
+    from zt_flows.text import kept_text, skipped_text, verification_text
 
     actions = {"keep": 0, "add": 0, "remove": 0}
     changed = 0
@@ -272,6 +277,7 @@ def print_plan_summary(
         *([f"  internet   weighted by the public space each admits: {weights}"] if weights else []),
         f"  kept       for safety: {kept_text(plan)}",
         f"  verified   {verification_text(plan)}",
+        *([f"  evidence   incomplete: {skipped}"] if (skipped := skipped_text(plan)) else []),
         f"  findings   {len(findings)}" + (f" ({', '.join(counts)})" if counts else ""),
     ]
     stderr_console.print(f"{out} (findings: {findings_path})", style="bold", markup=False)

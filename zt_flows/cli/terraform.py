@@ -61,7 +61,9 @@ def terraform(
     ] = False,
 ) -> None:
     from zt_flows.terraform import render_terraform
+    from zt_flows.writable import check_writable_dir
 
+    check_writable_dir(out, option="--out")
     plan = read_plan(plan_file)
     found = read_findings(findings) if findings is not None else ()
     result = render_terraform(plan, out, findings=found, force=force)

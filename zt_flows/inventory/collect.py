@@ -141,61 +141,72 @@ def collect_snapshot(
         raise OutputError(
             f"cannot write a snapshot into {target.parent}: {exc.strerror or exc}"
         ) from None
-    with stack:
-        if settings.organization:
-            plan, failures = _organization_plan(session, settings)
-        else:
-            accounts = _accounts(session, settings)
-            plan = [(acct, region) for acct in accounts for region in _regions(acct, settings)]
-            failures = []
-        nested = len(plan) > 1 or settings.organization
-        # Clients are made here, on one thread: a boto3 session is not thread-safe, the
-        # clients it makes are.
-        jobs = [
-            _RegionJob(
-                account,
-                region,
-                _ec2(account, region, settings),
-                partial / account.account_id / region if nested else partial,
-            )
-            for account, region in plan
-        ]
-        places = (
-            f"{plan[0][0].account_id} {plan[0][1]}" if len(plan) == 1 else f"{len(plan)} regions"
-        )
-        with progress.task(
-            f"inventory {places}", total=len(plan) * len(snapshot_files.COMMANDS)
-        ) as task:
+    try:
+        with stack:
             if settings.organization:
-                outcomes = run_parallel(
-                    jobs,
-                    lambda job, cancel: _tolerant(job, task, cancel),
-                    workers=REGION_WORKERS,
-                )
-                failures += [f for f in outcomes if f is not None]
-                done = [job for job, f in zip(jobs, outcomes, strict=True) if f is None]
+                plan, failures = _organization_plan(session, settings)
             else:
-                run_parallel(
-                    jobs,
-                    lambda job, cancel: _collect_region(job, task, cancel),
-                    workers=REGION_WORKERS,
+                accounts = _accounts(session, settings)
+                plan = [(acct, region) for acct in accounts for region in _regions(acct, settings)]
+                failures = []
+            nested = len(plan) > 1 or settings.organization
+            # Clients are made here, on one thread: a boto3 session is not thread-safe, the
+            # clients it makes are.
+            jobs = [
+                _RegionJob(
+                    account,
+                    region,
+                    _ec2(account, region, settings),
+                    partial / account.account_id / region if nested else partial,
                 )
-                done = jobs
-        if not done:
-            raise _nothing_collected(failures, settings)
-        manifest: dict[str, object] = {
-            "schema_version": snapshot_files.SCHEMA_VERSION,
-            "taken_at": snapshot_files.format_time(taken_at),
-            "account_ids": sorted({job.account.account_id for job in done}),
-            "regions": sorted({job.region for job in done}),
-        }
-        ordered = sorted(failures, key=lambda f: (f.account_id, f.region or ""))
-        if settings.organization:
-            manifest["failures"] = [
-                {"account_id": f.account_id, "region": f.region, "error": f.message}
-                for f in ordered
+                for account, region in plan
             ]
-        _write_json(partial / snapshot_files.MANIFEST, manifest)
+            places = (
+                f"{plan[0][0].account_id} {plan[0][1]}"
+                if len(plan) == 1
+                else f"{len(plan)} regions"
+            )
+            with progress.task(
+                f"inventory {places}", total=len(plan) * len(snapshot_files.COMMANDS)
+            ) as task:
+                if settings.organization:
+                    outcomes = run_parallel(
+                        jobs,
+                        lambda job, cancel: _tolerant(job, task, cancel),
+                        workers=REGION_WORKERS,
+                    )
+                    failures += [f for f in outcomes if f is not None]
+                    done = [job for job, f in zip(jobs, outcomes, strict=True) if f is None]
+                else:
+                    run_parallel(
+                        jobs,
+                        lambda job, cancel: _collect_region(job, task, cancel),
+                        workers=REGION_WORKERS,
+                    )
+                    done = jobs
+            if not done:
+                raise _nothing_collected(failures, settings)
+            manifest: dict[str, object] = {
+                "schema_version": snapshot_files.SCHEMA_VERSION,
+                "taken_at": snapshot_files.format_time(taken_at),
+                "account_ids": sorted({job.account.account_id for job in done}),
+                "regions": sorted({job.region for job in done}),
+            }
+            ordered = sorted(failures, key=lambda f: (f.account_id, f.region or ""))
+            if settings.organization:
+                manifest["failures"] = [
+                    {"account_id": f.account_id, "region": f.region, "error": f.message}
+                    for f in ordered
+                ]
+            _write_json(partial / snapshot_files.MANIFEST, manifest)
+    except OSError as exc:
+        # Only files are written here (AWS failures arrive as AwsError): a full disk, a
+        # quota, a read-only file system. atomic_dir removed the partial folder: nothing
+        # that looks like a snapshot is left.
+        raise OutputError(
+            f"cannot write a snapshot into {target.parent}: {exc.strerror or exc}",
+            hint="free space there or pass another --out; nothing was written",
+        ) from None
     return CollectedSnapshot(target, tuple(ordered))
 
 

@@ -329,6 +329,9 @@ class Snapshot:
     flow_logs: tuple[FlowLogConfig, ...] = ()
     # describe-* documents this snapshot lacked; what they would have told is not guessed.
     missing: tuple[str, ...] = ()
+    # A nested snapshot's per-account, per-region parts (each with its own folder, accounts
+    # and missing documents), for checks that need to know where an object came from.
+    parts: tuple[Snapshot, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)

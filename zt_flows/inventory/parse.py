@@ -125,6 +125,7 @@ def combine_parts(
         peerings=tuple(x for s in snaps for x in s.peerings),
         flow_logs=tuple(x for s in snaps for x in s.flow_logs),
         missing=tuple(sorted(f"{where}/{name}" for where, s in parts for name in s.missing)),
+        parts=tuple(snaps),
     )
 
 

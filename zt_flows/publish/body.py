@@ -34,6 +34,7 @@ from zt_flows.text import (
     peer_text,
     plural,
     rule_words,
+    skipped_text,
     utc,
     window_days,
     window_text,
@@ -168,6 +169,13 @@ def _verification(plan: Plan) -> list[str]:
         f" rules: **{v.blocked:,} would be blocked**.",
         "",
     ]
+    if skipped := skipped_text(plan):
+        lines += [
+            f"**The evidence is incomplete**: {md(skipped)}. Traffic that only they showed was"
+            " neither learnt nor replayed, so this change may block it: fix or remove the bad"
+            " input and run again before merging.",
+            "",
+        ]
     if v.blocked_conversations:
         lines += [
             "**Blocked by the proposal although observed** (do not merge before this is"
@@ -241,7 +249,10 @@ def commit_message(plan: Plan, module: TerraformModule, directory: str) -> str:
         + (f" (weighted by the public space they admit: {weights})" if weights else "")
         + ".",
         f"Verification: {plural(v.replayed, 'observed conversation')} replayed,"
-        f" {v.blocked:,} blocked, {v.intentionally_blocked:,} blocked on purpose.",
+        f" {v.blocked:,} blocked, {v.intentionally_blocked:,} blocked on purpose"
+        + (
+            f"; the evidence is incomplete ({skipped})." if (skipped := skipped_text(plan)) else "."
+        ),
         f"Security groups ({group_count}): {', '.join(names)}.",
         f"Files: {directory}/ (PULL_REQUEST.md there explains the change).",
     ]

@@ -17,6 +17,7 @@ from dataclasses import replace
 import polars as pl
 
 from zt_flows.errors import VerificationError
+from zt_flows.inventory.consistency import require_plannable
 from zt_flows.recommend.derive import Deriver, Proposal
 from zt_flows.recommend.evidence import confidence_of, evidence_of, evidence_of_usage
 from zt_flows.recommend.peers import rule_peer
@@ -97,6 +98,7 @@ def recommend_rules(
     :class:`VerificationError` if the proposal would block observed accepted traffic that
     today's rules allow (other than probes, blocked on purpose).
     """
+    require_plannable(analysis.inventory)
     facts = analysis.facts
     today = analysis.ruleset
     coverage = dict(analysis.coverage)
@@ -123,7 +125,7 @@ def recommend_rules(
         )
         groups = [builder.group(group_id, group_id in changing) for group_id in sorted(coverage)]
         groups = builder.link(groups, probe_slots)
-        proposed = groups_ruleset(groups)
+        proposed = _with_untouched(groups_ruleset(groups), today)
         evaluator = Evaluator(facts, proposed)
         result = replay(analysis, today, evaluator, intended)
         if result.blocked:
@@ -178,6 +180,15 @@ def recommend_rules(
         ambiguous=records.ambiguous if records is not None else 0,
         settings=settings_record(settings),
     )
+
+
+def _with_untouched(planned: RuleSet, today: RuleSet) -> RuleSet:
+    """The plan's rules, plus today's rules of groups the plan cannot hold (no snapshot
+    describes them): Terraform leaves those alone, so the replay must too."""
+    untouched = [r for r in today.rules if r.group_id not in planned.groups]
+    if not untouched:
+        return planned
+    return RuleSet((*planned.rules, *untouched), planned.groups | today.groups)
 
 
 # How many times the record replay may send the recommender back for what it needs: one

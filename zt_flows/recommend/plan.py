@@ -248,6 +248,17 @@ class BlockedConversation:
 
 
 @dataclass(frozen=True)
+class SkippedEvidence:
+    """What ``--on-error skip`` left out of the flow logs the plan was made from (the
+    ingest summary's ``skipped_objects``, ``skipped_lines`` and ``skipped_records``): traffic
+    only that input showed was neither learnt nor replayed, so the evidence is incomplete."""
+
+    objects: int
+    lines: int
+    records: int
+
+
+@dataclass(frozen=True)
 class Verification:
     """The replay of observed accepted traffic against the proposed rules.
 
@@ -267,6 +278,7 @@ class Verification:
     readings: int = 0
     unexplained: int = 0
     basis: Literal["records", "edges"] = "edges"
+    skipped: SkippedEvidence | None = None  # None: nothing was skipped
 
 
 @dataclass(frozen=True)
@@ -502,8 +514,20 @@ PLAN_FORMAT = Codec(
                 Key("blocked"),
                 Key("intentionally_blocked"),
                 Key("blocked_conversations"),
+                # Only for a run that skipped bad input: a plan of complete evidence stays as
+                # it always was.
+                Key(
+                    "evidence",
+                    compute=lambda v: "incomplete" if v.skipped is not None else None,
+                    computed_type=Literal["incomplete"],
+                    checked=True,
+                    omit_none=True,
+                ),
+                Key("skipped", omit_none=True),
             ),
+            together=(("evidence", "skipped"),),
         ),
+        Layout(SkippedEvidence, (Key("objects"), Key("lines"), Key("records"))),
         Layout(
             BlockedConversation,
             (

@@ -39,6 +39,7 @@ class CoverageView:
     inventory_enis: int
     logged_enis: int
     silent: tuple[SilentEni, ...]
+    warnings: tuple[str, ...] = ()  # the inventory's inconsistencies, and what they mean
 
 
 def _time(moment: datetime | None) -> str:
@@ -100,6 +101,8 @@ def coverage_view(
     ingest: IngestSummary | None,
     conversations: ConversationReport | None,
     names: Names,
+    *,
+    warnings: tuple[str, ...] = (),
 ) -> CoverageView:
     facts: tuple[Fact, ...] = ()
     versions: tuple[Fact, ...] = ()
@@ -135,4 +138,5 @@ def coverage_view(
         inventory_enis=len(inventory.interfaces),
         logged_enis=sum(1 for e in inventory.interfaces if e in logged),
         silent=silent,
+        warnings=warnings,
     )

@@ -63,6 +63,8 @@ class ReportInput:
     # drop_rejected_only): given by whoever drew the picture, built from the edges otherwise.
     graph: nx.DiGraph | None = None
     title: str = "Least-privilege security groups"
+    # What the inventory and the flow logs say that cannot all be true (inventory.consistency).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -416,6 +418,7 @@ def report_view(data: ReportInput) -> ReportView:
             data.ingest,
             data.conversations,
             names,
+            warnings=data.warnings,
         ),
         kept=_kept(data, names),
     )

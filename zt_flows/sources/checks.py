@@ -22,7 +22,7 @@ import duckdb
 
 from zt_flows.errors import FlowLogFormatError, Location, excerpt
 from zt_flows.schema import FIELD_BY_NAME
-from zt_flows.sources.cache import atomic_path
+from zt_flows.sources.cache import cache_entry
 from zt_flows.sources.parquet import ParquetColumns
 from zt_flows.sources.sql import identifier, integer, string_list, string_literal
 from zt_flows.sources.values import (
@@ -285,5 +285,5 @@ def load_verdict(path: Path) -> Verdict | None:
 
 def save_verdict(path: Path, verdict: Verdict) -> None:
     doc = {"checks": CHECKS_VERSION, **asdict(verdict)}
-    with atomic_path(path) as tmp:
+    with cache_entry(path) as tmp:
         tmp.write_text(json.dumps(doc, sort_keys=True), "utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +87,11 @@ class SkippedInput:
         return cls(kind, error.location, error.expected, error.found, count)
 
 
+def count_skipped(skipped: Iterable[SkippedInput], kind: SkipKind) -> int:
+    """Objects skipped whole, or the lines or records skipped inside objects."""
+    return sum(1 if kind == "object" else s.count for s in skipped if s.kind == kind)
+
+
 @dataclass(frozen=True)
 class VersionCount:
     """Records of one flow-log version (``None``: the log had no version field)."""
@@ -125,16 +131,16 @@ class IngestSummary:
 
     @property
     def skipped_objects(self) -> int:
-        return sum(1 for s in self.skipped if s.kind == "object")
+        return count_skipped(self.skipped, "object")
 
     @property
     def skipped_lines(self) -> int:
-        return sum(s.count for s in self.skipped if s.kind == "lines")
+        return count_skipped(self.skipped, "lines")
 
     @property
     def skipped_records(self) -> int:
         """Records of Parquet objects left out for values that break a rule."""
-        return sum(s.count for s in self.skipped if s.kind == "records")
+        return count_skipped(self.skipped, "records")
 
     @property
     def incomplete(self) -> bool:

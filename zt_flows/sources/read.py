@@ -3,8 +3,9 @@
 The steps, each reported through ``progress``:
 
 1. List the source and prune objects whose keys put them outside the window.
-2. S3: download what the cache lacks (text objects already converted need nothing);
-   CloudWatch Logs: fetch each log stream's events of the window as a text object.
+2. S3: download what the cache lacks (text objects already converted need nothing; others
+   go to the run's staging folder, not the cache); CloudWatch Logs: fetch each log
+   stream's events of the window as a text object, into the staging folder too.
 3. Convert text objects that have no conversion yet into canonical Parquet (cached).
 4. Check the footer and columns of every Parquet object, then its values (one DuckDB
    scan per column set; the verdict is cached per object).
@@ -13,6 +14,11 @@ The steps, each reported through ``progress``:
    that break a value rule get a filter that leaves them out (``--on-error skip``).
 
 Nothing is read into Python: the views are DuckDB SQL over Parquet files on disk.
+
+Cache entries are shared with other runs and never change once complete
+(``zt_flows.sources.cache``). An entry whose size is not the listing's is downloaded again;
+a Parquet object read from the cache that turns out unreadable is downloaded again once
+before it is reported: a damaged copy is the cache's fault, not the object's.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import contextlib
 import math
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +39,17 @@ from zt_flows.parallel import run_parallel
 from zt_flows.progress import NULL_PROGRESS, Progress, Task
 from zt_flows.schema import FIELDS
 from zt_flows.settings import OnError, Settings, TimeWindow
-from zt_flows.sources.cache import cache_key, entry_path, remove_stale_parts
+from zt_flows.sources.cache import (
+    cache_key,
+    check_cache_dir,
+    disk_faults,
+    entry_complete,
+    entry_path,
+    publish_entry,
+    remove_stale_parts,
+    remove_stale_staging,
+    staging_dir,
+)
 from zt_flows.sources.candidates import Candidate, list_local
 from zt_flows.sources.checks import (
     CHECKS_VERSION,
@@ -85,10 +102,12 @@ class _Plan:
     candidate: Candidate
     path: Path  # where its bytes are (or will be) locally
     fetched: Fetch
+    staging: Path  # the run's private folder (text downloads, conversions on their way)
     identity: tuple[str, ...] = ()  # what makes the object's cache entries its own
     conversion_target: Path | None = None  # text objects
     conversion: Conversion | None = None
     download: bool = False
+    damaged: bool = False  # a cached copy to replace (its size is not the listing's)
     object_error: SkippedInput | None = None  # --on-error skip: the whole object
     fields: TextFields | None = None  # text objects without a header: --fields
     columns: ParquetColumns | None = None  # Parquet objects, once their footer is read
@@ -126,10 +145,27 @@ def read_flow_logs(
     :class:`~zt_flows.errors.AwsError`.
     """
     text = str(source)
+    cache_root = Path(settings.sources.cache_dir).expanduser().absolute()
+    check_cache_dir(cache_root)
+    with disk_faults(cache_root), staging_dir(cache_root) as staging:
+        return _read(text, source, settings, con, cache_root, staging, session, progress)
+
+
+def _read(
+    text: str,
+    source: str | Path,
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    cache_root: Path,
+    staging: Path,
+    session: boto3.session.Session | None,
+    progress: Progress,
+) -> FlowLogs:
     window = settings.window
     workers = max(1, settings.sources.download_workers)
-    cache_root = Path(settings.sources.cache_dir).expanduser().absolute()
     fields = TextFields(settings.sources.text_fields) if settings.sources.text_fields else None
+    remove_stale_staging(cache_root)
+    refetch: _Refetch | None = None
     if text.startswith("s3://"):
         from zt_flows.aws import make_session
         from zt_flows.sources import s3
@@ -150,11 +186,22 @@ def read_flow_logs(
                 hint="check the bucket and prefix; AWS delivers under <prefix>/AWSLogs/",
             )
         selected = [c for c in candidates if c.info.may_overlap(window)]
-        plans = [_s3_plan(c, where.bucket, cache_root, fields) for c in selected]
-        downloads = [(p.candidate, p.path) for p in plans if p.download]
-        if downloads:
-            remove_stale_parts(cache_root, "s3")
-        s3.download_objects(client, where.bucket, downloads, workers=workers, progress=progress)
+        plans = [_s3_plan(c, where.bucket, cache_root, staging, fields) for c in selected]
+
+        def download(todo: list[_Plan]) -> None:
+            if todo:
+                remove_stale_parts(cache_root, "s3")
+            s3.download_objects(
+                client,
+                where.bucket,
+                [(p.candidate, p.path) for p in todo],
+                workers=workers,
+                progress=progress,
+                damaged=frozenset(p.path for p in todo if p.damaged),
+            )
+
+        download([p for p in plans if p.download])
+        refetch = download
     elif text.startswith("cwlogs://"):
         from zt_flows.aws import make_session
         from zt_flows.sources import cwlogs
@@ -168,14 +215,11 @@ def read_flow_logs(
                 hint="check the stream prefix; VPC Flow Logs names streams after interfaces",
             )
         selected = [c for c in candidates if c.info.may_overlap(window)]
-        plans = [_stream_plan(c, group.group, cache_root, fields) for c in selected]
-        downloads = [(p.candidate, p.path) for p in plans if p.download]
-        if downloads:
-            remove_stale_parts(cache_root, "cwlogs")
+        plans = [_stream_plan(c, group.group, cache_root, staging, fields) for c in selected]
         cwlogs.fetch_streams(
             logs,
             group,
-            downloads,
+            [(p.candidate, p.path) for p in plans if p.download],
             window,
             page_size=settings.sources.log_events_page_size,
             workers=workers,
@@ -184,10 +228,11 @@ def read_flow_logs(
     else:
         candidates = list_local(Path(source), progress)
         selected = [c for c in candidates if c.info.may_overlap(window)]
-        plans = [_local_plan(c, cache_root, fields) for c in selected]
+        plans = [_local_plan(c, cache_root, staging, fields) for c in selected]
     plans.sort(key=lambda p: p.candidate.uri)
-    reads, skipped, transit = _prepare(
-        plans, settings.sources.on_error, workers, cache_root, con, progress
+    on_error = settings.sources.on_error
+    reads, skipped, transit = _prepare_fetching_again(
+        plans, on_error, workers, cache_root, con, progress, refetch
     )
     if (skipped or transit) and not any(r.kept for r in reads):
         raise _nothing_left(skipped, transit)
@@ -207,6 +252,47 @@ def read_flow_logs(
         transit_gateway=tuple(transit),
         unknown_fields=_unknown_fields([r.obj for r in reads]),
     )
+
+
+_Refetch = Callable[[list["_Plan"]], None]
+_Prepared = tuple[list["_Read"], list[SkippedInput], list[TransitGatewayObject]]
+
+
+def _prepare_fetching_again(
+    plans: list[_Plan],
+    on_error: OnError,
+    workers: int,
+    cache_root: Path,
+    con: duckdb.DuckDBPyConnection,
+    progress: Progress,
+    refetch: _Refetch | None,
+) -> _Prepared:
+    """:func:`_prepare`; an unreadable Parquet object that came from the cache (not from
+    this run's download) is downloaded again once, and only then reported."""
+    if refetch is None:
+        return _prepare(plans, on_error, workers, cache_root, con, progress)
+    failure: FlowLogFormatError | None = None
+    prepared: _Prepared | None = None
+    try:
+        prepared = _prepare(plans, on_error, workers, cache_root, con, progress)
+        blamed = {s.source for s in prepared[1] if s.kind == "object"}
+    except FlowLogFormatError as exc:
+        failure, blamed = exc, {exc.location.source}
+    again = [
+        p
+        for p in plans
+        if p.candidate.uri in blamed and p.fetched == "cached" and p.candidate.format == "parquet"
+    ]
+    if not again:
+        if failure is not None:
+            raise failure
+        assert prepared is not None
+        return prepared
+    for plan in again:
+        plan.download, plan.damaged, plan.fetched = True, True, "downloaded"
+        plan.object_error, plan.columns, plan.verdict = None, None, None
+    refetch(again)
+    return _prepare(plans, on_error, workers, cache_root, con, progress)
 
 
 def _nothing_left(skipped: list[SkippedInput], transit: list[TransitGatewayObject]) -> InputError:
@@ -252,36 +338,48 @@ def _conversion_target(root: Path, identity: tuple[str, ...], fields: TextFields
     return entry_path(root, "converted", key, ".parquet")
 
 
-def _s3_plan(candidate: Candidate, bucket: str, root: Path, fields: TextFields | None) -> _Plan:
+def _s3_plan(
+    candidate: Candidate, bucket: str, root: Path, staging: Path, fields: TextFields | None
+) -> _Plan:
     identity = ("s3", bucket, candidate.key, candidate.etag or f"size={candidate.size}")
-    raw = entry_path(root, "s3", cache_key(*identity), _suffix(candidate))
-    plan = _Plan(candidate, raw, "cached", identity, fields=fields)
+    key = cache_key(*identity)
     if candidate.format == "text":
+        # Only the conversion enters the cache; the text goes to this run's staging folder.
+        raw = staging / f"{key}{_suffix(candidate)}"
+        plan = _Plan(candidate, raw, "cached", staging, identity, fields=fields)
         plan.conversion_target = _conversion_target(root, identity, fields)
         plan.conversion = load_conversion(plan.conversion_target)
-        if plan.conversion is not None:
-            return plan
-    if not raw.is_file():
+        if plan.conversion is None:
+            plan.download, plan.fetched = True, "downloaded"
+        return plan
+    raw = entry_path(root, "s3", key, _suffix(candidate))
+    plan = _Plan(candidate, raw, "cached", staging, identity, fields=fields)
+    if not entry_complete(raw, candidate.size):
         plan.download, plan.fetched = True, "downloaded"
+        plan.damaged = raw.exists()
     return plan
 
 
-def _stream_plan(candidate: Candidate, group: str, root: Path, fields: TextFields | None) -> _Plan:
+def _stream_plan(
+    candidate: Candidate, group: str, root: Path, staging: Path, fields: TextFields | None
+) -> _Plan:
     """A CloudWatch Logs stream: fetched unless this read of it was converted before."""
     identity = ("cwlogs", group, candidate.key, candidate.etag or "")
-    raw = entry_path(root, "cwlogs", cache_key(*identity), ".log")
-    plan = _Plan(candidate, raw, "cached", identity, fields=fields)
+    raw = staging / f"{cache_key(*identity)}.log"
+    plan = _Plan(candidate, raw, "cached", staging, identity, fields=fields)
     plan.conversion_target = _conversion_target(root, identity, fields)
     plan.conversion = load_conversion(plan.conversion_target)
-    if plan.conversion is None and not raw.is_file():
+    if plan.conversion is None:
         plan.download, plan.fetched = True, "downloaded"
     return plan
 
 
-def _local_plan(candidate: Candidate, root: Path, fields: TextFields | None) -> _Plan:
+def _local_plan(
+    candidate: Candidate, root: Path, staging: Path, fields: TextFields | None
+) -> _Plan:
     assert candidate.path is not None
     identity = ("local", str(candidate.path), str(candidate.size), str(candidate.mtime_ns))
-    plan = _Plan(candidate, candidate.path, "local", identity, fields=fields)
+    plan = _Plan(candidate, candidate.path, "local", staging, identity, fields=fields)
     if candidate.format == "text":
         plan.conversion_target = _conversion_target(root, identity, fields)
         plan.conversion = load_conversion(plan.conversion_target)
@@ -302,7 +400,11 @@ def _prepare(
     progress: Progress,
 ) -> tuple[list[_Read], list[SkippedInput], list[TransitGatewayObject]]:
     """Convert text objects, check Parquet ones (footers, then values); apply the policy."""
-    to_convert = [p for p in plans if p.candidate.format == "text" and p.conversion is None]
+    to_convert = [
+        p
+        for p in plans
+        if p.candidate.format == "text" and p.conversion is None and p.object_error is None
+    ]
     if to_convert:
         remove_stale_parts(cache_root, "converted")
         label = f"converting {len(to_convert)} text objects"
@@ -337,15 +439,21 @@ def _prepare(
 
 def _convert(plan: _Plan, on_error: OnError, task: Task) -> None:
     candidate = plan.candidate
-    assert plan.conversion_target is not None
+    target = plan.conversion_target
+    assert target is not None
+    # Converted in the run's staging folder, then published: a conversion another run
+    # published first is kept (same input, same converter: the same records).
+    staged = plan.staging / target.name
     try:
-        plan.conversion = convert_text(
+        conversion = convert_text(
             plan.path,
             candidate.uri,
-            plan.conversion_target,
+            staged,
             compressed=candidate.compressed,
             fields=plan.fields,
         )
+        publish_entry(staged, target)
+        plan.conversion = replace(conversion, path=target)
     except FlowLogFormatError as exc:
         if on_error == "stop":
             raise
@@ -353,10 +461,10 @@ def _convert(plan: _Plan, on_error: OnError, task: Task) -> None:
         return
     finally:
         task.advance()
-    if plan.fetched != "local":
-        # The conversion is what later runs read; the downloaded text would only take space.
-        with contextlib.suppress(OSError):
-            plan.path.unlink()
+        if plan.fetched != "local":
+            # The text was this run's own copy: the conversion is what later runs read.
+            with contextlib.suppress(OSError):
+                plan.path.unlink()
     error = plan.conversion.line_error(candidate.uri)
     if error is not None and on_error == "stop":
         raise error

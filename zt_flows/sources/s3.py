@@ -8,8 +8,9 @@ hundreds of thousands of keys. Every key found is then pruned by its own folder 
 file-name time.
 
 Downloading: objects go into the cache (``zt_flows.sources.cache``) keyed by bucket, key
-and ETag, on ``download_workers`` threads, through a ``.part`` file renamed when complete
-and checked against the listed size. ``IfMatch`` pins the version that was listed.
+and ETag, or into the run's staging folder (text objects, converted next), on
+``download_workers`` threads, through a ``.part`` file published when complete and checked
+against the listed size. ``IfMatch`` pins the version that was listed.
 
 Why download instead of reading in place through pyarrow's S3 filesystem (or DuckDB's
 httpfs): later stages scan the records several times (summary, conversations, rule
@@ -35,7 +36,7 @@ from zt_flows.errors import AwsError, UsageError
 from zt_flows.parallel import Cancelled, run_parallel
 from zt_flows.progress import Progress, Task
 from zt_flows.settings import AwsSettings, TimeWindow
-from zt_flows.sources.cache import atomic_path
+from zt_flows.sources.cache import cache_entry
 from zt_flows.sources.candidates import Candidate, format_of
 from zt_flows.sources.layout import PrefixState, is_flow_log_name, parse_key, state_of_prefix, step
 
@@ -186,15 +187,22 @@ def download_objects(
     *,
     workers: int,
     progress: Progress,
+    damaged: frozenset[Path] = frozenset(),
 ) -> None:
-    """Download each candidate to its cache path (complete files only), in parallel."""
+    """Download each candidate to its cache path (complete files only), in parallel.
+
+    ``damaged``: paths holding a damaged entry (a size that is not the listing's), replaced
+    by the download; any other entry another run publishes meanwhile is kept.
+    """
     if not items:
         return
     total = sum(c.size for c, _ in items)
     with progress.task(f"downloading {len(items)} objects", total=total) as task:
         run_parallel(
             items,
-            lambda item, cancel: _download(client, bucket, item[0], item[1], task, cancel),
+            lambda item, cancel: _download(
+                client, bucket, item[0], item[1], task, cancel, replace=item[1] in damaged
+            ),
             workers=workers,
         )
 
@@ -206,6 +214,8 @@ def _download(
     target: Path,
     task: Task,
     cancel: threading.Event,
+    *,
+    replace: bool = False,
 ) -> None:
     if cancel.is_set():
         raise Cancelled
@@ -226,7 +236,7 @@ def _download(
             raise
         body = response["Body"]
         written = 0
-        with atomic_path(target) as tmp, tmp.open("wb") as out:
+        with cache_entry(target, replace=replace) as tmp, tmp.open("wb") as out:
             for chunk in body.iter_chunks(_CHUNK):
                 if cancel.is_set():
                     raise Cancelled

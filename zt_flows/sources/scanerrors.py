@@ -6,7 +6,8 @@ Every scan of flow records (the value checks, the summary, ``ingest --out``, the
 conversations, the logged interfaces) runs inside :func:`scan_errors`, which turns such
 an error into a :class:`~zt_flows.errors.FlowLogFormatError` naming the object (exit 2).
 An interrupted query (Ctrl-C) stays an interruption (exit 130): it is re-raised as
-``KeyboardInterrupt``. Other errors (a bad query: a bug) pass through unchanged.
+``KeyboardInterrupt`` (:func:`interrupted_query` knows both ways DuckDB reports one).
+Other errors (a bad query: a bug) pass through unchanged.
 """
 
 from __future__ import annotations
@@ -35,13 +36,30 @@ _DATA_ERRORS = (
 PROBE_SQL = "SELECT max(hash(COLUMNS(*))) FROM read_parquet({path}, binary_as_string = true)"
 
 
+def interrupted_query(exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckDB saying that Ctrl-C stopped a query.
+
+    ``Connection.interrupt()`` raises :class:`duckdb.InterruptException`; a SIGINT that
+    arrives while a query runs on the main thread surfaces as a plain
+    ``RuntimeError("Query interrupted")`` (DuckDB 2.0), the KeyboardInterrupt consumed.
+    """
+    if isinstance(exc, duckdb.InterruptException):
+        return True
+    return type(exc) is RuntimeError and str(exc) == INTERRUPTED_QUERY
+
+
+INTERRUPTED_QUERY = "Query interrupted"
+
+
 @contextmanager
 def scan_errors(files: Mapping[str, str]) -> Iterator[None]:
     """Map errors of a scan over ``files`` (local path -> the object's name, its URI)."""
     try:
         yield
-    except duckdb.InterruptException:
-        raise KeyboardInterrupt from None
+    except (duckdb.InterruptException, RuntimeError) as exc:
+        if interrupted_query(exc):
+            raise KeyboardInterrupt from None
+        raise
     except duckdb.Error as exc:
         mapped = map_scan_error(files, exc)
         if mapped is None:
@@ -67,6 +85,10 @@ def map_scan_error(files: Mapping[str, str], exc: duckdb.Error) -> FlowLogFormat
         for path, uri in files.items():
             try:
                 probe.execute(PROBE_SQL.format(path=string_literal(path))).fetchall()
+            except (duckdb.InterruptException, RuntimeError) as probe_exc:
+                if interrupted_query(probe_exc):  # Ctrl-C during the probe: not the file's fault
+                    raise KeyboardInterrupt from None
+                raise
             except duckdb.Error as probe_exc:
                 return _format_error(uri, str(probe_exc).replace(path, "the file"))
     finally:
