@@ -158,6 +158,8 @@ def test_cli_reports_what_a_narrower_plan_would_block(
     table = capsys.readouterr().out
     assert postgres.group_id in table
     assert "tcp/5432" in table
+    assert check(path, tmp_path, "--format", "table") == 1
+    assert capsys.readouterr().out == table  # the word for text before `text`, still taken
     assert check(path, tmp_path, "--format", "json") == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is False

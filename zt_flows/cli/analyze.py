@@ -8,27 +8,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zt_flows.cli.common import (
-    CacheDirOpt,
-    EndpointOpt,
-    FieldsOpt,
+from zt_flows.cli.common import observed
+from zt_flows.cli.options import (
+    OBSERVE_OPTIONS,
+    PLAN_OPTIONS,
     InventoryOpt,
-    MemoryOpt,
-    OnErrorOpt,
-    OnpremOpt,
-    PartnerOpt,
-    ProfileOpt,
-    QuietOpt,
-    RegionOpt,
-    SinceOpt,
     SourceArg,
-    TempDirOpt,
-    UntilOpt,
-    build_settings,
-    observed,
+    fail_on,
+    text_format,
+    with_settings,
 )
-from zt_flows.errors import ExitCode, UsageError
-from zt_flows.settings import SEVERITIES
+from zt_flows.errors import ExitCode
+from zt_flows.settings import SEVERITIES, Settings
 
 if TYPE_CHECKING:
     from zt_flows.pipeline import AnalysisOutputs, Recommendation
@@ -66,22 +57,14 @@ OutOpt = Annotated[
 ]
 FormatOpt = Annotated[
     str,
-    typer.Option(
-        "--format",
+    text_format(
+        "json",
+        "sarif",
         help="On stdout: 'text' (the summary, on stderr), 'json' (the summary) or 'sarif'"
         " (the findings as SARIF 2.1.0, as in findings.sarif).",
     ),
 ]
-FailOnOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--fail-on",
-        help="Exit 1 when a finding is at or above this severity: "
-        + ", ".join(reversed(SEVERITIES))
-        + ".",
-        show_default=False,
-    ),
-]
+FailOnOpt = Annotated[str | None, fail_on("Exit 1 when a finding is at or above this severity.")]
 
 
 BaselineOpt = Annotated[
@@ -102,51 +85,20 @@ def register(app: typer.Typer) -> None:
     app.command("analyze", help=HELP, no_args_is_help=True)(analyze)
 
 
+@with_settings(*OBSERVE_OPTIONS, *PLAN_OPTIONS)
 def analyze(
     source: SourceArg,
     out: OutOpt,
     inventory: InventoryOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
     fail_on: FailOnOpt = None,
     baseline: BaselineOpt = None,
     summary_format: FormatOpt = "text",
-    on_error: OnErrorOpt = "stop",
-    fields: FieldsOpt = None,
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    cache_dir: CacheDirOpt = None,
-    memory_limit: MemoryOpt = "4GB",
-    temp_dir: TempDirOpt = None,
-    onprem_cidr: OnpremOpt = None,
-    partner_cidr: PartnerOpt = None,
-    quiet: QuietOpt = False,
+    *,
+    settings: Settings,
 ) -> int:
     from zt_flows.pipeline import build_recommendation, write_analysis
     from zt_flows.writable import check_writable_dir
 
-    if summary_format not in ("text", "json", "sarif"):
-        raise UsageError(f"--format: expected 'text', 'json' or 'sarif', found {summary_format!r}")
-    if fail_on is not None and fail_on not in SEVERITIES:
-        raise UsageError(
-            f"--fail-on: expected one of {', '.join(reversed(SEVERITIES))}, found {fail_on!r}"
-        )
-    settings = build_settings(
-        since=since,
-        until=until,
-        profile=profile,
-        region=region,
-        endpoint_url=endpoint_url,
-        cache_dir=cache_dir,
-        on_error=on_error,
-        fields=fields,
-        memory_limit=memory_limit,
-        temp_dir=temp_dir,
-        quiet=quiet,
-        onprem_cidrs=onprem_cidr,
-        partner_cidrs=partner_cidr,
-    )
     check_writable_dir(out, option="--out")
     # Read before the analysis: a wrong baseline fails in a second, not after the run.
     from zt_flows.diff import diff_runs, read_run

@@ -8,26 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zt_flows.cli.common import (
-    CacheDirOpt,
-    EndpointOpt,
-    FieldsOpt,
+from zt_flows.cli.common import observed
+from zt_flows.cli.options import (
+    OBSERVE_OPTIONS,
     InventoryOpt,
-    MemoryOpt,
-    OnErrorOpt,
-    OnpremOpt,
-    PartnerOpt,
-    ProfileOpt,
-    QuietOpt,
-    RegionOpt,
-    SinceOpt,
     SourceArg,
-    TempDirOpt,
-    UntilOpt,
-    build_settings,
-    observed,
+    text_format,
+    with_settings,
 )
-from zt_flows.errors import ExitCode, UsageError
+from zt_flows.errors import ExitCode
+from zt_flows.settings import Settings
 
 if TYPE_CHECKING:
     from zt_flows.inventory.model import Inventory
@@ -56,9 +46,10 @@ PlanArg = Annotated[
     Path,
     typer.Argument(metavar="PLAN", help="A plan.json written by `ztflows recommend`."),
 ]
+# `table` was this command's word for `text` before every command said `text`.
 FormatOpt = Annotated[
     str,
-    typer.Option("--format", help="'table' (human) or 'json', on stdout."),
+    text_format("json", help="'text' (human) or 'json', on stdout.", aliases={"table": "text"}),
 ]
 
 
@@ -67,44 +58,17 @@ def register(app: typer.Typer) -> None:
     app.command("check", help=CHECK_HELP, no_args_is_help=True)(check)
 
 
+@with_settings(*OBSERVE_OPTIONS)
 def check(
     plan: PlanArg,
     source: SourceArg,
     inventory: InventoryOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    output_format: FormatOpt = "table",
-    on_error: OnErrorOpt = "stop",
-    fields: FieldsOpt = None,
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    cache_dir: CacheDirOpt = None,
-    memory_limit: MemoryOpt = "4GB",
-    temp_dir: TempDirOpt = None,
-    onprem_cidr: OnpremOpt = None,
-    partner_cidr: PartnerOpt = None,
-    quiet: QuietOpt = False,
+    output_format: FormatOpt = "text",
+    *,
+    settings: Settings,
 ) -> None:
     from zt_flows.recommend import check_plan, read_plan, settings_from_record
 
-    if output_format not in ("table", "json"):
-        raise UsageError(f"--format: expected 'table' or 'json', found {output_format!r}")
-    settings = build_settings(
-        since=since,
-        until=until,
-        profile=profile,
-        region=region,
-        endpoint_url=endpoint_url,
-        cache_dir=cache_dir,
-        on_error=on_error,
-        fields=fields,
-        memory_limit=memory_limit,
-        temp_dir=temp_dir,
-        quiet=quiet,
-        onprem_cidrs=onprem_cidr,
-        partner_cidrs=partner_cidr,
-    )
     the_plan = read_plan(plan)
     with observed(source, inventory, settings) as (_, observation, _progress):
         found_inventory = observation.inventory

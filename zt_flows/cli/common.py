@@ -1,4 +1,5 @@
-"""Options shared by several commands, and the one place that builds :class:`Settings`."""
+"""The one place that builds :class:`Settings` from the command line, and the observation
+every command that reads flow logs starts from."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import duckdb
@@ -16,145 +15,7 @@ if TYPE_CHECKING:
     from zt_flows.pipeline import Observation
     from zt_flows.progress import Progress
 
-from zt_flows.settings import (
-    AwsSettings,
-    EngineSettings,
-    OnError,
-    Settings,
-    SourceSettings,
-    default_cache_dir,
-    parse_window,
-)
-
-WINDOW = "Observation window"
-AWS = "AWS"
-ENGINE = "Engine"
-
-SourceArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="SOURCE",
-        help="Flow logs: s3://bucket/prefix, cwlogs://LOG-GROUP\\[/STREAM-PREFIX], or a local"
-        " file or folder (Parquet, gzip or plain text, CloudWatch Logs export files).",
-        show_default=False,
-    ),
-]
-FieldsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--fields",
-        help="The fields of text without a header line (CloudWatch Logs, exports), in order:"
-        " 'version account-id interface-id ...' or the log format as AWS prints it,"
-        " '${version} ${account-id} ...'. Default: the version-2 default format.",
-        rich_help_panel="Input",
-        show_default=False,
-    ),
-]
-InventoryOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--inventory",
-        help="Inventory snapshot folder (describe-*.json). Without it, collect from AWS first.",
-        file_okay=False,
-        show_default=False,
-    ),
-]
-SinceOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--since",
-        help="Start of the window: a duration before now (7d, 36h) or an ISO time (2026-11-01).",
-        rich_help_panel=WINDOW,
-        show_default=False,
-    ),
-]
-UntilOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--until",
-        help="End of the window (exclusive): a duration before now or an ISO time.",
-        rich_help_panel=WINDOW,
-        show_default=False,
-    ),
-]
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option("--profile", help="AWS profile name.", rich_help_panel=AWS, show_default=False),
-]
-RegionOpt = Annotated[
-    str | None,
-    typer.Option("--region", help="AWS region.", rich_help_panel=AWS, show_default=False),
-]
-EndpointOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint-url",
-        envvar="AWS_ENDPOINT_URL",
-        help="Custom AWS endpoint (S3-compatible store, local test server).",
-        rich_help_panel=AWS,
-        show_default=False,
-    ),
-]
-CacheDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--cache-dir",
-        envvar="ZTFLOWS_CACHE_DIR",
-        help=f"Where downloaded S3 objects are kept (default {default_cache_dir()}).",
-        rich_help_panel=ENGINE,
-        show_default=False,
-    ),
-]
-OnErrorOpt = Annotated[
-    str,
-    typer.Option(
-        "--on-error",
-        help="On a corrupt object or bad record: 'stop' with a message, or 'skip' it and report.",
-        rich_help_panel=ENGINE,
-    ),
-]
-MemoryOpt = Annotated[
-    str,
-    typer.Option(
-        "--memory-limit",
-        help="DuckDB memory limit; beyond it, work spills to --temp-dir.",
-        rich_help_panel=ENGINE,
-    ),
-]
-TempDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--temp-dir",
-        help="Spill directory for large aggregations (default: DuckDB's own).",
-        rich_help_panel=ENGINE,
-        show_default=False,
-    ),
-]
-NETWORKS = "Networks you name"
-OnpremOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--onprem-cidr",
-        help="An on-premises range reached over VPN or Direct Connect (repeat for several)."
-        " Rules from such a range narrow to the range at most, never to the hosts seen.",
-        rich_help_panel=NETWORKS,
-        show_default=False,
-    ),
-]
-PartnerOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--partner-cidr",
-        help="A partner's range, public or private (repeat for several). Rules narrow to the"
-        " range at most, never to the partner hosts seen in the window.",
-        rich_help_panel=NETWORKS,
-        show_default=False,
-    ),
-]
-QuietOpt = Annotated[
-    bool,
-    typer.Option("--quiet", "-q", help="No progress bars."),
-]
+from zt_flows.settings import OnError, RecommendSettings, Settings, parse_window
 
 
 @contextmanager
@@ -186,56 +47,113 @@ def build_settings(
     region: str | None = None,
     endpoint_url: str | None = None,
     cache_dir: Path | None = None,
-    on_error: str = "stop",
+    on_error: str | None = None,
     fields: str | None = None,
-    memory_limit: str = "4GB",
+    memory_limit: str | None = None,
     temp_dir: Path | None = None,
-    quiet: bool = False,
-    onprem_cidrs: list[str] | None = None,
-    partner_cidrs: list[str] | None = None,
+    quiet: bool | None = None,
+    onprem_cidr: list[str] | None = None,
+    partner_cidr: list[str] | None = None,
+    min_flows: int | None = None,
+    min_days: int | None = None,
+    port_range: list[str] | None = None,
+    port_range_density: float | None = None,
     base: Settings | None = None,
 ) -> Settings:
-    """The frozen settings for one run, from the command line."""
+    """The frozen settings for one run: ``base`` (the defaults) with what the command line
+    gave. A keyword is named after its option (``--onprem-cidr``: ``onprem_cidr``); ``None``
+    (the option not given) keeps ``base``'s value, so no setting is dropped on the way."""
     from zt_flows.errors import UsageError
 
-    if on_error not in ("stop", "skip"):
-        raise UsageError(f"--on-error: expected 'stop' or 'skip', found {on_error!r}")
-    policy: OnError = "skip" if on_error == "skip" else "stop"
-    text_fields: tuple[str, ...] | None = None
+    base = base or Settings()
+    sources: dict[str, object] = {}
+    if cache_dir is not None:
+        sources["cache_dir"] = cache_dir
+    if on_error is not None:
+        if on_error not in ("stop", "skip"):
+            raise UsageError(f"--on-error: expected 'stop' or 'skip', found {on_error!r}")
+        policy: OnError = "skip" if on_error == "skip" else "stop"
+        sources["on_error"] = policy
+    if quiet is not None:
+        sources["progress"] = not quiet
     if fields is not None:
         from zt_flows.schema import parse_field_list
 
         try:
-            text_fields = parse_field_list(fields)
+            sources["text_fields"] = parse_field_list(fields)
         except ValueError as exc:
             raise UsageError(f"--fields: {exc}") from None
-    base = base or Settings()
+    engine: dict[str, object] = {}
+    if memory_limit is not None:
+        engine["memory_limit"] = memory_limit
+    if temp_dir is not None:
+        engine["temp_dir"] = temp_dir
+    aws = {
+        name: value
+        for name, value in (
+            ("profile", profile),
+            ("region", region),
+            ("endpoint_url", endpoint_url),
+        )
+        if value is not None
+    }
+    conversations: dict[str, object] = {}
+    if onprem_cidr:
+        conversations["onprem_cidrs"] = _cidrs("--onprem-cidr", onprem_cidr)
+    if partner_cidr:
+        conversations["partner_cidrs"] = _cidrs("--partner-cidr", partner_cidr)
     return replace(
         base,
-        window=parse_window(since, until),
-        aws=replace(base.aws, profile=profile, region=region, endpoint_url=endpoint_url),
-        sources=SourceSettings(
-            cache_dir=cache_dir or base.sources.cache_dir,
-            download_workers=base.sources.download_workers,
-            on_error=policy,
-            progress=not quiet,
-            list_page_size=base.sources.list_page_size,
-            text_fields=text_fields or base.sources.text_fields,
-            log_events_page_size=base.sources.log_events_page_size,
-        ),
-        engine=EngineSettings(
-            memory_limit=memory_limit, threads=base.engine.threads, temp_dir=temp_dir
-        ),
-        conversations=replace(
-            base.conversations,
-            onprem_cidrs=_cidrs("--onprem-cidr", onprem_cidrs)
-            if onprem_cidrs
-            else base.conversations.onprem_cidrs,
-            partner_cidrs=_cidrs("--partner-cidr", partner_cidrs)
-            if partner_cidrs
-            else base.conversations.partner_cidrs,
-        ),
+        window=parse_window(since, until) if since or until else base.window,
+        aws=replace(base.aws, **aws),  # type: ignore[arg-type]
+        sources=replace(base.sources, **sources),  # type: ignore[arg-type]
+        engine=replace(base.engine, **engine),  # type: ignore[arg-type]
+        conversations=replace(base.conversations, **conversations),  # type: ignore[arg-type]
+        recommend=_recommend(base.recommend, min_flows, min_days, port_range, port_range_density),
     )
+
+
+def _recommend(
+    base: RecommendSettings,
+    min_flows: int | None,
+    min_days: int | None,
+    port_ranges: list[str] | None,
+    density: float | None,
+) -> RecommendSettings:
+    from zt_flows.errors import UsageError
+
+    changes: dict[str, object] = {}
+    for name, value, low in (
+        ("min_flows", min_flows, 1),
+        ("min_days", min_days, 1),
+    ):
+        if value is not None:
+            if value < low:
+                option = "--" + name.replace("_", "-")
+                raise UsageError(f"{option}: expected an integer of at least {low}, found {value}")
+            changes[name] = value
+    if port_ranges:
+        changes["port_ranges"] = tuple(sorted({_port_range(text) for text in port_ranges}))
+    if density is not None:
+        if not 0 < density <= 1:
+            raise UsageError(f"--port-range-density: expected a share in (0, 1], found {density}")
+        changes["port_range_density"] = density
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _port_range(text: str) -> tuple[int, int]:
+    from zt_flows.errors import UsageError
+
+    low, sep, high = text.strip().partition("-")
+    try:
+        bounds = (int(low), int(high)) if sep else (-1, -1)
+    except ValueError:
+        bounds = (-1, -1)
+    if not 0 <= bounds[0] < bounds[1] <= 65535:
+        raise UsageError(
+            f"--port-range: expected LOW-HIGH with 0 <= LOW < HIGH <= 65535, found {text!r}"
+        )
+    return bounds
 
 
 def _cidrs(option: str, values: list[str]) -> tuple[str, ...]:
@@ -254,22 +172,6 @@ def _cidrs(option: str, values: list[str]) -> tuple[str, ...]:
 
 
 __all__ = [
-    "AwsSettings",
-    "CacheDirOpt",
-    "EndpointOpt",
-    "FieldsOpt",
-    "InventoryOpt",
-    "MemoryOpt",
-    "OnErrorOpt",
-    "OnpremOpt",
-    "PartnerOpt",
-    "ProfileOpt",
-    "QuietOpt",
-    "RegionOpt",
-    "SinceOpt",
-    "SourceArg",
-    "TempDirOpt",
-    "UntilOpt",
     "build_settings",
     "observed",
 ]

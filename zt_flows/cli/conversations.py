@@ -8,26 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zt_flows.cli.common import (
-    CacheDirOpt,
-    EndpointOpt,
-    FieldsOpt,
+from zt_flows.cli.common import observed
+from zt_flows.cli.options import (
+    OBSERVE_OPTIONS,
     InventoryOpt,
-    MemoryOpt,
-    OnErrorOpt,
-    OnpremOpt,
-    PartnerOpt,
-    ProfileOpt,
-    QuietOpt,
-    RegionOpt,
-    SinceOpt,
     SourceArg,
-    TempDirOpt,
-    UntilOpt,
-    build_settings,
-    observed,
+    text_format,
+    with_settings,
 )
-from zt_flows.errors import UsageError
+from zt_flows.settings import Settings
 
 if TYPE_CHECKING:
     from zt_flows.conversations import ConversationReport
@@ -55,7 +44,7 @@ OutOpt = Annotated[
     typer.Option("--out", "-o", help="Write the edge table here (Parquet).", dir_okay=False),
 ]
 FormatOpt = Annotated[
-    str, typer.Option("--format", help="Report format: 'text' (on stderr) or 'json' (on stdout).")
+    str, text_format("json", help="Report format: 'text' (on stderr) or 'json' (on stdout).")
 ]
 
 
@@ -64,46 +53,19 @@ def register(app: typer.Typer) -> None:
     app.command("conversations", help=HELP, no_args_is_help=True)(conversations)
 
 
+@with_settings(*OBSERVE_OPTIONS)
 def conversations(
     source: SourceArg,
     out: OutOpt,
     inventory: InventoryOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    on_error: OnErrorOpt = "stop",
-    fields: FieldsOpt = None,
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    cache_dir: CacheDirOpt = None,
-    memory_limit: MemoryOpt = "4GB",
-    temp_dir: TempDirOpt = None,
-    onprem_cidr: OnpremOpt = None,
-    partner_cidr: PartnerOpt = None,
-    quiet: QuietOpt = False,
     report_format: FormatOpt = "text",
+    *,
+    settings: Settings,
 ) -> None:
     from zt_flows.cli.console import print_warnings
     from zt_flows.conversations import write_edges
     from zt_flows.writable import check_writable_file
 
-    if report_format not in ("text", "json"):
-        raise UsageError(f"--format: expected 'text' or 'json', found {report_format!r}")
-    settings = build_settings(
-        since=since,
-        until=until,
-        profile=profile,
-        region=region,
-        endpoint_url=endpoint_url,
-        cache_dir=cache_dir,
-        on_error=on_error,
-        fields=fields,
-        memory_limit=memory_limit,
-        temp_dir=temp_dir,
-        quiet=quiet,
-        onprem_cidrs=onprem_cidr,
-        partner_cidrs=partner_cidr,
-    )
     check_writable_file(out, option="--out")
     with observed(source, inventory, settings) as (_, observation, _progress):
         write_edges(observation.conversations.edges, out)

@@ -8,8 +8,9 @@ from typing import Annotated, cast
 
 import typer
 
-from zt_flows.errors import ExitCode, UsageError
-from zt_flows.settings import SEVERITIES, Severity
+from zt_flows.cli.options import fail_on, text_format
+from zt_flows.errors import ExitCode
+from zt_flows.settings import Severity
 
 HELP = "\n\n".join(
     [
@@ -37,14 +38,7 @@ NewArg = Annotated[
     typer.Argument(metavar="NEW_OUT", help="The later run's --out folder.", show_default=False),
 ]
 FailOnNewOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--fail-on",
-        help="Exit 1 when a new finding is at or above this severity: "
-        + ", ".join(reversed(SEVERITIES))
-        + ".",
-        show_default=False,
-    ),
+    str | None, fail_on("Exit 1 when a new finding is at or above this severity.")
 ]
 InventoryOverride = Annotated[
     Path | None,
@@ -61,19 +55,11 @@ def register(app: typer.Typer) -> None:
     app.command("diff", help=HELP, no_args_is_help=True)(diff)
 
 
-def check_fail_on(fail_on: str | None) -> None:
-    if fail_on is not None and fail_on not in SEVERITIES:
-        raise UsageError(
-            f"--fail-on: expected one of {', '.join(reversed(SEVERITIES))}, found {fail_on!r}"
-        )
-
-
 def diff(
     old: OldArg,
     new: NewArg,
     output_format: Annotated[
-        str,
-        typer.Option("--format", help="'text', 'json' or 'markdown', on stdout."),
+        str, text_format("json", "markdown", help="'text', 'json' or 'markdown', on stdout.")
     ] = "text",
     fail_on: FailOnNewOpt = None,
     old_inventory: InventoryOverride = None,
@@ -82,11 +68,6 @@ def diff(
     from zt_flows.diff import diff_runs, diff_section, diff_text, read_run
     from zt_flows.inventory.load import load_inventory
 
-    if output_format not in ("text", "json", "markdown"):
-        raise UsageError(
-            f"--format: expected 'text', 'json' or 'markdown', found {output_format!r}"
-        )
-    check_fail_on(fail_on)
     result = diff_runs(
         read_run(old),
         read_run(new),

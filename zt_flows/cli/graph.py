@@ -5,29 +5,30 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from zt_flows.cli.common import (
-    EndpointOpt,
-    InventoryOpt,
-    ProfileOpt,
-    QuietOpt,
-    RegionOpt,
-    SinceOpt,
-    UntilOpt,
-    build_settings,
-)
 from zt_flows.cli.console import stderr_console
+from zt_flows.cli.options import (
+    AWS_OPTIONS,
+    QUIET_OPTION,
+    WINDOW_OPTIONS,
+    InventoryOpt,
+    choice,
+    with_settings,
+)
 from zt_flows.errors import UsageError
+from zt_flows.graph import GRAPH_FORMATS, LEVELS
+from zt_flows.settings import Settings
 
 if TYPE_CHECKING:
     import networkx as nx
     import polars as pl
 
+    from zt_flows.graph import GraphLevel
     from zt_flows.inventory.model import Inventory
-    from zt_flows.settings import Settings, TimeWindow
+    from zt_flows.settings import TimeWindow
 
 OUTPUT = "Output"
 _UNITS = {"security_group": "security groups", "eni": "network interfaces", "subnet": "subnets"}
@@ -73,6 +74,7 @@ Edges whose every attempt was rejected (scans, a denied client) are left out unl
 """
 
 
+@with_settings(*WINDOW_OPTIONS, *AWS_OPTIONS, QUIET_OPTION)
 def graph(
     edges: Annotated[
         Path,
@@ -96,16 +98,19 @@ def graph(
     inventory: InventoryOpt = None,
     level: Annotated[
         str,
-        typer.Option(
+        choice(
             "--level",
+            LEVELS,
+            listed=True,
             help="Node granularity: security_group, eni or subnet.",
             rich_help_panel=OUTPUT,
         ),
     ] = "security_group",
     fmt: Annotated[
         str | None,
-        typer.Option(
+        choice(
             "--format",
+            GRAPH_FORMATS,
             help="graphml, json, dot, svg or png (default: from the extension of --out).",
             rich_help_panel=OUTPUT,
             show_default=False,
@@ -119,40 +124,19 @@ def graph(
             rich_help_panel=OUTPUT,
         ),
     ] = False,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    quiet: QuietOpt = False,
+    *,
+    settings: Settings,
 ) -> None:
     from zt_flows.conversations.io import read_edges
-    from zt_flows.graph import (
-        GRAPH_FORMATS,
-        LEVELS,
-        build_graph,
-        drop_rejected_only,
-        export_graph,
-        format_for,
-    )
+    from zt_flows.graph import build_graph, drop_rejected_only, export_graph, format_for
 
-    chosen_level = next((lv for lv in LEVELS if lv == level), None)
-    if chosen_level is None:
-        raise UsageError(f"--level: expected one of {', '.join(LEVELS)}, found {level!r}")
+    chosen_level = cast("GraphLevel", level)  # one of LEVELS: --level is a choice
     chosen = format_for(out) if fmt is None else format_for(f"x.{fmt}")
-    if chosen is None:
-        found = repr(fmt) if fmt is not None else f"the file name {out.name!r}"
+    if chosen is None:  # --format is a choice: only the file name can be unknown
         raise UsageError(
-            f"--format: expected one of {', '.join(GRAPH_FORMATS)}, found {found}",
+            f"--format: expected one of {', '.join(GRAPH_FORMATS)},"
+            f" found the file name {out.name!r}",
         )
-    settings = build_settings(
-        since=since,
-        until=until,
-        profile=profile,
-        region=region,
-        endpoint_url=endpoint_url,
-        quiet=quiet,
-    )
     from zt_flows.writable import check_writable_file
 
     check_writable_file(out, option="--out")
@@ -162,7 +146,7 @@ def graph(
     if not include_rejected:
         result = drop_rejected_only(result)
     export_graph(result, out, chosen)
-    if not quiet:
+    if settings.sources.progress:
         stderr_console.print(_summary(result, out), markup=False, soft_wrap=True)
     typer.echo(str(out))
 

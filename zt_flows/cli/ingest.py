@@ -8,22 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zt_flows.cli.common import (
-    CacheDirOpt,
-    EndpointOpt,
-    FieldsOpt,
-    MemoryOpt,
-    OnErrorOpt,
-    ProfileOpt,
-    QuietOpt,
-    RegionOpt,
-    SinceOpt,
-    SourceArg,
-    TempDirOpt,
-    UntilOpt,
-    build_settings,
-)
-from zt_flows.errors import UsageError
+from zt_flows.cli.options import READ_OPTIONS, SourceArg, text_format, with_settings
+from zt_flows.settings import Settings
 
 if TYPE_CHECKING:
     from zt_flows.sources import IngestSummary
@@ -77,11 +63,7 @@ leaves them out and counts them instead. A run that skipped everything exits 2.
 """
 
 FormatOpt = Annotated[
-    str,
-    typer.Option(
-        "--format",
-        help="Summary format: 'text' (on stderr) or 'json' (on stdout).",
-    ),
+    str, text_format("json", help="Summary format: 'text' (on stderr) or 'json' (on stdout).")
 ]
 OutOpt = Annotated[
     Path | None,
@@ -100,21 +82,13 @@ def register(app: typer.Typer) -> None:
     app.command("ingest", help=INGEST_HELP, no_args_is_help=True)(ingest)
 
 
+@with_settings(*READ_OPTIONS)
 def ingest(
     source: SourceArg,
     out: OutOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    on_error: OnErrorOpt = "stop",
-    fields: FieldsOpt = None,
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    cache_dir: CacheDirOpt = None,
-    memory_limit: MemoryOpt = "4GB",
-    temp_dir: TempDirOpt = None,
-    quiet: QuietOpt = False,
     summary_format: FormatOpt = "text",
+    *,
+    settings: Settings,
 ) -> None:
     # Imports here keep `ztflows --help` fast.
     from zt_flows.cli.console import RichProgress
@@ -122,21 +96,6 @@ def ingest(
     from zt_flows.sources import read_flow_logs, write_records
     from zt_flows.writable import check_writable_file
 
-    if summary_format not in ("text", "json"):
-        raise UsageError(f"--format: expected 'text' or 'json', found {summary_format!r}")
-    settings = build_settings(
-        since=since,
-        until=until,
-        profile=profile,
-        region=region,
-        endpoint_url=endpoint_url,
-        cache_dir=cache_dir,
-        on_error=on_error,
-        fields=fields,
-        memory_limit=memory_limit,
-        temp_dir=temp_dir,
-        quiet=quiet,
-    )
     if out is not None:
         check_writable_file(out, option="--out")
     con = connect_engine(settings.engine)

@@ -10,11 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from zt_flows.cli.common import AWS, EndpointOpt, QuietOpt, build_settings
 from zt_flows.cli.console import RichProgress
+from zt_flows.cli.options import AWS, ENDPOINT_OPTION, QUIET_OPTION, text_format, with_settings
 from zt_flows.inventory import snapshot_files
 from zt_flows.inventory.model import Inventory
 from zt_flows.inventory.organization import DEFAULT_ROLE_NAME
+from zt_flows.settings import Settings
 
 # What a snapshot without describe-flow-logs.json means for the analysis.
 NO_FLOW_LOGS = "flow-log coverage unknown: groups are judged by which ENIs wrote records"
@@ -57,6 +58,7 @@ SHOW_HELP = (
 
 
 @inventory_app.command("collect", help=COLLECT_HELP, no_args_is_help=True)
+@with_settings(ENDPOINT_OPTION, QUIET_OPTION)
 def collect(
     out: Annotated[
         Path,
@@ -117,8 +119,8 @@ def collect(
             rich_help_panel=AWS,
         ),
     ] = DEFAULT_ROLE_NAME,
-    endpoint_url: EndpointOpt = None,
-    quiet: QuietOpt = False,
+    *,
+    settings: Settings,
 ) -> None:
     from zt_flows.aws import make_session
     from zt_flows.errors import UsageError
@@ -130,14 +132,11 @@ def collect(
     if all_regions and regions:
         raise UsageError("pass either --all-regions or --region, not both")
     check_writable_dir(out, option="--out")
-    settings = build_settings(
-        profile=profiles[0] if len(profiles) == 1 else None,
-        region=regions[0] if regions else None,
-        endpoint_url=endpoint_url,
-        quiet=quiet,
-    )
+    # One profile (or region) is the session's own; several are collected one by one.
     aws = replace(
         settings.aws,
+        profile=profiles[0] if len(profiles) == 1 else None,
+        region=regions[0] if regions else None,
         regions=(ALL_REGIONS,) if all_regions else tuple(regions),
         profiles=tuple(profiles) if len(profiles) > 1 else (),
         assume_roles=tuple(assume_role or []),
@@ -145,7 +144,7 @@ def collect(
         role_name=_role_name(role_name),
     )
     collected = collect_snapshot(
-        make_session(aws), aws, out, progress=RichProgress(enabled=not quiet)
+        make_session(aws), aws, out, progress=RichProgress(enabled=settings.sources.progress)
     )
     folder = collected.folder
     for failure in collected.failures:
@@ -186,14 +185,11 @@ def show(
         typer.Argument(metavar="DIR...", help="Snapshot folder(s).", show_default=False),
     ],
     output_format: Annotated[
-        str, typer.Option("--format", help="'text' (human) or 'json', on stdout.")
+        str, text_format("json", help="'text' (human) or 'json', on stdout.")
     ] = "text",
 ) -> None:
-    from zt_flows.errors import UsageError
     from zt_flows.inventory.load import load_inventory
 
-    if output_format not in ("text", "json"):
-        raise UsageError(f"--format: expected 'text' or 'json', found {output_format!r}")
     inventory = load_inventory(directory)
     if output_format == "json":
         typer.echo(json.dumps(describe(inventory), indent=2, sort_keys=True))

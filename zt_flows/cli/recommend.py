@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zt_flows.cli.common import (
-    CacheDirOpt,
-    EndpointOpt,
-    FieldsOpt,
+from zt_flows.cli.common import observed
+from zt_flows.cli.options import (
+    OBSERVE_OPTIONS,
+    PLAN_OPTIONS,
     InventoryOpt,
-    MemoryOpt,
-    OnErrorOpt,
-    OnpremOpt,
-    PartnerOpt,
-    ProfileOpt,
-    QuietOpt,
-    RegionOpt,
-    SinceOpt,
     SourceArg,
-    TempDirOpt,
-    UntilOpt,
-    build_settings,
-    observed,
+    with_settings,
 )
-from zt_flows.errors import OutputError, UsageError
+from zt_flows.errors import OutputError
+from zt_flows.settings import Settings
 
 if TYPE_CHECKING:
     from zt_flows.findings import Finding
     from zt_flows.recommend.plan import Plan
     from zt_flows.rules import RuleAnalysis
-    from zt_flows.settings import Settings
-
-RECOMMEND = "Recommendation"
 
 RECOMMEND_HELP = """\
 Propose least-privilege security-group rules from observed traffic, verified by replay.
@@ -73,43 +59,6 @@ FindingsOpt = Annotated[
         show_default=False,
     ),
 ]
-MinFlowsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--min-flows",
-        help="Rules resting on fewer flows are flagged low-confidence.",
-        rich_help_panel=RECOMMEND,
-        show_default=False,
-    ),
-]
-MinDaysOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--min-days",
-        help="Rules seen on fewer days are flagged low-confidence.",
-        rich_help_panel=RECOMMEND,
-        show_default=False,
-    ),
-]
-PortRangeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--port-range",
-        help="A port range services use as a range, LOW-HIGH (repeat for several; default"
-        " 30000-32767, Kubernetes NodePorts): observed ports spread across it keep the range.",
-        rich_help_panel=RECOMMEND,
-        show_default=False,
-    ),
-]
-DensityOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--port-range-density",
-        help="Merge observed ports into a range only when this share of it was seen (0.5).",
-        rich_help_panel=RECOMMEND,
-        show_default=False,
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -117,28 +66,14 @@ def register(app: typer.Typer) -> None:
     app.command("recommend", help=RECOMMEND_HELP, no_args_is_help=True)(recommend)
 
 
+@with_settings(*OBSERVE_OPTIONS, *PLAN_OPTIONS)
 def recommend(
     source: SourceArg,
     out: OutOpt,
     inventory: InventoryOpt = None,
     findings: FindingsOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    min_flows: MinFlowsOpt = None,
-    min_days: MinDaysOpt = None,
-    port_range: PortRangeOpt = None,
-    port_range_density: DensityOpt = None,
-    on_error: OnErrorOpt = "stop",
-    fields: FieldsOpt = None,
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    cache_dir: CacheDirOpt = None,
-    memory_limit: MemoryOpt = "4GB",
-    temp_dir: TempDirOpt = None,
-    onprem_cidr: OnpremOpt = None,
-    partner_cidr: PartnerOpt = None,
-    quiet: QuietOpt = False,
+    *,
+    settings: Settings,
 ) -> None:
     from zt_flows.atomic import write_text
     from zt_flows.cli.console import print_warnings
@@ -147,22 +82,6 @@ def recommend(
     from zt_flows.recommend import write_plan
     from zt_flows.writable import check_writable_file
 
-    settings = build_settings(
-        since=since,
-        until=until,
-        profile=profile,
-        region=region,
-        endpoint_url=endpoint_url,
-        cache_dir=cache_dir,
-        on_error=on_error,
-        fields=fields,
-        memory_limit=memory_limit,
-        temp_dir=temp_dir,
-        quiet=quiet,
-        onprem_cidrs=onprem_cidr,
-        partner_cidrs=partner_cidr,
-    )
-    settings = _recommend_settings(settings, min_flows, min_days, port_range, port_range_density)
     check_writable_file(out, option="--out")
     check_writable_file(findings or out.with_name("findings.json"), option="--findings")
     with observed(source, inventory, settings) as (_, observation, _progress):
@@ -181,45 +100,6 @@ def recommend(
     print_warnings(observation.warnings)
     if result.analysis.unexplained or result.analysis.not_evaluable or result.analysis.notes:
         print_undecided(result.analysis)
-
-
-def _recommend_settings(
-    settings: Settings,
-    min_flows: int | None,
-    min_days: int | None,
-    port_ranges: list[str] | None,
-    density: float | None,
-) -> Settings:
-    changes: dict[str, object] = {}
-    for name, value, low in (
-        ("min_flows", min_flows, 1),
-        ("min_days", min_days, 1),
-    ):
-        if value is not None:
-            if value < low:
-                option = "--" + name.replace("_", "-")
-                raise UsageError(f"{option}: expected an integer of at least {low}, found {value}")
-            changes[name] = value
-    if port_ranges:
-        changes["port_ranges"] = tuple(sorted({_port_range(text) for text in port_ranges}))
-    if density is not None:
-        if not 0 < density <= 1:
-            raise UsageError(f"--port-range-density: expected a share in (0, 1], found {density}")
-        changes["port_range_density"] = density
-    return replace(settings, recommend=replace(settings.recommend, **changes))  # type: ignore[arg-type]
-
-
-def _port_range(text: str) -> tuple[int, int]:
-    low, sep, high = text.strip().partition("-")
-    try:
-        bounds = (int(low), int(high)) if sep else (-1, -1)
-    except ValueError:
-        bounds = (-1, -1)
-    if not 0 <= bounds[0] < bounds[1] <= 65535:
-        raise UsageError(
-            f"--port-range: expected LOW-HIGH with 0 <= LOW < HIGH <= 65535, found {text!r}"
-        )
-    return bounds
 
 
 def print_undecided(analysis: RuleAnalysis) -> None:
