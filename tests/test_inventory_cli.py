@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, SAMPLE_DATA
 
-from tests.conftest import FIXTURES, SAMPLE_DATA
 from zt_flows.cli import main
 
 HANDMADE = FIXTURES / "inventory" / "handmade"

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FIXTURES
 
-from tests.conftest import FIXTURES
 from zt_flows.errors import InventoryFormatError
 from zt_flows.inventory import InterfaceRole, Inventory, load_inventory, parse_snapshot
 from zt_flows.inventory.model import FlowLogConfig, PrefixList

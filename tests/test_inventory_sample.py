@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import SAMPLE_DATA
 
-from tests.conftest import SAMPLE_DATA
 from zt_flows.inventory import (
     EndpointKind,
     InterfaceRole,

@@ -26,8 +26,8 @@ from urllib.parse import parse_qs
 
 import boto3
 import pytest
+from conftest import FIXTURES, REPO_ROOT
 
-from tests.conftest import FIXTURES, REPO_ROOT
 from zt_flows.cli import main
 from zt_flows.errors import AwsAccessDeniedError
 from zt_flows.inventory import InterfaceRole, collect_inventory, load_inventory
