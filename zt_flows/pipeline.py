@@ -45,7 +45,7 @@ from zt_flows.rules import (
     evaluate_rules,
     measure_nat_service_traffic,
 )
-from zt_flows.settings import SEVERITIES, Settings, Severity
+from zt_flows.settings import SEVERITIES, Settings
 from zt_flows.sources import FlowLogs, IngestSummary, read_flow_logs
 from zt_flows.sources.model import count_skipped
 from zt_flows.terraform import render_terraform
@@ -171,10 +171,6 @@ class Recommendation:
     analysis: RuleAnalysis
     plan: Plan
     findings: tuple[Finding, ...]
-
-    def findings_at_or_above(self, severity: Severity) -> tuple[Finding, ...]:
-        level = SEVERITIES.index(severity)
-        return tuple(f for f in self.findings if SEVERITIES.index(f.severity) >= level)
 
 
 def build_recommendation(observation: Observation, settings: Settings) -> Recommendation:

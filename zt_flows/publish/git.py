@@ -82,10 +82,6 @@ class Git:
     def resolve(self, ref: str) -> str:
         return self.run("rev-parse", "--verify", f"{ref}^{{commit}}").strip()
 
-    def current_branch(self) -> str | None:
-        name = self.run("rev-parse", "--abbrev-ref", "HEAD", check=False).strip()
-        return None if name in ("", "HEAD") else name
-
     def dirty_files(self) -> list[str]:
         """Tracked files with uncommitted changes (untracked files do not count)."""
         out = self.run("status", "--porcelain", "--untracked-files=no")

@@ -54,14 +54,6 @@ class RulePeer:
     vpc_id: str | None = field(default=None, compare=False)  # a group reached by a peering
 
     @property
-    def is_ipv6(self) -> bool:
-        return self.kind == "cidr" and ":" in self.value
-
-    @property
-    def is_cidr(self) -> bool:
-        return self.kind == "cidr"
-
-    @property
     def is_public_any(self) -> bool:
         """0.0.0.0/0 or ::/0."""
         return self.kind == "cidr" and self.value in ("0.0.0.0/0", "::/0")
