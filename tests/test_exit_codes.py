@@ -27,6 +27,7 @@ from support.sources import record
 from zt_flows.cli import main
 from zt_flows.cli.errors import run_guarded
 from zt_flows.errors import ExitCode
+from zt_flows.sources.scanerrors import interrupted_query, scan_errors
 
 INVENTORY = SAMPLE_DATA / "inventory"
 
@@ -131,6 +132,32 @@ def test_an_interrupted_query_is_exit_130(capsys: pytest.CaptureFixture[str]) ->
     assert started.is_set()
     assert code == ExitCode.INTERRUPTED == 130
     assert capsys.readouterr().err.strip() == "interrupted"
+
+
+def test_ctrl_c_while_duckdb_reads_python_objects_is_exit_130(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ctrl-C while DuckDB calls back into Python (reading an Arrow object's schema)
+    surfaces as an InvalidInputException naming Python's KeyboardInterrupt: an
+    interruption, not a bug. Other invalid input stays what it is."""
+
+    class Interrupted:
+        """An Arrow stream whose schema read is stopped, as Ctrl-C stops it."""
+
+        def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+            raise KeyboardInterrupt
+
+    con = duckdb.connect()
+
+    def query() -> None:
+        with scan_errors({}):
+            con.register("stream", Interrupted())
+            con.execute("SELECT count(*) FROM stream").fetchall()
+
+    code = run_guarded(query, debug=False)
+    err = capsys.readouterr().err.strip()
+    assert (code, err) == (ExitCode.INTERRUPTED, "interrupted"), err
+    assert not interrupted_query(duckdb.InvalidInputException("Invalid Input Error: no"))
 
 
 def test_ctrl_c_during_the_scans_of_a_command_is_exit_130(tmp_path: Path) -> None:

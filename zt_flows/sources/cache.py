@@ -139,7 +139,12 @@ def staging_dir(root: Path) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        except KeyboardInterrupt:
+            # Ctrl-C landed during the cleanup itself: finish it, then stop.
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
 
 @contextmanager

@@ -41,14 +41,20 @@ def interrupted_query(exc: BaseException) -> bool:
 
     ``Connection.interrupt()`` raises :class:`duckdb.InterruptException`; a SIGINT that
     arrives while a query runs on the main thread surfaces as a plain
-    ``RuntimeError("Query interrupted")`` (DuckDB 2.0), the KeyboardInterrupt consumed.
+    ``RuntimeError("Query interrupted")`` (DuckDB 2.0), the KeyboardInterrupt consumed; one
+    that arrives while DuckDB calls back into Python (reading an Arrow object's schema)
+    surfaces as an ``InvalidInputException`` whose message ends with the KeyboardInterrupt
+    that Python raised there.
     """
     if isinstance(exc, duckdb.InterruptException):
         return True
+    if isinstance(exc, duckdb.InvalidInputException):
+        return f"failed: {KEYBOARD_INTERRUPT}" in str(exc)
     return type(exc) is RuntimeError and str(exc) == INTERRUPTED_QUERY
 
 
 INTERRUPTED_QUERY = "Query interrupted"
+KEYBOARD_INTERRUPT = "KeyboardInterrupt"
 
 
 @contextmanager
@@ -61,6 +67,8 @@ def scan_errors(files: Mapping[str, str]) -> Iterator[None]:
             raise KeyboardInterrupt from None
         raise
     except duckdb.Error as exc:
+        if interrupted_query(exc):
+            raise KeyboardInterrupt from None
         mapped = map_scan_error(files, exc)
         if mapped is None:
             raise
