@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import typer
@@ -85,5 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         debug="--debug" in args,
     )
     if argv is None:
+        # The command has finished (or failed) and said so: a Ctrl-C from here on would only
+        # turn its exit code into death by signal while the interpreter shuts down.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         sys.exit(code)
     return code
