@@ -116,7 +116,7 @@ def write_analysis(
     out.mkdir(parents=True, exist_ok=True)
     obs = result.observation
     with progress.task("writing outputs", total=7) as task:
-        ingest = obs.flows.summarize(con)
+        ingest = obs.ingest if obs.ingest is not None else obs.flows.summarize(con)
         task.advance()
         files = [
             _write_text(out / "records.json", _records_pointer(obs, ingest)),
@@ -128,7 +128,8 @@ def write_analysis(
         graph = build_graph(obs.conversations.edges, obs.inventory, level="security_group")
         files.append(export_graph(graph, out / "graph.graphml", "graphml"))
         # The picture shows the traffic that was allowed; rejected attempts are findings.
-        picture = export_graph(drop_rejected_only(graph), out / "graph.svg", "svg")
+        accepted = drop_rejected_only(graph)
+        picture = export_graph(accepted, out / "graph.svg", "svg")
         files.append(picture)
         task.advance()
         terraform = render_terraform(result.plan, out / "terraform", findings=result.findings)
@@ -144,6 +145,7 @@ def write_analysis(
                 ingest=ingest,
                 conversations=obs.conversations.report,
                 graph_svg=picture.read_text("utf-8"),
+                graph=accepted,
             ),
             out,
         )

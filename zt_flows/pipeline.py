@@ -7,7 +7,8 @@ recommendation, rendering) start from the :class:`Observation` it returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +18,8 @@ from zt_flows.conversations import Conversations, build_conversations
 from zt_flows.inventory import collect_inventory, load_inventory
 from zt_flows.inventory.model import Inventory
 from zt_flows.progress import NULL_PROGRESS, Progress
-from zt_flows.settings import Settings
-from zt_flows.sources import FlowLogs, read_flow_logs
+from zt_flows.settings import ConversationSettings, Settings
+from zt_flows.sources import FlowLogs, IngestSummary, read_flow_logs
 
 if TYPE_CHECKING:
     import boto3
@@ -36,6 +37,8 @@ class Observation:
     # Every interface that appears in any record (NODATA included): its traffic was logged,
     # so silence about it means no traffic, not no data.
     logged_interfaces: frozenset[str]
+    # With daily partials, the window's numbers (the records of reused days are not read).
+    ingest: IngestSummary | None = None
 
 
 def obtain_inventory(
@@ -79,16 +82,61 @@ def observe(
     session: boto3.session.Session | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> Observation:
-    """Read ``source``, then build conversations against ``inventory``."""
-    flows = read_flow_logs(source, settings, con, session=session, progress=progress)
-    conversations = build_conversations(
-        flows, inventory, settings.conversations, con, progress=progress
+    """Read ``source``, then build conversations against ``inventory``.
+
+    With ``settings.sources.state``, each UTC day is reduced once into a partial kept
+    there and later runs reduce only the days whose objects changed (``zt_flows.reduce``).
+    """
+    conv = replace(
+        settings.conversations,
+        identity_ports=settings.conversations.identity_ports | settings.recommend.admin_ports,
     )
+    if settings.sources.state is not None:
+        return _observe_partials(source, settings, conv, con, inventory, session, progress)
+    flows = read_flow_logs(source, settings, con, session=session, progress=progress)
+    conversations = build_conversations(flows, inventory, conv, con, progress=progress)
     return Observation(
         flows=flows,
         inventory=inventory,
         conversations=conversations,
         logged_interfaces=logged_interfaces(flows, con),
+    )
+
+
+def _observe_partials(
+    source: str | Path,
+    settings: Settings,
+    conv: ConversationSettings,
+    con: duckdb.DuckDBPyConnection,
+    inventory: Inventory,
+    session: boto3.session.Session | None,
+    progress: Progress,
+) -> Observation:
+    from zt_flows.conversations.build import conversations_from_reduced
+    from zt_flows.reduce import load_partials, open_state_for, reduce_flow_logs
+
+    assert settings.sources.state is not None
+    state = open_state_for(settings.sources.state, settings, session=session)
+    with tempfile.TemporaryDirectory(prefix="ztflows-partials-") as scratch:
+        reduction = reduce_flow_logs(
+            source,
+            settings,
+            con,
+            state=state,
+            scratch=Path(scratch),
+            session=session,
+            progress=progress,
+        )
+        load_partials(con, reduction.partials)
+    conversations = conversations_from_reduced(
+        con, inventory, conv, input_records=reduction.summary.flows, progress=progress
+    )
+    return Observation(
+        flows=reduction.flows,
+        inventory=inventory,
+        conversations=conversations,
+        logged_interfaces=reduction.logged_interfaces,
+        ingest=reduction.summary,
     )
 
 

@@ -80,6 +80,9 @@ class SourceSettings:
     progress: bool = True
     # Keys per S3 ListObjectsV2 page (S3's maximum is 1000).
     list_page_size: int = 1000
+    # Daily partials (zt_flows.reduce): a folder or s3://bucket/prefix; None reads every
+    # record of the window in one scan and keeps nothing.
+    state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,15 @@ class ConversationSettings:
     partner_cidrs: tuple[str, ...] = ()
     # Resolve the conversation day in this zone (UTC keeps days stable across users).
     day_timezone: str = "UTC"
+    # Internet peers fold into classes (the address ranges rules can tell apart) once a class
+    # holds more than this many distinct addresses; None never folds.
+    fold_threshold: int | None = 256
+    # Accepted TCP from internet clients to these ports keeps each client's identity: the
+    # recommender judges every one of them (a session or a probe). ``observe`` adds the
+    # recommender's admin ports.
+    identity_ports: frozenset[int] = frozenset({22, 3389})
+    # More CIDR blocks the classes must not straddle (a plan's peers, when it is checked).
+    fold_boundaries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

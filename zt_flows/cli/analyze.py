@@ -26,6 +26,7 @@ from zt_flows.cli.common import (
     build_settings,
     observed,
 )
+from zt_flows.cli.reduce import StateOpt, with_state
 from zt_flows.errors import ExitCode, UsageError
 from zt_flows.settings import SEVERITIES
 
@@ -94,6 +95,7 @@ def analyze(
     onprem_cidr: OnpremOpt = None,
     partner_cidr: PartnerOpt = None,
     quiet: QuietOpt = False,
+    state: StateOpt = "auto",
 ) -> int:
     from zt_flows.analysis import build_recommendation, write_analysis
 
@@ -117,6 +119,7 @@ def analyze(
         onprem_cidrs=onprem_cidr,
         partner_cidrs=partner_cidr,
     )
+    settings = with_state(settings, state)
     with observed(source, inventory, settings) as (con, observation, progress):
         result = build_recommendation(observation, settings)
         outputs = write_analysis(result, con, out, progress=progress)

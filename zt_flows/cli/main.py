@@ -16,6 +16,7 @@ from zt_flows.cli import (
     inventory,
     pr,
     recommend,
+    reduce,
     terraform,
 )
 from zt_flows.cli.errors import run_guarded
@@ -73,6 +74,7 @@ check.register(app)
 terraform.register(app)
 pr.register(app)
 analyze.register(app)
+reduce.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,6 @@ Shapes, from the narrowest to the broadest (the quota fitter moves a rule along 
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from zt_flows.recommend.plan import Peer
 from zt_flows.recommend.safety import KeptFor, Population, Populations
 from zt_flows.recommend.shapes import port_ranges
 from zt_flows.recommend.units import Unit
-from zt_flows.rules.facts import NetworkFacts
+from zt_flows.rules.facts import NetworkFacts, parse_address
 from zt_flows.rules.semantics import ICMPS, PORTED, PORTS, RulePeer, RuleSpec
 from zt_flows.settings import RecommendSettings
 
@@ -124,7 +123,7 @@ class Deriver:
         """Who ``unit``'s peer stands for, and the peer its rule may name."""
         peer, local, home = unit.peer, unit.local, unit.home
         facts = self.facts
-        private = peer.is_eni and facts.eni_holds(peer.id, ipaddress.ip_address(unit.address))
+        private = peer.is_eni and facts.eni_holds(peer.id, parse_address(unit.address))
         if peer.is_eni and not private:
             # Reached through its public address: a group reference matches private
             # addresses only, and a public address of an instance changes with it.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import networkx as nx
 import polars as pl
 
 from zt_flows import __version__
@@ -61,6 +62,9 @@ class ReportInput:
     conversations: ConversationReport | None = None
     graph_svg: str | None = None  # the security-group graph picture (zt_flows.graph)
     title: str = "Least-privilege security groups"
+    # The security-group graph of the accepted traffic, when the caller built it already
+    # (built from the edges otherwise: at scale, building it costs as much as the report).
+    graph: nx.DiGraph | None = None
 
 
 @dataclass(frozen=True)
@@ -390,7 +394,11 @@ def _findings(data: ReportInput, names: Names) -> tuple[SeverityBlock, ...]:
 def report_view(data: ReportInput) -> ReportView:
     """The report's facts. The picture is ``data.graph_svg``, or drawn from the edges."""
     names = Names(data.plan, data.inventory, data.edges)
-    graph = security_group_graph(data.edges, data.inventory)
+    graph = (
+        data.graph if data.graph is not None else security_group_graph(data.edges, data.inventory)
+    )
+    if graph is not None and not graph.number_of_nodes():
+        graph = None
     by_bytes, by_flows = top_talkers(data.edges, names)
     return ReportView(
         title=data.title,

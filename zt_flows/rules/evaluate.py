@@ -12,13 +12,12 @@ AWS: https://docs.aws.amazon.com/vpc/latest/userguide/vpc-security-groups.html
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
 from zt_flows.inventory.model import Direction
 from zt_flows.rules.edges import Edge, EdgeSide
-from zt_flows.rules.facts import IPAddress, IPNetwork, NetworkFacts, network
+from zt_flows.rules.facts import IPAddress, IPNetwork, NetworkFacts, network, parse_address
 from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
 
 Verdict = Literal["allowed", "denied", "external", "not_evaluable"]
@@ -190,7 +189,7 @@ class Evaluator:
         complete = True
         for text in peer.addrs:
             try:
-                address = ipaddress.ip_address(text)
+                address = parse_address(text)
             except ValueError:
                 return SideMatch(direction, "not_evaluable", reason=f"bad address {text!r}")
             hits = [r for r in rules if self.peer_matches(r.peer, peer, address, local.vpc_id)]

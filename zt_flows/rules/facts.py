@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from zt_flows.inventory.model import (
     NO_SECURITY_GROUP_ROLES,
@@ -45,6 +45,13 @@ NON_PUBLIC_BLOCKS: tuple[IPNetwork, ...] = tuple(
 
 def network(text: str) -> IPNetwork:
     return ipaddress.ip_network(text, strict=False)
+
+
+@lru_cache(maxsize=1 << 20)
+def parse_address(text: str) -> IPAddress:
+    """``ipaddress.ip_address``, remembered: the same few thousand addresses are parsed
+    again for every edge, unit and rule that names them (a ValueError is not cached)."""
+    return ipaddress.ip_address(text)
 
 
 def canonical_cidr(text: str) -> str:
@@ -149,9 +156,7 @@ class NetworkFacts:
         cached = self._eni_addresses.get(eni_id)
         if cached is None:
             eni = self.interfaces.get(eni_id)
-            cached = frozenset(
-                ipaddress.ip_address(a) for a in (eni.addresses if eni is not None else ())
-            )
+            cached = frozenset(parse_address(a) for a in (eni.addresses if eni is not None else ()))
             self._eni_addresses[eni_id] = cached
         return cached
 

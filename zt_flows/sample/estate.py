@@ -27,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +58,7 @@ SAAS = 300
 SCANNERS = 5000
 FLOW_LOG_ID = "fl-0e57a7e0000000001"
 I64 = npt.NDArray[np.int64]
+Arr = npt.NDArray[Any]  # integer or boolean columns
 
 
 @dataclass
@@ -246,7 +248,7 @@ class Batch:
     flags: list[I64] = field(default_factory=list)
     egress: list[I64] = field(default_factory=list)  # 0 ingress, 1 egress
 
-    def add(self, **columns: I64 | int) -> None:
+    def add(self, **columns: Arr | int) -> None:
         n = max(np.size(v) for v in columns.values())
         for name, value in columns.items():
             getattr(self, name).append(np.broadcast_to(np.asarray(value, np.int64), (n,)).copy())
@@ -255,18 +257,18 @@ class Batch:
 def _legs(
     b: Batch,
     *,
-    client_eni: I64 | None,
-    server_eni: I64 | None,
-    client: I64,
-    server: I64,
-    cport: I64,
-    sport: I64,
+    client_eni: Arr | None,
+    server_eni: Arr | None,
+    client: Arr,
+    server: Arr,
+    cport: Arr,
+    sport: Arr | int,
     proto: int,
-    start: I64,
-    first: I64,
-    packets: I64,
-    size: I64,
-    action: I64 | int = 0,
+    start: Arr,
+    first: Arr,
+    packets: Arr,
+    size: Arr,
+    action: Arr | int = 0,
 ) -> None:
     """The records one connection-interval leaves: request and response on each logged ENI."""
     tcp = proto == 6
@@ -328,7 +330,7 @@ class Traffic:
     def pick(self, services: I64, rng: np.random.Generator) -> I64:
         """A random member (its code) of each service in ``services``."""
         first, size = self.svc_first[services], self.svc_size[services]
-        return first + (rng.random(services.size) * size).astype(np.int64)
+        return np.asarray(first + (rng.random(services.size) * size).astype(np.int64), np.int64)
 
     def hour(self, index: int) -> Batch:
         est = self.estate
@@ -441,10 +443,10 @@ def _table(traffic: Traffic, b: Batch, fmt: Format) -> pa.Table:
     n = order.size
     enis = traffic.estate.enis
 
-    def strings(codes: I64, values: list[str]) -> pa.Array:
+    def strings(codes: I64, values: list[str]) -> pa.DictionaryArray[Any, Any]:
         used, inverse = np.unique(codes, return_inverse=True)
         dictionary = pa.array([values[int(c)] for c in used], pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), dictionary)
+        return pa.DictionaryArray.from_arrays(inverse.astype(np.int32), dictionary)
 
     eni_ids = [e.id for e in enis]
     subnet_ids = [aws_id("subnet", f"estate:{e.subnet}") for e in enis]
@@ -634,8 +636,8 @@ def _write_inventory(estate: Estate, folder: Path, fmt: Format) -> None:
             "generator": "zt_flows.sample.estate",
         },
     }
-    for name, doc in docs.items():
-        (folder / name).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    for name, document in docs.items():
+        (folder / name).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- entry point

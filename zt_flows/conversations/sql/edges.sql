@@ -21,9 +21,10 @@ CREATE OR REPLACE TEMP TABLE zt_edges AS
 WITH joined AS (
     SELECT
         z.*,
-        rc.kind AS c_kind, rc.id AS c_id, rc.vpc_id AS c_vpc, rc.label AS c_label,
-        rc.security_group_ids AS c_sgs, rc.interface_role AS c_role,
-        rs.kind AS s_kind, rs.id AS s_id, rs.vpc_id AS s_vpc, rs.label AS s_label,
+        rc.kind AS c_kind, coalesce(z.client_class, rc.id) AS c_id, rc.vpc_id AS c_vpc,
+        rc.label AS c_label, rc.security_group_ids AS c_sgs, rc.interface_role AS c_role,
+        rs.kind AS s_kind, coalesce(z.server_class, rs.id) AS s_id, rs.vpc_id AS s_vpc,
+        rs.label AS s_label,
         rs.security_group_ids AS s_sgs, rs.interface_role AS s_role
     FROM zt_localized AS z
     JOIN zt_res AS rc ON rc.address = z.client_a AND rc.hour = z.hour
