@@ -15,7 +15,7 @@ import pytest
 from conftest import SAMPLE_DATA
 
 from zt_flows.analysis import analyze, write_analysis
-from zt_flows.conversations.classes import CLASS_PREFIX, segments
+from zt_flows.conversations.classes import CLASS_PREFIX, boundaries, segments, unfoldable
 from zt_flows.conversations.queries import run_script
 from zt_flows.engine import connect_engine
 from zt_flows.inventory import load_inventory
@@ -181,3 +181,14 @@ def test_address_macros_agree_with_python() -> None:
         "SELECT zt_ip_value('::ffff:1.2.3.4'), zt_ip_value('1.2.3'), zt_ip_value('x')"
     ).fetchall()
     assert bad == [(None, None, None)]
+
+
+def test_a_checked_plans_ranges_are_boundaries_of_the_classes() -> None:
+    inventory = load_inventory(SAMPLE_DATA / "inventory")
+    plain = boundaries(inventory)
+    with_plan = boundaries(inventory, ["198.51.100.0/24"])
+    assert "198.51.100.0/24" not in plain
+    assert "198.51.100.0/24" in with_plan
+    # Today's rule ranges are boundaries; the VPC is not foldable at all.
+    assert "0.0.0.0/0" in plain
+    assert "10.0.0.0/16" in unfoldable(inventory, (), ())
