@@ -134,3 +134,48 @@ def test_partials_hold_the_partial_schema(flowlogs: Path, tmp_path: Path) -> Non
         manifest = json.loads((path.parent / "manifest.json").read_text())
         assert all(o["identity"].startswith("size=") for o in manifest["objects"])
     assert total > 0
+
+
+def test_the_state_can_live_in_s3(
+    flowlogs: Path,
+    tmp_path: Path,
+    aws_env: str,
+    s3_client,  # type: ignore[no-untyped-def]
+    bucket: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = f"s3://{bucket}/ztflows/state"
+    args = ["--state", state, "--endpoint-url", aws_env, "--quiet"]
+
+    def reduce() -> dict[str, object]:
+        capsys.readouterr()
+        code = main(
+            [
+                "reduce",
+                str(flowlogs),
+                "--cache-dir",
+                str(tmp_path / "c1"),
+                "--format",
+                "json",
+                *args,
+            ]
+        )
+        assert code == 0
+        return dict(json.loads(capsys.readouterr().out))
+
+    first = reduce()
+    assert "2026-11-17" in first["reduced"]  # type: ignore[operator]
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert any(k.endswith("day=2026-11-17/manifest.json") for k in keys)
+    again = reduce()
+    assert again["reduced"] == []
+    full, incremental = tmp_path / "full", tmp_path / "incremental"
+    assert _analyze(flowlogs, full, tmp_path / "c0", "off") == 0
+    code = main(
+        [
+            "analyze", str(flowlogs), "--inventory", str(SAMPLE_DATA / "inventory"),
+            "--out", str(incremental), "--cache-dir", str(tmp_path / "c2"), *args,
+        ]
+    )  # fmt: skip
+    assert code == 0
+    _same(full, incremental)
