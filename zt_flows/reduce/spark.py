@@ -11,8 +11,10 @@ It plans the days as :mod:`zt_flows.reduce.run` does (the listing, the manifests
 each day's objects with Spark (Parquet with AWS's column names; gzip text grouped by its
 header line, for custom formats), casts them to the canonical schema
 (``zt_flows.schema.FIELDS``), and runs the reduce rendered for Spark SQL from the one SQL
-text both engines share (``sql/partial.sql``). Partials are written as a folder of Parquet
-parts (``partial.parquet/part-*.parquet``), which the DuckDB side reads like a file.
+text both engines share (``sql/partial.sql``). Each day's partial is written as one Parquet
+file through the driver's scratch folder and then copied into the state: that is what is
+tested (local mode). On a cluster whose executors do not share the driver's disk, the
+parts must go to the state directly instead (not done yet; see docs/scale-out.md).
 """
 
 from __future__ import annotations
