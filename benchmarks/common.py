@@ -85,7 +85,9 @@ class Dataset:
         )
 
 
-def dataset(records: int, delivery: str = "parquet", *, data_dir: Path = DATA) -> Dataset:
+def dataset(
+    records: int, delivery: str = "parquet", *, data_dir: Path = DATA, shape: str = "sample"
+) -> Dataset:
     """The sample at ``records`` records, generated once with the sample generator and reused.
 
     A data set is complete when its ``complete.json`` exists (written last), so an
@@ -94,7 +96,7 @@ def dataset(records: int, delivery: str = "parquet", *, data_dir: Path = DATA) -
     version is generated again, since an old one may not even load (before the fix of
     replica addresses, every inventory above ~3M records was invalid).
     """
-    root = data_dir / f"sample-{delivery}-{records}"
+    root = data_dir / f"{shape}-{delivery}-{records}"
     marker = root / "complete.json"
     version = generator_version()
     written = json.loads(marker.read_text()) if marker.exists() else {}
@@ -104,10 +106,17 @@ def dataset(records: int, delivery: str = "parquet", *, data_dir: Path = DATA) -
         shutil.rmtree(root, ignore_errors=True)
         print(f"generating {records:,} records ({delivery}) into {root} ...", flush=True)
         started = time.perf_counter()
-        command = [
-            sys.executable, "-m", "zt_flows.sample", "--out", str(root),
-            "--records", str(records), "--delivery", delivery,
-        ]  # fmt: skip
+        if shape == "estate":
+            command = [
+                sys.executable, "-m", "zt_flows.sample.estate", "--out", str(root),
+                "--records", str(records),
+                "--delivery", "parquet" if delivery == "parquet" else "text-v5",
+            ]  # fmt: skip
+        else:
+            command = [
+                sys.executable, "-m", "zt_flows.sample", "--out", str(root),
+                "--records", str(records), "--delivery", delivery,
+            ]  # fmt: skip
         done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO)
         print(done.stdout.strip(), flush=True)
         written = json.loads(_records_json(root))

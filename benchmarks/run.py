@@ -66,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         "instead of generating a data set: --records is then ignored, and cases that need the "
         "other delivery are skipped",
     )
+    parser.add_argument(
+        "--shape",
+        choices=("sample", "estate"),
+        default="sample",
+        help="the sample VPC scaled up, or an estate (zt_flows.sample.estate: thousands of ENIs,"
+        " millions of internet clients)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args(argv)
 
@@ -82,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         data[given.delivery] = given
     else:
         for delivery in sorted({c.delivery for c in chosen}):
-            data[delivery] = dataset(args.records, delivery, data_dir=args.data_dir)
+            data[delivery] = dataset(
+                args.records, delivery, data_dir=args.data_dir, shape=args.shape
+            )
     if not chosen:
         parser.error("no case to run")
     for d in data.values():

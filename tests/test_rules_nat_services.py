@@ -15,9 +15,11 @@ import pytest
 from support.flowlogs import DAY, DAY1, VPC, Records, write_snapshot
 from support.inventory import eni
 
+from zt_flows.conversations import REDUCED_TABLE
 from zt_flows.engine import connect_engine
 from zt_flows.findings import REGISTRY
 from zt_flows.inventory import InterfaceRole, load_inventory
+from zt_flows.pipeline import observe
 from zt_flows.rules.nat_services import (
     GB,
     NatServiceTraffic,
@@ -25,7 +27,6 @@ from zt_flows.rules.nat_services import (
     nat_service_findings,
 )
 from zt_flows.settings import RecommendSettings, Settings, SourceSettings
-from zt_flows.sources import read_flow_logs
 
 NAT = eni(
     "0000000000000a0a0",
@@ -69,8 +70,9 @@ def _through_nat(recs: Records, service: str, far: str, *, up: int, down: int, s
     )
 
 
-@pytest.fixture
-def measured(tmp_path: Path) -> tuple[NatServiceTraffic, ...]:
+@pytest.fixture(params=["one scan", "daily partials"])
+def measured(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[NatServiceTraffic, ...]:
+    """Measured from the rows of the conversations' scan, or of the daily partials."""
     recs = Records()
     for day in range(2):
         _through_nat(recs, "S3", S3_IP, up=1_000, down=3_000_000, start=DAY1 + day * DAY)
@@ -92,13 +94,20 @@ def measured(tmp_path: Path) -> tuple[NatServiceTraffic, ...]:
         bytes_=123_456,
         action="REJECT",
     )
-    settings = Settings(sources=SourceSettings(cache_dir=tmp_path / "cache", progress=False))
+    state = str(tmp_path / "state") if request.param == "daily partials" else None
+    settings = Settings(
+        sources=SourceSettings(cache_dir=tmp_path / "cache", progress=False, state=state)
+    )
     inventory = load_inventory(write_snapshot(tmp_path / "inv", [NAT, APP], "2026-11-16T00:00:00Z"))
     assert inventory.interfaces[NAT.id].role is InterfaceRole.NAT_GATEWAY
     con = connect_engine(settings.engine)
     try:
-        flows = read_flow_logs(recs.write(tmp_path / "logs"), settings, con)
-        return measure_nat_service_traffic(flows, inventory, con)
+        observation = observe(recs.write(tmp_path / "logs"), settings, con, inventory=inventory)
+        # The pipeline measures it from the scan's rows; measured again here, the same.
+        assert measure_nat_service_traffic(REDUCED_TABLE, inventory, con) == (
+            observation.nat_traffic
+        )
+        return observation.nat_traffic
     finally:
         con.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -33,6 +34,13 @@ NON_PUBLIC_BLOCKS: tuple[IPNetwork, ...] = tuple(
 
 def network(text: str) -> IPNetwork:
     return ipaddress.ip_network(text, strict=False)
+
+
+@lru_cache(maxsize=1 << 20)
+def parse_address(text: str) -> IPAddress:
+    """``ipaddress.ip_address``, remembered: the same few thousand addresses are parsed
+    again for every edge, unit and rule that names them (a ValueError is not cached)."""
+    return ipaddress.ip_address(text)
 
 
 def canonical_cidr(text: str) -> str:

@@ -130,6 +130,10 @@ class InventoryIncompleteError(InputError):
 # --------------------------------------------------------------------------- aws
 
 
+class ResourceLimitError(InputError):
+    """The machine's limits as configured (``--memory-limit``, ``--temp-dir``) were reached."""
+
+
 class AwsError(ZtFlowsError):
     """AWS refused or failed a call. Messages say what to fix, never echo credentials."""
 

@@ -11,6 +11,7 @@ artefact of a run into one folder.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,12 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from zt_flows.atomic import write_text
-from zt_flows.conversations import Conversations, build_conversations, write_edges
+from zt_flows.conversations import (
+    REDUCED_TABLE,
+    Conversations,
+    build_conversations,
+    write_edges,
+)
 from zt_flows.findings import Finding, findings_to_json
 from zt_flows.graph import build_graph, drop_rejected_only, export_graph
 from zt_flows.inventory import collect_inventory, load_inventory
@@ -38,6 +44,7 @@ from zt_flows.recommend import (
     recommend_rules,
     write_plan,
 )
+from zt_flows.reduce import kept_in_partials
 from zt_flows.report import ReportInput, render_report
 from zt_flows.rules import (
     NatServiceTraffic,
@@ -45,7 +52,7 @@ from zt_flows.rules import (
     evaluate_rules,
     measure_nat_service_traffic,
 )
-from zt_flows.settings import SEVERITIES, Settings
+from zt_flows.settings import SEVERITIES, ConversationSettings, Settings
 from zt_flows.sources import FlowLogs, IngestSummary, read_flow_logs
 from zt_flows.sources.model import count_skipped
 from zt_flows.terraform import render_terraform
@@ -75,6 +82,8 @@ class Observation:
     # What the inventory and the flow logs say that cannot all be true (for the summary
     # and the report; the analysis has taken the safe side already).
     warnings: tuple[InventoryWarning, ...] = ()
+    # With daily partials, the window's numbers (the records of reused days are not read).
+    ingest: IngestSummary | None = None
 
 
 def obtain_inventory(
@@ -135,15 +144,22 @@ def observe(
     """Read ``source``, then build conversations against ``inventory``.
 
     Every scan of the flow records maps its errors through ``flows.scanning()``: a corrupt
-    object is named (exit 2) here as in ``ingest``.
+    object is named (exit 2) here as in ``ingest``. With ``settings.sources.state``, each
+    UTC day is reduced once into a partial kept there and later runs reduce only the days
+    whose objects changed (``zt_flows.reduce``).
     """
+    conv = replace(
+        settings.conversations,
+        identity_ports=settings.conversations.identity_ports | settings.recommend.admin_ports,
+    )
+    if settings.sources.state is not None and kept_in_partials(source):
+        return _observe_partials(source, settings, conv, con, inventory, session, progress)
     flows = read_flow_logs(source, settings, con, session=session, progress=progress)
     with flows.scanning():
-        conversations = build_conversations(
-            flows, inventory, settings.conversations, con, progress=progress
-        )
+        conversations = build_conversations(flows, inventory, conv, con, progress=progress)
         origins = logged_origins(flows, con)
-        nat_traffic = measure_nat_service_traffic(flows, inventory, con)
+    # From the rows of the conversations' scan: no scan of the records of its own.
+    nat_traffic = measure_nat_service_traffic(REDUCED_TABLE, inventory, con)
     interfaces = frozenset(o.interface_id for o in origins if o.interface_id is not None)
     return Observation(
         flows=flows,
@@ -152,6 +168,47 @@ def observe(
         logged_interfaces=interfaces,
         nat_traffic=nat_traffic,
         warnings=(*check_inventory(inventory), *check_flow_origins(inventory, origins)),
+    )
+
+
+def _observe_partials(
+    source: str | Path,
+    settings: Settings,
+    conv: ConversationSettings,
+    con: duckdb.DuckDBPyConnection,
+    inventory: Inventory,
+    session: boto3.session.Session | None,
+    progress: Progress,
+) -> Observation:
+    from zt_flows.conversations.build import conversations_from_reduced
+    from zt_flows.reduce import load_partials, open_state_for, reduce_flow_logs
+
+    assert settings.sources.state is not None
+    state = open_state_for(settings.sources.state, settings, session=session)
+    with tempfile.TemporaryDirectory(prefix="ztflows-partials-") as scratch:
+        reduction = reduce_flow_logs(
+            source,
+            settings,
+            con,
+            state=state,
+            scratch=Path(scratch),
+            session=session,
+            progress=progress,
+        )
+        load_partials(con, reduction.partials)
+    conversations = conversations_from_reduced(
+        con, inventory, conv, input_records=reduction.summary.flows, progress=progress
+    )
+    return Observation(
+        flows=reduction.flows,
+        inventory=inventory,
+        conversations=conversations,
+        logged_interfaces=frozenset(
+            o.interface_id for o in reduction.origins if o.interface_id is not None
+        ),
+        nat_traffic=measure_nat_service_traffic(REDUCED_TABLE, inventory, con),
+        warnings=(*check_inventory(inventory), *check_flow_origins(inventory, reduction.origins)),
+        ingest=reduction.summary,
     )
 
 
@@ -254,7 +311,7 @@ def write_analysis(
     out.mkdir(parents=True, exist_ok=True)
     obs = result.observation
     with progress.task("writing outputs", total=7) as task:
-        ingest = obs.flows.summarize(con)
+        ingest = obs.ingest if obs.ingest is not None else obs.flows.summarize(con)
         task.advance()
         files = [
             write_text(out / "records.json", _records_pointer(obs, ingest)),

@@ -84,6 +84,9 @@ class SourceSettings:
     # Events per CloudWatch Logs GetLogEvents page; None: the service's own (up to 10,000
     # events or 1 MB).
     log_events_page_size: int | None = None
+    # Daily partials (zt_flows.reduce): a folder or s3://bucket/prefix; None reads every
+    # record of the window in one scan and keeps nothing.
+    state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,15 @@ class ConversationSettings:
     # Partners' ranges (public or private): classed "partner". A rule narrows to such a named
     # range at most, never to the partner's hosts seen in the window.
     partner_cidrs: tuple[str, ...] = ()
+    # Internet peers fold into classes (the address ranges rules can tell apart) once a class
+    # holds more than this many distinct addresses; None never folds.
+    fold_threshold: int | None = 256
+    # Accepted TCP from internet clients to these ports keeps each client's identity: the
+    # recommender judges every one of them (a session or a probe). ``observe`` adds the
+    # recommender's admin ports.
+    identity_ports: frozenset[int] = frozenset({22, 3389})
+    # More CIDR blocks the classes must not straddle (a plan's peers, when it is checked).
+    fold_boundaries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from zt_flows.cli.options import (
     text_format,
     with_settings,
 )
+from zt_flows.cli.reduce import StateOpt, with_state
 from zt_flows.errors import ExitCode
 from zt_flows.settings import SEVERITIES, Settings
 
@@ -93,6 +94,7 @@ def analyze(
     fail_on: FailOnOpt = None,
     baseline: BaselineOpt = None,
     summary_format: FormatOpt = "text",
+    state: StateOpt = "auto",
     *,
     settings: Settings,
 ) -> int:
@@ -104,6 +106,7 @@ def analyze(
     from zt_flows.diff import diff_runs, read_run
 
     earlier = read_run(baseline) if baseline is not None else None
+    settings = with_state(settings, state)
     with observed(source, inventory, settings) as (con, observation, progress):
         result = build_recommendation(observation, settings)
         outputs = write_analysis(result, con, out, progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -70,6 +71,15 @@ def check(
     from zt_flows.recommend import check_plan, read_plan, settings_from_record
 
     the_plan = read_plan(plan)
+    # Internet peers fold into classes the plan's own ranges cannot split (zt_flows/
+    # conversations/classes.py): its CIDRs are boundaries too.
+    cidrs = sorted(
+        {r.peer.value for g in the_plan.security_groups for r in g.rules if r.peer.kind == "cidr"}
+    )
+    settings = replace(
+        settings,
+        conversations=replace(settings.conversations, fold_boundaries=tuple(cidrs)),
+    )
     with observed(source, inventory, settings) as (_, observation, _progress):
         found_inventory = observation.inventory
     result = check_plan(

@@ -51,6 +51,13 @@ def run_guarded(func: Callable[[], object], *, debug: bool, stderr: TextIO | Non
         if _interrupted_query(exc):
             print("interrupted", file=err)
             return int(ExitCode.INTERRUPTED)
+        from zt_flows.engine import engine_failure
+
+        limit = engine_failure(exc)
+        if limit is not None:
+            print(f"error: {limit.message}", file=err)
+            print(f"  hint: {limit.hint}", file=err)
+            return int(limit.exit_code)
         if debug or os.environ.get("ZTFLOWS_DEBUG"):
             raise
         print(

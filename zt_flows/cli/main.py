@@ -18,6 +18,7 @@ from zt_flows.cli import (
     inventory,
     pr,
     recommend,
+    reduce,
     terraform,
 )
 from zt_flows.cli.errors import run_guarded
@@ -76,6 +77,7 @@ terraform.register(app)
 pr.register(app)
 analyze.register(app)
 diff.register(app)
+reduce.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

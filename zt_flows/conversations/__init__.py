@@ -5,6 +5,7 @@ Public API: :func:`build_conversations`, :func:`write_edges`, :func:`read_edges`
 
 from zt_flows.conversations.build import (
     EDGE_SCHEMA,
+    REDUCED_TABLE,
     ConversationReport,
     Conversations,
     FlowSource,
@@ -14,6 +15,7 @@ from zt_flows.conversations.io import read_edges, write_edges
 
 __all__ = [
     "EDGE_SCHEMA",
+    "REDUCED_TABLE",
     "ConversationReport",
     "Conversations",
     "FlowSource",

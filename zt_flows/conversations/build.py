@@ -1,6 +1,7 @@
 """Build the edge table: who initiates what, to which port, from canonical flow records.
 
-The heavy work is one DuckDB scan over the flow records (out of core), ``reduce.sql``:
+The heavy work is one DuckDB scan over the flow records (out of core), the reduce of
+``zt_flows/reduce/sql/partial.sql`` (the text daily partials and the Spark engine run too):
 it orients every record its own flags (SYN / SYN-ACK) or a strong port signal (a service
 port against an ephemeral one) orient, and drops the client's ephemeral port before
 grouping, so the aggregation has a few groups per conversation instead of one per
@@ -27,10 +28,12 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from zt_flows.conversations.classes import register_segments
 from zt_flows.conversations.endpoints import register_endpoints, register_forwarding
 from zt_flows.conversations.queries import run_script
 from zt_flows.inventory.model import Inventory
 from zt_flows.progress import NULL_PROGRESS, Progress
+from zt_flows.reduce.sql import render_partial, service_bits
 from zt_flows.settings import ConversationSettings
 
 
@@ -41,6 +44,9 @@ class FlowSource(Protocol):
     def view(self) -> str: ...
 
 
+# The table of the reduce's rows (PARTIAL_SCHEMA, folded): what build_conversations leaves
+# on the connection for measures that need the scan but not the edges (rules/nat_services).
+REDUCED_TABLE = "zt_reduced"
 COUNT_INPUT = "SELECT count(*) FROM zt_conv_input"
 METHOD_COUNTS = """
 WITH totals AS (
@@ -115,11 +121,6 @@ class Conversations:
     evidence: pl.DataFrame | None = None
 
 
-def service_bits(ports: frozenset[int]) -> str:
-    """The service ports as a 65 536-character bit string (bit p set for port p)."""
-    return "".join("1" if p in ports else "0" for p in range(65536))
-
-
 def build_conversations(
     flows: FlowSource,
     inventory: Inventory,
@@ -131,15 +132,36 @@ def build_conversations(
     """Orient, resolve and aggregate flow records into conversation edges."""
     started = time.perf_counter()
     con.view(flows.view).create_view("zt_conv_input", replace=True)
+    run_script(con, "macros.sql")
+    with progress.task("reducing the records"):
+        reduce_records(con, "zt_conv_input", settings)
+    ((records,),) = con.execute(COUNT_INPUT).fetchall()
+    return conversations_from_reduced(
+        con, inventory, settings, input_records=int(records), started=started, progress=progress
+    )
+
+
+def conversations_from_reduced(
+    con: duckdb.DuckDBPyConnection,
+    inventory: Inventory,
+    settings: ConversationSettings,
+    *,
+    input_records: int,
+    started: float | None = None,
+    progress: Progress = NULL_PROGRESS,
+) -> Conversations:
+    """Everything after the scan, from ``zt_reduced`` (the scan's result, or the union of
+    daily partials, ``zt_flows.reduce``): fold, orient, resolve, aggregate, evidence."""
+    started = time.perf_counter() if started is None else started
+    run_script(con, "macros.sql")
     register_forwarding(con, inventory)
     params = {
         "service_bits": service_bits(settings.service_ports),
         "ephemeral_min": settings.ephemeral_port_min,
     }
-    with progress.task("conversations", total=5) as task:
-        for script in ("macros.sql", "normalize.sql", "reduce.sql"):
-            run_script(con, script, params)
-        task.advance()
+    with progress.task("conversations", total=4) as task:
+        run_script(con, "listeners.sql")
+        fold_classes(con, inventory, settings)
         run_script(con, "orient.sql", params)
         task.advance()
         addresses = register_endpoints(con, inventory, settings)
@@ -153,19 +175,74 @@ def build_conversations(
     assert isinstance(edges, pl.DataFrame)
     evidence = pl.from_arrow(con.sql(EVIDENCE_ROWS).to_arrow_table().cast(EVIDENCE_SCHEMA))
     assert isinstance(evidence, pl.DataFrame)
-    report = _report(con, addresses, time.perf_counter() - started)
+    report = _report(con, input_records, addresses, time.perf_counter() - started)
     return Conversations(edges=edges, report=report, evidence=evidence)
 
 
-def _report(con: duckdb.DuckDBPyConnection, addresses: int, seconds: float) -> ConversationReport:
+def reduce_records(
+    con: duckdb.DuckDBPyConnection, relation: str, settings: ConversationSettings
+) -> None:
+    """``zt_reduced``: the one scan over the canonical records of ``relation``, the reduce
+    that daily partials and the Spark engine run too (``zt_flows/reduce/sql/partial.sql``)."""
+    select = render_partial(
+        "duckdb",
+        relation,
+        service_ports=settings.service_ports,
+        ephemeral_min=settings.ephemeral_port_min,
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE zt_reduced AS {select}",
+        {"service_bits": service_bits(settings.service_ports)},
+    )
+
+
+FOLDED_ROWS = "SELECT count(*) FROM zt_fold"
+NO_CLASSES = (
+    "ALTER TABLE zt_reduced ADD COLUMN src_class VARCHAR",
+    "ALTER TABLE zt_reduced ADD COLUMN dst_class VARCHAR",
+)
+SWAP_FOLDED = ("DROP TABLE zt_reduced", "ALTER TABLE zt_folded RENAME TO zt_reduced")
+
+
+def fold_classes(
+    con: duckdb.DuckDBPyConnection, inventory: Inventory, settings: ConversationSettings
+) -> int:
+    """Fold internet peers of ``zt_reduced`` into their classes (``fold.sql``); returns how
+    many addresses folded. ``zt_reduced`` gains ``src_class`` / ``dst_class`` either way."""
+    folded = 0
+    if settings.fold_threshold is not None:
+        register_segments(
+            con,
+            inventory,
+            onprem_cidrs=settings.onprem_cidrs,
+            partner_cidrs=settings.partner_cidrs,
+            extra=settings.fold_boundaries,
+        )
+        params = {
+            "fold_threshold": settings.fold_threshold,
+            "identity_ports": sorted(settings.identity_ports),
+        }
+        run_script(con, "fold.sql", params)
+        ((folded,),) = con.execute(FOLDED_ROWS).fetchall()
+    if folded:
+        for statement in SWAP_FOLDED:
+            con.execute(statement)
+    else:
+        for statement in NO_CLASSES:
+            con.execute(statement)
+    return int(folded)
+
+
+def _report(
+    con: duckdb.DuckDBPyConnection, input_records: int, addresses: int, seconds: float
+) -> ConversationReport:
     # fetchall, not fetchone: DuckDB 2 keeps a result that was not fetched to its end
     # open, and the connection refuses con.sql() until it is closed.
-    (input_row,) = con.execute(COUNT_INPUT).fetchall()
     methods = con.execute(METHOD_COUNTS).fetchall()
     (totals,) = con.execute(EDGE_TOTALS).fetchall()
     used = sum(int(r[2] or 0) for r in methods)
     return ConversationReport(
-        input_records=int(input_row[0]),
+        input_records=input_records,
         used_records=used,
         records_by_method=tuple((str(m), int(r or 0)) for m, _, r in methods),
         requests_by_method=tuple((str(m), int(q or 0)) for m, q, _ in methods),

@@ -14,12 +14,12 @@ Shapes, from the narrowest to the broadest (the quota fitter moves a rule along 
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from zt_flows.addresses import parse_address
 from zt_flows.recommend.peers import choose_group, rule_peer
 from zt_flows.recommend.safety import KeptFor, Population, Populations
 from zt_flows.recommend.shapes import port_ranges
@@ -122,7 +122,7 @@ class Deriver:
         """Who ``unit``'s peer stands for, and the peer its rule may name."""
         peer, local, home = unit.peer, unit.local, unit.home
         facts = self.facts
-        private = peer.is_eni and facts.eni_holds(peer.id, ipaddress.ip_address(unit.address))
+        private = peer.is_eni and facts.eni_holds(peer.id, parse_address(unit.address))
         if peer.is_eni and not private:
             # Reached through its public address: a group reference matches private
             # addresses only, and a public address of an instance changes with it.

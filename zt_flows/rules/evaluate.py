@@ -12,11 +12,10 @@ AWS: https://docs.aws.amazon.com/vpc/latest/userguide/vpc-security-groups.html
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
-from zt_flows.addresses import IPAddress, IPNetwork, network
+from zt_flows.addresses import IPAddress, IPNetwork, network, parse_address
 from zt_flows.rules.edges import Edge, EdgeSide
 from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.semantics import RulePeer, RuleSet, RuleSpec
@@ -190,7 +189,7 @@ class Evaluator:
         complete = True
         for text in peer.addrs:
             try:
-                address = ipaddress.ip_address(text)
+                address = parse_address(text)
             except ValueError:
                 return SideMatch(direction, "not_evaluable", reason=f"bad address {text!r}")
             hits = [r for r in rules if self.peer_matches(r.peer, peer, address, local.vpc_id)]

@@ -20,12 +20,11 @@ each admits.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from zt_flows.addresses import IPNetwork, bounds, collapse, network, overlaps
+from zt_flows.addresses import IPNetwork, bounds, collapse, network, overlaps, parse_address
 from zt_flows.rules.facts import NetworkFacts
 from zt_flows.rules.ports import PortSets, add_ports, intersect, ports_size, rule_ports
 from zt_flows.rules.reach import ReachEntry, measure_internet_reach
@@ -90,7 +89,7 @@ def _size_of(nets: Iterable[IPNetwork | None]) -> int:
 
 
 def _holds(net: IPNetwork, address: str) -> bool:
-    parsed = ipaddress.ip_address(address)
+    parsed = parse_address(address)
     version, first, last = bounds(net)
     return parsed.version == version and first <= int(parsed) <= last
 
@@ -114,7 +113,7 @@ def measure_exposure(
     enis = [e for e in facts.current.values() if e.security_group_ids]
     classes: Counter[_Class] = Counter()
     for eni in enis:
-        addresses = [ipaddress.ip_address(a) for a in eni.addresses]
+        addresses = [parse_address(a) for a in eni.addresses]
         signature = frozenset(
             p
             for p in address_peers

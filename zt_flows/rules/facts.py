@@ -12,7 +12,14 @@ import ipaddress
 from collections.abc import Mapping
 from functools import cached_property
 
-from zt_flows.addresses import NON_PUBLIC_BLOCKS, IPAddress, IPNetwork, covered, network
+from zt_flows.addresses import (
+    NON_PUBLIC_BLOCKS,
+    IPAddress,
+    IPNetwork,
+    covered,
+    network,
+    parse_address,
+)
 from zt_flows.inventory.model import (
     NO_SECURITY_GROUP_ROLES,
     Inventory,
@@ -121,9 +128,7 @@ class NetworkFacts:
         cached = self._eni_addresses.get(eni_id)
         if cached is None:
             eni = self.interfaces.get(eni_id)
-            cached = frozenset(
-                ipaddress.ip_address(a) for a in (eni.addresses if eni is not None else ())
-            )
+            cached = frozenset(parse_address(a) for a in (eni.addresses if eni is not None else ()))
             self._eni_addresses[eni_id] = cached
         return cached
 

@@ -27,7 +27,6 @@ from zt_flows.findings import Finding, make_finding
 from zt_flows.inventory.model import InterfaceRole, Inventory
 from zt_flows.rules.describe import endpoint_label
 from zt_flows.settings import RecommendSettings
-from zt_flows.sources.flowlogs import FlowLogs
 from zt_flows.sources.sql import identifier
 
 # pkt-*-aws-service value -> (endpoint type, endpoint service name after com.amazonaws.<region>.)
@@ -46,19 +45,20 @@ GB = 2**30
 HOURS_PER_MONTH = 730
 
 # The inside legs at NAT gateway interfaces, to or from a named AWS service, per VPC,
-# interface and service. $1: the NAT gateway interfaces of the inventory.
+# interface and service, from the rows of the one scan over the records (the reduce,
+# reduce/sql/partial.sql: its nat_service is the service of an accepted record whose packet
+# addresses differ from the logged ones, NULL otherwise). $1: the NAT gateway interfaces of
+# the inventory.
 NAT_SERVICE_TRAFFIC = """
 SELECT interface_id,
-       coalesce(nullif(pkt_dst_aws_service, '-'), nullif(pkt_src_aws_service, '-')) AS service,
+       nat_service AS service,
        sum(bytes) AS bytes,
-       count(*) AS flows,
-       min("start") AS first_start,
-       max("end") AS last_end
-FROM {view}
+       sum(records) AS flows,
+       min(first_start) AS first_start,
+       max(last_end) AS last_end
+FROM {reduced}
 WHERE interface_id IN (SELECT unnest($1::VARCHAR[]))
-  AND action = 'ACCEPT'
-  AND (pkt_srcaddr IS DISTINCT FROM srcaddr OR pkt_dstaddr IS DISTINCT FROM dstaddr)
-  AND coalesce(nullif(pkt_dst_aws_service, '-'), nullif(pkt_src_aws_service, '-')) IS NOT NULL
+  AND nat_service IS NOT NULL
 GROUP BY ALL
 ORDER BY interface_id, service
 """
@@ -78,9 +78,11 @@ class NatServiceTraffic:
 
 
 def measure_nat_service_traffic(
-    flows: FlowLogs, inventory: Inventory, con: duckdb.DuckDBPyConnection
+    reduced: str, inventory: Inventory, con: duckdb.DuckDBPyConnection
 ) -> tuple[NatServiceTraffic, ...]:
-    """One scan of the records of the NAT gateway interfaces the inventory knows."""
+    """What the NAT gateway interfaces the inventory knows carried to AWS services, from
+    ``reduced``: the table of the reduce's rows (``conversations.REDUCED_TABLE`` once the
+    conversations are built); no scan of the records of its own."""
     nat = {
         eni.id: eni.vpc_id
         for eni in inventory.interfaces.values()
@@ -88,7 +90,7 @@ def measure_nat_service_traffic(
     }
     if not nat:
         return ()
-    query = NAT_SERVICE_TRAFFIC.format(view=identifier(flows.view))
+    query = NAT_SERVICE_TRAFFIC.format(reduced=identifier(reduced))
     rows = con.execute(query, [sorted(nat)]).fetchall()
     return tuple(
         NatServiceTraffic(

@@ -21,9 +21,10 @@ CREATE OR REPLACE TEMP TABLE zt_edges AS
 WITH joined AS (
     SELECT
         z.*,
-        rc.kind AS c_kind, rc.id AS c_id, rc.vpc_id AS c_vpc, rc.label AS c_label,
-        rc.security_group_ids AS c_sgs, rc.interface_role AS c_role,
-        rs.kind AS s_kind, rs.id AS s_id, rs.vpc_id AS s_vpc, rs.label AS s_label,
+        rc.kind AS c_kind, coalesce(z.client_class, rc.id) AS c_id, rc.vpc_id AS c_vpc,
+        rc.label AS c_label, rc.security_group_ids AS c_sgs, rc.interface_role AS c_role,
+        rs.kind AS s_kind, coalesce(z.server_class, rs.id) AS s_id, rs.vpc_id AS s_vpc,
+        rs.label AS s_label,
         rs.security_group_ids AS s_sgs, rs.interface_role AS s_role
     FROM zt_localized AS z
     JOIN zt_res AS rc ON rc.address = z.client_a AND rc.hour = z.hour
@@ -76,7 +77,9 @@ sides AS (
             ELSE c_id
         END AS client_id,
         CASE WHEN vantage = 'client' THEN coalesce(l_vpc, c_vpc) ELSE c_vpc END AS client_vpc_id,
-        CASE WHEN vantage = 'client' THEN coalesce(l_sgs, []) ELSE c_sgs END AS client_sgs,
+        -- Groups as one text key (ids hold no space): hashing a list is slower than text.
+        array_to_string(CASE WHEN vantage = 'client' THEN coalesce(l_sgs, []) ELSE c_sgs END,
+                        ' ') AS client_sgs,
         CASE WHEN vantage = 'client' THEN coalesce(l_role, 'unknown') ELSE c_role END
             AS client_role,
         CASE WHEN vantage = 'client' THEN NULL ELSE c_label END AS client_label,
@@ -91,7 +94,8 @@ sides AS (
             ELSE s_id
         END AS server_id,
         CASE WHEN vantage = 'server' THEN coalesce(l_vpc, s_vpc) ELSE s_vpc END AS server_vpc_id,
-        CASE WHEN vantage = 'server' THEN coalesce(l_sgs, []) ELSE s_sgs END AS server_sgs,
+        array_to_string(CASE WHEN vantage = 'server' THEN coalesce(l_sgs, []) ELSE s_sgs END,
+                        ' ') AS server_sgs,
         CASE WHEN vantage = 'server' THEN coalesce(l_role, 'unknown') ELSE s_role END
             AS server_role,
         CASE WHEN vantage = 'server' THEN NULL ELSE s_label END AS server_label
@@ -144,11 +148,15 @@ per_vantage AS (
         list(DISTINCT client_a ORDER BY client_a) AS client_addrs,
         list(DISTINCT server_a ORDER BY server_a) AS server_addrs,
         min(client_vpc_id) AS client_vpc_id,
-        list_sort(list_distinct(flatten(list(DISTINCT client_sgs)))) AS client_sgs,
+        list_sort(list_distinct(flatten(list(DISTINCT
+            CASE WHEN client_sgs = '' THEN []::VARCHAR[] ELSE string_split(client_sgs, ' ') END
+        )))) AS client_sgs,
         min(client_role) AS client_role,
         min(client_label) AS client_label,
         min(server_vpc_id) AS server_vpc_id,
-        list_sort(list_distinct(flatten(list(DISTINCT server_sgs)))) AS server_sgs,
+        list_sort(list_distinct(flatten(list(DISTINCT
+            CASE WHEN server_sgs = '' THEN []::VARCHAR[] ELSE string_split(server_sgs, ' ') END
+        )))) AS server_sgs,
         min(server_role) AS server_role,
         min(server_label) AS server_label
     FROM collapsed

@@ -58,6 +58,8 @@ readings AS (
         dstport AS server_port,
         src_service AS client_service,
         dst_service AS server_service,
+        src_class AS client_class,
+        dst_class AS server_class,
         CASE
             WHEN decision = 1 THEN 'must'
             WHEN favoured = 1 THEN 'prefer'
@@ -75,6 +77,8 @@ readings AS (
         srcport AS server_port,
         dst_service AS client_service,
         src_service AS server_service,
+        dst_class AS client_class,
+        src_class AS server_class,
         CASE
             WHEN decision = 2 THEN 'must'
             WHEN favoured = 2 THEN 'prefer'
@@ -87,6 +91,7 @@ readings AS (
 SELECT
     interface_id, src_a, dst_a, srcport, dstport, protocol, hour, decision, forwarded,
     reading, need, client_a, server_a, server_port, client_service, server_service,
+    client_class, server_class,
     -- egress: the logging interface sent the record, so it is the record's source.
     CASE
         WHEN egress IS NULL THEN NULL
@@ -103,9 +108,10 @@ WITH joined AS (
     SELECT
         z.*,
         li.vpc_id AS l_vpc, li.security_group_ids AS l_sgs, li.interface_role AS l_role,
-        rc.kind AS c_kind, rc.id AS c_id, rc.vpc_id AS c_vpc, rc.label AS c_label,
-        rc.security_group_ids AS c_sgs, rc.interface_role AS c_role,
-        rs.kind AS s_kind, rs.id AS s_id, rs.vpc_id AS s_vpc, rs.label AS s_label,
+        rc.kind AS c_kind, coalesce(z.client_class, rc.id) AS c_id, rc.vpc_id AS c_vpc,
+        rc.label AS c_label, rc.security_group_ids AS c_sgs, rc.interface_role AS c_role,
+        rs.kind AS s_kind, coalesce(z.server_class, rs.id) AS s_id, rs.vpc_id AS s_vpc,
+        rs.label AS s_label,
         rs.security_group_ids AS s_sgs, rs.interface_role AS s_role
     FROM zt_readings AS z
     LEFT JOIN zt_local AS li ON li.interface_id = z.interface_id AND li.hour = z.hour

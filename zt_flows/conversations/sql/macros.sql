@@ -25,15 +25,34 @@ CREATE OR REPLACE TEMP MACRO zt_port_rule(srcport, dstport, service_bits, epheme
 CREATE OR REPLACE TEMP MACRO zt_port_side(srcport, dstport, service_bits, ephemeral_min) AS
     [0, 1, 2, 1, 2, 1, 2][zt_port_rule(srcport, dstport, service_bits, ephemeral_min) + 1];
 
--- The strong case alone: one side a configured service port, the other an ephemeral one.
--- Listener evidence can only disagree with it for a server listening in the ephemeral range
--- and reached from a configured service port, so the scan decides these records at once
--- (and orient.sql records where listener evidence confirms them).
-CREATE OR REPLACE TEMP MACRO zt_strong_side(srcport, dstport, service_bits, ephemeral_min) AS
-    CASE
-        WHEN srcport >= ephemeral_min AND get_bit(service_bits, dstport) = 1
-             AND NOT get_bit(service_bits, srcport) = 1 THEN 1
-        WHEN dstport >= ephemeral_min AND get_bit(service_bits, srcport) = 1
-             AND NOT get_bit(service_bits, dstport) = 1 THEN 2
-        ELSE 0
-    END;
+-- Addresses as numbers, for the range join that classes internet peers (fold.sql): the
+-- family, and the value as a UHUGEINT (IPv6 written with '::' is expanded first). NULL for
+-- what is not an address, and for IPv6 with an embedded IPv4 part (kept as it is).
+CREATE OR REPLACE TEMP MACRO zt_ip_family(a) AS
+    CASE WHEN contains(a, ':') THEN 6 WHEN contains(a, '.') THEN 4 END;
+
+CREATE OR REPLACE TEMP MACRO zt_ip4_value(a) AS
+    TRY_CAST(split_part(a, '.', 1) AS UHUGEINT) * 16777216
+    + TRY_CAST(split_part(a, '.', 2) AS UHUGEINT) * 65536
+    + TRY_CAST(split_part(a, '.', 3) AS UHUGEINT) * 256
+    + TRY_CAST(split_part(a, '.', 4) AS UHUGEINT);
+
+CREATE OR REPLACE TEMP MACRO zt_ip6_left(a) AS
+    CASE WHEN starts_with(a, '::') THEN []::VARCHAR[]
+         ELSE string_split(split_part(a, '::', 1), ':') END;
+
+CREATE OR REPLACE TEMP MACRO zt_ip6_right(a) AS
+    CASE WHEN NOT contains(a, '::') OR ends_with(a, '::') THEN []::VARCHAR[]
+         ELSE string_split(split_part(a, '::', 2), ':') END;
+
+CREATE OR REPLACE TEMP MACRO zt_ip6_value(a) AS
+    TRY_CAST('0x' || array_to_string(list_transform(
+        list_concat(zt_ip6_left(a),
+                    list_resize([]::VARCHAR[], 8 - len(zt_ip6_left(a)) - len(zt_ip6_right(a)), '0'),
+                    zt_ip6_right(a)),
+        lambda g: lpad(g, 4, '0')), '') AS UHUGEINT);
+
+CREATE OR REPLACE TEMP MACRO zt_ip_value(a) AS
+    CASE WHEN contains(a, ':') THEN
+        CASE WHEN contains(a, '.') THEN NULL ELSE zt_ip6_value(a) END
+    ELSE zt_ip4_value(a) END;

@@ -16,14 +16,6 @@
 -- A row says how many of its records each method decided (by_flags, by_listener,
 -- by_ports, by_fan_in): a scan row holds records its flags decided beside records its
 -- ports decided.
-CREATE OR REPLACE TEMP TABLE zt_listeners AS
-SELECT DISTINCT
-    CASE WHEN decision = 1 THEN dst_a ELSE src_a END AS addr,
-    CASE WHEN decision = 1 THEN dstport ELSE srcport END AS port,
-    protocol
-FROM zt_reduced
-WHERE (decision = 2 AND flagged > 0) OR (decision = 1 AND flagged > rejected_flagged);
-
 CREATE OR REPLACE TEMP TABLE zt_oriented AS
 WITH kept AS (
     SELECT r.*, fw.interface_id IS NOT NULL AS forwarded
@@ -35,9 +27,13 @@ WITH kept AS (
 sided AS (
     -- src/dst become client/server: decided rows by their code, open rows provisionally.
     SELECT
-        * EXCLUDE (src_a, dst_a, srcport, dstport, src_service, dst_service, rejected_flagged),
+        * EXCLUDE (src_a, dst_a, srcport, dstport, src_service, dst_service, rejected_flagged,
+                   src_class, dst_class, nat_service),
         CASE WHEN decision = 2 THEN dst_a ELSE src_a END AS client_a,
         CASE WHEN decision = 2 THEN src_a ELSE dst_a END AS server_a,
+        -- The class a folded address stands for (fold.sql; only rows the scan decided).
+        CASE WHEN decision = 2 THEN dst_class ELSE src_class END AS client_class,
+        CASE WHEN decision = 2 THEN src_class ELSE dst_class END AS server_class,
         CASE WHEN decision = 2 THEN srcport ELSE dstport END AS server_port,
         CASE WHEN decision IN (7, 8) THEN srcport END AS client_port,
         CASE WHEN decision = 2 THEN dst_service ELSE src_service END AS client_service,
@@ -124,6 +120,8 @@ flipped AS (
         forwarded,
         CASE WHEN swap THEN server_service ELSE client_service END AS client_service,
         CASE WHEN swap THEN client_service ELSE server_service END AS server_service,
+        CAST(NULL AS VARCHAR) AS client_class,
+        CAST(NULL AS VARCHAR) AS server_class,
         decision,
         records,
         rejected_records,
@@ -141,6 +139,8 @@ swapped AS (
         bool_or(forwarded) AS forwarded,
         min(client_service) AS client_service,
         min(server_service) AS server_service,
+        min(client_class) AS client_class,
+        min(server_class) AS server_class,
         sum(records) AS records,
         sum(rejected_records) AS rejected_records,
         sum(packets) AS packets,
@@ -173,6 +173,8 @@ SELECT
     forwarded,
     client_service,
     server_service,
+    client_class,
+    server_class,
     CAST(records AS BIGINT) AS records,
     CAST(rejected_records AS BIGINT) AS rejected_records,
     CAST(packets AS BIGINT) AS packets,
