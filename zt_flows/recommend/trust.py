@@ -9,7 +9,8 @@ recommender used, and does not read its claims:
   a ``keep`` names a rule of today by its id and says what that rule says;
 - every group the plan names exists in the inventory;
 - the exposure figures are recomputed from today's rules and the plan's; figures that do
-  not match are refused (the plan was edited, or made against another inventory).
+  not follow are refused (the plan was edited, or made against another inventory): the
+  figures before must match, the figures after may not claim less exposure than there is.
 
 A plan that fails is refused (:class:`~zt_flows.errors.PlanTrustError`, exit 2) with the
 first rule or figure named. The recomputed figures are returned, for the pull request's body
@@ -115,9 +116,18 @@ def _check_rule(
 
 
 def _check_figures(which: str, claimed: ExposureFigures, computed: ExposureCount) -> None:
-    if claimed.combinations != computed.combinations or set(claimed.internet_reachable) != set(
-        computed.internet_reachable
-    ):
+    """``before`` depends on the inventory alone: it must match. ``after`` may claim more
+    exposure than the rules give (a plan narrowed by hand, to see what ``check`` says of
+    it), never less: a rosier figure is what a pull request must not repeat."""
+    if which == "before":
+        wrong = claimed.combinations != computed.combinations or set(
+            claimed.internet_reachable
+        ) != set(computed.internet_reachable)
+    else:
+        wrong = claimed.combinations < computed.combinations or not set(
+            computed.internet_reachable
+        ) <= set(claimed.internet_reachable)
+    if wrong:
         raise PlanTrustError(
             f"the plan's exposure {which} the change does not follow from the inventory:"
             f" it says {claimed.combinations:,} combinations and"
