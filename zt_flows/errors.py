@@ -123,6 +123,10 @@ class PlanFormatError(FormatError):
     """A plan.json cannot be read (wrong schema_version, missing keys)."""
 
 
+class PlanTrustError(InputError):
+    """A plan read from disk widens access or claims figures its inventory does not give."""
+
+
 class InventoryIncompleteError(InputError):
     """The inventory lacks something a stage cannot do without."""
 

@@ -26,6 +26,7 @@ from zt_flows.conversations import (
     build_conversations,
     write_edges,
 )
+from zt_flows.diff.outputs import DIFF_FILE
 from zt_flows.findings import Finding, findings_to_json
 from zt_flows.graph import build_graph, drop_rejected_only, export_graph
 from zt_flows.inventory import collect_inventory, load_inventory
@@ -59,6 +60,8 @@ from zt_flows.terraform import render_terraform
 
 if TYPE_CHECKING:
     import boto3
+
+    from zt_flows.diff import Run, RunDiff
 
 LOGGED_INTERFACES = "SELECT DISTINCT interface_id FROM {view} WHERE interface_id IS NOT NULL"
 # One scan for both: which interfaces wrote records, and which account and VPC they name.
@@ -284,6 +287,25 @@ def analyze(
     return build_recommendation(observation, settings)
 
 
+# Everything ``analyze`` may write into ``--out``; :mod:`zt_flows.outdir` refuses a folder
+# that holds files of these names ztflows did not write.
+ANALYSIS_OUTPUTS = (
+    "records.json",
+    "edges.parquet",
+    "plan.json",
+    "findings.json",
+    "graph.graphml",
+    "graph.svg",
+    "terraform",
+    "findings.sarif",
+    "findings.asff.json",
+    "report.md",
+    "report.html",
+    "summary.json",
+    DIFF_FILE,
+)
+
+
 @dataclass(frozen=True)
 class AnalysisOutputs:
     """Where a run's artefacts went, and the numbers of its summary."""
@@ -292,6 +314,16 @@ class AnalysisOutputs:
     files: tuple[Path, ...]
     ingest: IngestSummary
     summary: dict[str, object]
+    changes: RunDiff | None = None  # against ``baseline``, when one was given
+
+
+def check_analysis_out(out: Path) -> None:
+    """Before any work: refuse an ``--out`` the outputs cannot be swapped into (exit 2)."""
+    from zt_flows.outdir import check_output_dir
+    from zt_flows.writable import check_writable_dir
+
+    check_writable_dir(out, option="--out")
+    check_output_dir(out, ANALYSIS_OUTPUTS, option="--out")
 
 
 def write_analysis(
@@ -299,16 +331,45 @@ def write_analysis(
     con: duckdb.DuckDBPyConnection,
     out: Path,
     *,
+    baseline: Run | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> AnalysisOutputs:
-    """Write every artefact of a run into ``out`` (each file atomically):
+    """Write every artefact of a run into ``out``, all at once:
 
     ``records.json`` (the flow-log objects read, where they are cached, the ingest
     summary), ``edges.parquet``, ``plan.json``, ``findings.json``, ``graph.graphml``,
     ``graph.svg``, ``terraform/``, ``findings.sarif``, ``findings.asff.json``,
-    ``report.md``, ``report.html`` and ``summary.json``.
+    ``report.md``, ``report.html``, ``summary.json``, and with a ``baseline`` (an earlier
+    run, :func:`zt_flows.diff.read_run`) ``diff.json`` and the report's changes section.
+
+    The files are written into a staging folder beside ``out`` and swapped in at the end
+    (:func:`zt_flows.outdir.staged_output_dir`): Ctrl-C, a full disk or a failure leaves the
+    previous outputs whole; files in ``out`` that ztflows did not write are kept, and are
+    never replaced (such a folder is refused).
     """
-    out.mkdir(parents=True, exist_ok=True)
+    from zt_flows.outdir import staged_output_dir
+
+    with staged_output_dir(out, ANALYSIS_OUTPUTS, option="--out") as staging:
+        staged = _write_analysis(result, con, staging, progress=progress)
+        changes = None
+        if baseline is not None:
+            from zt_flows.diff import diff_runs, read_run
+            from zt_flows.diff.outputs import write_diff
+
+            # The run is read where it is staged, and named where it will be.
+            changes = diff_runs(baseline, replace(read_run(staging), out=out))
+            write_diff(changes, staging)
+    files = tuple(out / f.relative_to(staging) for f in staged.files)
+    return replace(staged, out=out, files=files, changes=changes)
+
+
+def _write_analysis(
+    result: Recommendation,
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    *,
+    progress: Progress,
+) -> AnalysisOutputs:
     obs = result.observation
     with progress.task("writing outputs", total=7) as task:
         ingest = obs.ingest if obs.ingest is not None else obs.flows.summarize(con)
