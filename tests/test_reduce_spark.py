@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -18,8 +19,6 @@ from zt_flows.reduce.sql import PARTIAL_SCHEMA
 from zt_flows.sample import write_sample
 from zt_flows.sample.estate import write_estate
 from zt_flows.settings import Settings
-
-pyspark = pytest.importorskip("pyspark")
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -50,18 +49,22 @@ def _settings(tmp: Path, state: Path) -> Settings:
     )
 
 
-def _partials(state: Path) -> dict[str, pa.Table]:
+def _partials(state: Path) -> dict[str, tuple[pa.Table, object]]:
+    """Each day's partial (sorted: row order is the engine's own) and its day.json (the
+    numbers by version, and who logged records naming which account and VPC)."""
     out = {}
     for path in sorted(state.rglob("partial.parquet")):
         table = pq.read_table(path).select(PARTIAL_SCHEMA.names).cast(PARTIAL_SCHEMA)
         keys = [(name, "ascending") for name in PARTIAL_SCHEMA.names]
-        out[path.parent.name] = table.sort_by(keys)
+        numbers = json.loads((path.parent / "day.json").read_text("utf-8"))
+        out[path.parent.name] = (table.sort_by(keys), numbers)
     return out
 
 
-def _both(
-    source: Path, tmp: Path, spark: SparkSession
-) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
+Days = dict[str, tuple[pa.Table, object]]
+
+
+def _both(source: Path, tmp: Path, spark: SparkSession) -> tuple[Days, Days]:
     from zt_flows.reduce.spark import reduce_with_spark
 
     duck_state, spark_state = tmp / "duckdb", tmp / "spark"
@@ -79,11 +82,12 @@ def _both(
     return _partials(duck_state), _partials(spark_state)
 
 
-def _equal(duck: dict[str, pa.Table], spark: dict[str, pa.Table]) -> int:
+def _equal(duck: Days, spark: Days) -> int:
     assert duck.keys() == spark.keys()
     rows = 0
-    for day, table in duck.items():
-        assert table.equals(spark[day]), day
+    for day, (table, numbers) in duck.items():
+        assert table.equals(spark[day][0]), day
+        assert numbers == spark[day][1], day
         rows += table.num_rows
     assert rows > 0
     return rows
