@@ -410,3 +410,50 @@ def test_plan_is_deterministic(sample: dict[str, Any]) -> None:
     first = plan_to_json(sample["plan"])
     assert plan_to_json(again) == first
     assert json.loads(first)["verification"]["blocked"] == 0
+
+
+def test_replaying_by_shape_reports_what_replaying_every_group_reports(
+    sample: dict[str, Any],
+) -> None:
+    """Record groups of one shape are judged once: under today's rules, under the plan, and
+    under rule sets that block (a group's rules dropped), the replay reports the same as
+    replaying every group one by one, check for check."""
+    from zt_flows.recommend.verify import (
+        index_evidence,
+        readings_from_frame,
+        replay_evidence,
+        replay_records,
+    )
+    from zt_flows.rules import Evaluator, RuleSet
+
+    analysis: RuleAnalysis = sample["analysis"]
+    facts, today = analysis.facts, analysis.ruleset
+    # The sample's groups are all of different shapes; each again, as another group (what
+    # the two interfaces of a connection, or its client ports, give on an estate).
+    once: pl.DataFrame = sample["evidence"]
+    again = once.with_columns(
+        (pl.col("row_id") // 2).alias("row_id"), (pl.col("records") + 1).alias("records")
+    )
+    assert not set(again["row_id"]) & set(once["row_id"])
+    evidence = pl.concat([once, again])
+    index = index_evidence(evidence)
+    assert index.groups == 2 * len(index.shapes) == 2 * once["row_id"].n_unique()
+    readings = readings_from_frame(evidence)
+    now = Evaluator(facts, today)
+    groups = sorted(today.groups)
+    rulesets = [today, RuleSet((), today.groups)]
+    rulesets += [
+        RuleSet(tuple(r for r in today.rules if r.group_id != g), today.groups) for g in groups
+    ]
+
+    def intended(edge: Any) -> str | None:
+        return "probe" if edge.server_port == 22 else None
+
+    blocked_somewhere = 0
+    for ruleset in rulesets:
+        proposed = Evaluator(facts, ruleset)
+        one_by_one = replay_records(readings, now, proposed, intended)
+        by_shape = replay_evidence(index, now, proposed, intended)
+        assert by_shape == one_by_one
+        blocked_somewhere += len(one_by_one.blocked) + len(one_by_one.intentional)
+    assert blocked_somewhere > 0
