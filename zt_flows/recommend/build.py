@@ -55,9 +55,9 @@ from zt_flows.recommend.verify import (
     SideCheck,
     aggregate_blocked,
     checks_blocked,
-    index_evidence,
+    readings_from_frame,
     replay,
-    replay_evidence,
+    replay_records,
 )
 from zt_flows.rules import (
     Edge,
@@ -112,7 +112,7 @@ def recommend_rules(
     def intended(edge: Edge) -> str | None:
         return PROBE_REASON if edge.conversation in probe_conversations else None
 
-    index = index_evidence(evidence) if evidence is not None else None
+    readings = readings_from_frame(evidence) if evidence is not None else ()
     now = Evaluator(facts, today)
     extra: list[Unit] = []
     pinned: dict[str, KeptFor] = {}
@@ -128,9 +128,9 @@ def recommend_rules(
         result = replay(analysis, today, evaluator, intended)
         if result.blocked:
             raise ReplayError(result.blocked)
-        if index is None or not index.groups:
+        if not readings:
             break
-        records = replay_evidence(index, now, evaluator, intended)
+        records = replay_records(readings, now, evaluator, intended)
         more_units = repair_units(records.blocked, facts, today, start=len(extra))
         more_pins: dict[str, KeptFor] = {
             key: "unexplained"

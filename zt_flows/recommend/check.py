@@ -33,8 +33,8 @@ from zt_flows.recommend.verify import (
     aggregate_blocked,
     checks_blocked,
     home_group,
-    index_evidence,
-    replay_evidence,
+    readings_from_frame,
+    replay_records,
 )
 from zt_flows.rules import Edge, Evaluator, NetworkFacts, RuleSet, edges_from_frame, sides
 from zt_flows.settings import RecommendSettings
@@ -144,7 +144,7 @@ def _check_records(
         short = (edge.client.id, edge.server.id, edge.protocol, edge.server_port)
         return PROBE_REASON if short in listed or edge.conversation in probes else None
 
-    records = replay_evidence(index_evidence(evidence), now, planned, intended)
+    records = replay_records(readings_from_frame(evidence), now, planned, intended)
     not_evaluable = sum(
         1
         for edge in accepted

@@ -300,17 +300,38 @@ def replay_records(
     intentional: list[SideCheck] = []
     unexplained: list[SideCheck] = []
     for row_id in sorted(groups):
-        items = _ordered(groups[row_id])
+        items = sorted(groups[row_id], key=lambda r: (_NEED_ORDER[r.need], r.reading))
         count += len(items)
         records += max(r.records for r in items)
-        doubt, failed, needed = _judge(items, today, proposed)
+        musts = [r for r in items if r.need == "must"]
+        doubt = len(musts) > 1
         ambiguous += doubt
-        unexplained.extend(failed)
-        for check in needed:
-            if intended(check.reading.edge) is not None:
-                intentional.append(check)
-            else:
-                blocked.append(check)
+        verdicts = {id(r): {d: today.side(r.edge, d) for d in DIRECTIONS} for r in items}
+        logged = {
+            id(r): all(verdicts[id(r)][d].verdict != "denied" for d in r.directions) for r in items
+        }
+        if not any(logged.values()):
+            first = items[0]
+            unexplained.extend(
+                SideCheck(first, d, verdicts[id(first)][d])
+                for d in first.directions
+                if verdicts[id(first)][d].verdict == "denied"
+            )
+            continue
+        explained = [
+            r for r in items if all(m.verdict != "denied" for m in verdicts[id(r)].values())
+        ]
+        needed = [r for r in explained if r.need == "must"] or explained[:1]
+        for reading in needed:
+            for direction in reading.directions:
+                now = verdicts[id(reading)][direction]
+                if not now.allowed or proposed.side(reading.edge, direction).allowed:
+                    continue
+                check = SideCheck(reading, direction, now, doubt)
+                if intended(reading.edge) is not None:
+                    intentional.append(check)
+                else:
+                    blocked.append(check)
     return RecordReplay(
         records=records,
         readings=count,
@@ -319,150 +340,6 @@ def replay_records(
         blocked=tuple(blocked),
         intentional=tuple(intentional),
         unexplained=tuple(unexplained),
-    )
-
-
-def _ordered(items: Iterable[Reading]) -> list[Reading]:
-    return sorted(items, key=lambda r: (_NEED_ORDER[r.need], r.reading))
-
-
-def _judge(
-    items: list[Reading], today: Evaluator, proposed: Evaluator
-) -> tuple[bool, list[SideCheck], list[SideCheck]]:
-    """One record group (its readings, ordered): whether its direction is in doubt, its
-    unexplained sides, and the needed sides the plan no longer allows."""
-    musts = [r for r in items if r.need == "must"]
-    doubt = len(musts) > 1
-    verdicts = {id(r): {d: today.side(r.edge, d) for d in DIRECTIONS} for r in items}
-    logged = {
-        id(r): all(verdicts[id(r)][d].verdict != "denied" for d in r.directions) for r in items
-    }
-    if not any(logged.values()):
-        first = items[0]
-        failed = [
-            SideCheck(first, d, verdicts[id(first)][d])
-            for d in first.directions
-            if verdicts[id(first)][d].verdict == "denied"
-        ]
-        return doubt, failed, []
-    explained = [r for r in items if all(m.verdict != "denied" for m in verdicts[id(r)].values())]
-    needed = [r for r in explained if r.need == "must"] or explained[:1]
-    lost = []
-    for reading in needed:
-        for direction in reading.directions:
-            now = verdicts[id(reading)][direction]
-            if not now.allowed or proposed.side(reading.edge, direction).allowed:
-                continue
-            lost.append(SideCheck(reading, direction, now, doubt))
-    return doubt, [], lost
-
-
-# What a record group's replay depends on: its readings' sides, protocol and port, need and
-# vantage; not its records, hours or logging interface. Groups of one shape (the hours of a
-# day, the two interfaces of a connection, the days of the window) replay alike.
-_SHAPE = (
-    "reading",
-    "need",
-    "vantage",
-    *(f"{side}_{field}" for side in ("client", "server") for field in ("kind", "id", "vpc_id")),
-    *(f"{side}_{field}" for side in ("client", "server") for field in ("role", "sgs", "a")),
-    "protocol",
-    "server_port",
-)
-
-
-@dataclass(frozen=True)
-class EvidenceIndex:
-    """``Conversations.evidence`` indexed for replaying: its record groups by shape.
-
-    Groups are told apart by two independent 64-bit hashes of their readings (polars'
-    ``hash`` with two seeds): two different shapes would have to collide in both, about
-    one chance in 2**128 per pair. Each shape is judged once, on its first group; the
-    groups of a shape that yields a check are replayed one by one, as
-    :func:`replay_records` does, so what a replay reports is exactly what replaying every
-    group gives.
-    """
-
-    frame: pl.DataFrame
-    shapes: tuple[tuple[int, ...], ...]  # row ids of each shape's groups, ascending
-    first: dict[int, list[Reading]]  # the readings of each shape's first group, ordered
-    records: int
-    readings: int
-    groups: int
-    ambiguous: int
-
-
-def index_evidence(evidence: pl.DataFrame) -> EvidenceIndex:
-    """Group ``evidence``'s record groups by shape (see :class:`EvidenceIndex`)."""
-    shape = pl.struct(list(_SHAPE))
-    hashed = evidence.select(
-        "row_id",
-        "records",
-        (pl.col("need") == "must").alias("must"),
-        shape.hash(seed=0).alias("h0"),
-        shape.hash(seed=1).alias("h1"),
-    )
-    per_group = hashed.group_by("row_id").agg(
-        pl.col("h0").sort_by("h0", "h1"),
-        pl.col("h1").sort_by("h0", "h1"),
-        pl.col("records").max(),
-        pl.col("must").sum(),
-    )
-    by_shape = per_group.group_by("h0", "h1").agg(pl.col("row_id").sort())
-    shapes = tuple(
-        sorted(
-            (tuple(int(i) for i in ids) for ids in by_shape.get_column("row_id").to_list()),
-            key=lambda ids: ids[0],
-        )
-    )
-    firsts = [ids[0] for ids in shapes]
-    chosen = evidence.filter(pl.col("row_id").is_in(firsts))
-    first: dict[int, list[Reading]] = defaultdict(list)
-    for reading in readings_from_frame(chosen):
-        first[reading.row_id].append(reading)
-    return EvidenceIndex(
-        frame=evidence,
-        shapes=shapes,
-        first={row_id: _ordered(items) for row_id, items in first.items()},
-        records=int(per_group.get_column("records").sum() or 0),
-        readings=evidence.height,
-        groups=per_group.height,
-        ambiguous=int((per_group.get_column("must") > 1).sum()),
-    )
-
-
-def replay_evidence(
-    index: EvidenceIndex,
-    today: Evaluator,
-    proposed: Evaluator,
-    intended: Callable[[Edge], str | None],
-) -> RecordReplay:
-    """:func:`replay_records` over every group of ``index``, each shape judged once."""
-    flagged = [
-        row_id
-        for ids in index.shapes
-        if any(_judge(index.first[ids[0]], today, proposed)[1:])
-        for row_id in ids
-    ]
-    if flagged:
-        replayed = replay_records(
-            readings_from_frame(index.frame.filter(pl.col("row_id").is_in(flagged))),
-            today,
-            proposed,
-            intended,
-        )
-        blocked, intentional = replayed.blocked, replayed.intentional
-        unexplained = replayed.unexplained
-    else:
-        blocked = intentional = unexplained = ()
-    return RecordReplay(
-        records=index.records,
-        readings=index.readings,
-        groups=index.groups,
-        ambiguous=index.ambiguous,
-        blocked=blocked,
-        intentional=intentional,
-        unexplained=unexplained,
     )
 
 
