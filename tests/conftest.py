@@ -22,16 +22,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REGION = "us-east-1"
 
 
-# Files that take minutes on one worker (Apache Spark in local mode starts a JVM and runs
-# a job per day). Collected first, a worker starts them while the other works through the
-# rest, instead of the suite waiting for them at its end (`make test`: --dist loadfile).
-LONG_FILES = ("test_reduce_spark.py",)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name not in LONG_FILES)
-
-
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """The endpoint URL of a moto server bound to 127.0.0.1 on a free port."""
