@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 def spark() -> SparkSession:
     from pyspark.sql import SparkSession
 
+    # Spark's context takes SIGINT over (to cancel its jobs) and keeps it after stop(): the
+    # handler goes back, so tests after these in the same process see Python's own.
+    handler = signal.getsignal(signal.SIGINT)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("ztflows-tests")
@@ -39,6 +43,7 @@ def spark() -> SparkSession:
     )
     yield session
     session.stop()
+    signal.signal(signal.SIGINT, handler)
 
 
 def _settings(tmp: Path, state: Path) -> Settings:
