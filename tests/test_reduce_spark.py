@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 def spark() -> SparkSession:
     from pyspark.sql import SparkSession
 
-    # Spark's context takes SIGINT over (to cancel its jobs) and keeps it after stop(): the
-    # handler goes back, so tests after these in the same process see Python's own.
-    handler = signal.getsignal(signal.SIGINT)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("ztflows-tests")
@@ -43,7 +40,10 @@ def spark() -> SparkSession:
     )
     yield session
     session.stop()
-    signal.signal(signal.SIGINT, handler)
+    # Spark's context takes SIGINT over (to cancel its jobs) and does not give it back on
+    # stop(): Python's own handler is put back, as the tests after these in the same
+    # process expect it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _settings(tmp: Path, state: Path) -> Settings:
