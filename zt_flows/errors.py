@@ -184,3 +184,26 @@ class GitHubApiError(ZtFlowsError):
     """Opening the pull request through the GitHub REST API failed."""
 
     exit_code = ExitCode.INPUT
+
+
+# --------------------------------------------------------------------------- terraform
+
+
+class TerraformConfigError(FormatError):
+    """A .tf file of the repository cannot be read (names the file, line and column)."""
+
+
+class TerraformStateError(InputError):
+    """A Terraform state cannot be read: not initialised, unreadable, or not a state."""
+
+
+class TerraformCommandError(ZtFlowsError):
+    """Running Terraform failed (not installed, or it refused); the message says how."""
+
+    exit_code = ExitCode.INPUT
+
+
+class GitLabApiError(ZtFlowsError):
+    """Opening the merge request through the GitLab REST API failed."""
+
+    exit_code = ExitCode.INPUT
