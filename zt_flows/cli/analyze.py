@@ -111,7 +111,12 @@ def analyze(
     if earlier is not None:
         from zt_flows.diff.outputs import write_diff
 
-        changes = diff_runs(earlier, read_run(out))
+        changes = diff_runs(
+            earlier,
+            read_run(out),
+            expected=settings.expected_peers,
+            suppressions=settings.suppressions,
+        )
         write_diff(changes, out)
     if summary_format == "json":
         typer.echo(json.dumps({"out": str(out), **outputs.summary}, indent=2))
@@ -177,7 +182,10 @@ def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
         f"{report.rejected_only_edges:,} only rejected; "
         f"{report.heuristic_edges:,} oriented by port heuristics)"
     )
-    console.print(f"  findings       {', '.join(counts) or 'none'}")
+    suppressed = (
+        f"; {len(result.suppressed)} suppressed by the configuration" if result.suppressed else ""
+    )
+    console.print(f"  findings       {', '.join(counts) or 'none'}{suppressed}")
     console.print(
         f"  exposure       {before.combinations:,} -> {after.combinations:,} allowed "
         f"combinations; internet-reachable ports {before.internet_reachable_count} -> "
