@@ -121,7 +121,8 @@ class _Reader:
         self.source = source
 
     def fail(self, key: str, found: str, expected: str | None = None) -> ConfigurationError:
-        template = re.sub(r"\[\d+\]", "[]", key)
+        # suppressions[2].expires is suppressions[].expires; scope.vpcs[1] an item of scope.vpcs
+        template = re.sub(r"\[\d+\]", "[]", re.sub(r"\[\d+\]$", "", key))
         return ConfigurationError(
             Location(self.source, path=key), expected or _EXPECTED.get(template, "?"), found
         )
