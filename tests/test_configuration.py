@@ -146,7 +146,7 @@ def test_every_key_is_documented() -> None:
         ('[scope]\nregions = ["Ireland"]\n', "scope.regions[0]", "Region", "'Ireland'"),
         ('[scope]\ngroups = ["sg-xyz"]\n', "scope.groups[0]", "security-group ids", "'sg-xyz'"),
         ("scope = 3\n", "scope", "a table", "the number 3"),
-        ('[networks]\nonprem = ["10.0.0.0"]\n', "networks.onprem[0]", "CIDR", "'10.0.0.0'"),
+        ('[networks]\nonprem = ["10.0.0.0/33"]\n', "networks.onprem[0]", "CIDR", "'10.0.0.0/33'"),
         ('[networks]\nscanners = ["nope/8"]\n', "networks.scanners[0]", "CIDR", "'nope/8'"),
         ("[recommend]\nmin_days = 0\n", "recommend.min_days", "at least 1", "the number 0"),
         ("[recommend]\nmin_flows = true\n", "recommend.min_flows", "integer", "boolean true"),
@@ -307,16 +307,19 @@ COMMANDS = [
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
 def test_every_command_reads_the_configuration_first(
-    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A bad file stops any command before it does anything: exit 2, the key path named."""
+    monkeypatch.chdir(tmp_path)  # where the commands' relative outputs would go
     path = write(tmp_path, '[[suppressions]]\ncode = "ZT004"\nsubject = "x"\nreason = ""\n')
     code = main([*command, "--config", str(path)])
     err = capsys.readouterr().err
     assert code == 2, err
     assert f"error: {path}, at suppressions[0].reason: expected a non-empty string" in err
-    assert not (tmp_path / "out").exists()
-    assert not Path("out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["ztflows.toml"]
 
 
 def test_ztflows_toml_in_the_working_directory_is_read(tmp_path: Path) -> None:

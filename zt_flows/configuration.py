@@ -343,7 +343,7 @@ def _is_cidr(text: str) -> bool:
         ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
         return False
-    return "/" in text
+    return True  # a bare address is its /32 or /128, as with --onprem-cidr
 
 
 def _is_port_range(text: str) -> bool:

@@ -43,6 +43,7 @@ from zt_flows.report import ReportInput, render_report
 from zt_flows.rules import (
     NatServiceTraffic,
     RuleAnalysis,
+    edges_from_frame,
     evaluate_rules,
     measure_nat_service_traffic,
 )
@@ -213,8 +214,10 @@ def build_recommendation(
         plan = replace(
             plan, verification=replace(plan.verification, skipped=_skipped(observation.flows))
         )
-    scanned = scanner_findings(
-        (v.edge for v in analysis.verdicts), settings.conversations.scanner_cidrs
+    scanned = (
+        scanner_findings(edges_from_frame(edges), settings.conversations.scanner_cidrs)
+        if settings.conversations.scanner_cidrs
+        else ()
     )
     found = findings_in_scope(
         (*analysis.findings, *plan_findings(plan), *scanned), observation.inventory, settings.scope
