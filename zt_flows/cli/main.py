@@ -33,6 +33,9 @@ HELP = "\n\n".join(
         " instead of CIDR ranges, as a Terraform change with evidence for every rule.",
         "Start with: [bold]ztflows analyze s3://my-flow-log-bucket/AWSLogs/ --since 14d"
         " --out out/[/bold]",
+        "Every command reads ztflows.toml from the working directory, or the file --config"
+        " names (docs/configuration.md): the scope, the networks you name, known scanners,"
+        " expected peers, thresholds and suppressions; options override it.",
         "Exit codes: 0 ok; 1 findings at or above --fail-on, or `check` found flows the plan"
         " would block; 2 bad input or usage; 3 AWS error; 4 the plan failed its own replay;"
         " 70 internal error.",
