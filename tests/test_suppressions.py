@@ -230,11 +230,19 @@ def test_groups_outside_the_scope_keep_their_rules_and_leave_the_outputs(
 # --------------------------------------------------------------------------- scanners
 
 
-def test_known_scanners_are_reported_and_never_shape_a_rule(tmp_path: Path) -> None:
-    """The reports Lambdas (10.0.10.100, 10.0.11.100) named as scanners: the api's rule for
-    them goes, their conversations are blocked on purpose, and a finding counts them."""
-    code, out = analyze(tmp_path, '[networks]\nscanners = ["10.0.10.100/32", "10.0.11.100"]\n')
+@pytest.fixture(scope="module")
+def scanner_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reports Lambdas (10.0.10.100, 10.0.11.100) named as scanners."""
+    tmp = tmp_path_factory.mktemp("scanners")
+    code, out = analyze(tmp, '[networks]\nscanners = ["10.0.10.100/32", "10.0.11.100"]\n')
     assert code == 0
+    return out
+
+
+def test_known_scanners_are_reported_and_never_shape_a_rule(scanner_run: Path) -> None:
+    """The api's rule for the scanners goes, their conversations are blocked on purpose, and
+    a finding counts them."""
+    out = scanner_run
     plan = json.loads((out / "plan.json").read_text())
     api = next(g for g in plan["security_groups"] if g["group_id"] == API)
     kept = [r for r in api["rules"] if r["action"] != "remove" and r["direction"] == "ingress"]
@@ -252,6 +260,30 @@ def test_known_scanners_are_reported_and_never_shape_a_rule(tmp_path: Path) -> N
         assert isinstance(details, dict)
         assert int(details["accepted_flows"]) > 0  # reports to the api
         assert int(details["rejected_flows"]) > 0  # tries at redis, rejected
+
+
+def test_check_expects_what_the_plan_blocks_from_scanners(
+    scanner_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Shadow mode on the same logs: the scanners' conversations are blocked on purpose."""
+    code = main(
+        [
+            "check",
+            str(scanner_run / "plan.json"),
+            str(SAMPLE_DATA / "flowlogs"),
+            "--inventory",
+            str(SAMPLE_DATA / "inventory"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--quiet",
+            "--format",
+            "json",
+        ]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert result["ok"] is True
+    assert {b["client"] for b in result["expected"]} >= set(LAMBDAS)
 
 
 # --------------------------------------------------------------------------- expected peers
