@@ -128,6 +128,10 @@ class ConfigurationError(FormatError):
     location's path is the key path (``suppressions[2].expires``)."""
 
 
+class PlanTrustError(InputError):
+    """A plan read from disk widens access or claims figures its inventory does not give."""
+
+
 class InventoryIncompleteError(InputError):
     """The inventory lacks something a stage cannot do without."""
 

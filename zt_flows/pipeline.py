@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ import duckdb
 
 from zt_flows.atomic import write_text
 from zt_flows.conversations import Conversations, build_conversations, write_edges
+from zt_flows.diff.outputs import DIFF_FILE
 from zt_flows.findings import Finding, SuppressedFinding, findings_to_json
 from zt_flows.graph import build_graph, drop_rejected_only, export_graph
 from zt_flows.inventory import collect_inventory, load_inventory
@@ -49,7 +51,7 @@ from zt_flows.rules import (
 )
 from zt_flows.scanners import scanner_findings
 from zt_flows.scope import findings_in_scope, select_groups
-from zt_flows.settings import SEVERITIES, Settings
+from zt_flows.settings import SEVERITIES, ExpectedPeer, Settings, Suppression
 from zt_flows.sources import FlowLogs, IngestSummary, read_flow_logs
 from zt_flows.sources.model import count_skipped
 from zt_flows.suppressions import apply_suppressions
@@ -57,6 +59,8 @@ from zt_flows.terraform import render_terraform
 
 if TYPE_CHECKING:
     import boto3
+
+    from zt_flows.diff import Run, RunDiff
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +260,25 @@ def analyze(
     return build_recommendation(observation, settings)
 
 
+# Everything ``analyze`` may write into ``--out``; :mod:`zt_flows.outdir` refuses a folder
+# that holds files of these names ztflows did not write.
+ANALYSIS_OUTPUTS = (
+    "records.json",
+    "edges.parquet",
+    "plan.json",
+    "findings.json",
+    "graph.graphml",
+    "graph.svg",
+    "terraform",
+    "findings.sarif",
+    "findings.asff.json",
+    "report.md",
+    "report.html",
+    "summary.json",
+    DIFF_FILE,
+)
+
+
 @dataclass(frozen=True)
 class AnalysisOutputs:
     """Where a run's artefacts went, and the numbers of its summary."""
@@ -264,6 +287,16 @@ class AnalysisOutputs:
     files: tuple[Path, ...]
     ingest: IngestSummary
     summary: dict[str, object]
+    changes: RunDiff | None = None  # against ``baseline``, when one was given
+
+
+def check_analysis_out(out: Path) -> None:
+    """Before any work: refuse an ``--out`` the outputs cannot be swapped into (exit 2)."""
+    from zt_flows.outdir import check_output_dir
+    from zt_flows.writable import check_writable_dir
+
+    check_writable_dir(out, option="--out")
+    check_output_dir(out, ANALYSIS_OUTPUTS, option="--out")
 
 
 def write_analysis(
@@ -271,16 +304,53 @@ def write_analysis(
     con: duckdb.DuckDBPyConnection,
     out: Path,
     *,
+    baseline: Run | None = None,
+    expected: Sequence[ExpectedPeer] = (),
+    suppressions: Sequence[Suppression] = (),
     progress: Progress = NULL_PROGRESS,
 ) -> AnalysisOutputs:
-    """Write every artefact of a run into ``out`` (each file atomically):
+    """Write every artefact of a run into ``out``, all at once:
 
     ``records.json`` (the flow-log objects read, where they are cached, the ingest
     summary), ``edges.parquet``, ``plan.json``, ``findings.json``, ``graph.graphml``,
     ``graph.svg``, ``terraform/``, ``findings.sarif``, ``findings.asff.json``,
-    ``report.md``, ``report.html`` and ``summary.json``.
+    ``report.md``, ``report.html``, ``summary.json``, and with a ``baseline`` (an earlier
+    run, :func:`zt_flows.diff.read_run`) ``diff.json`` and the report's changes section;
+    ``expected`` peers and ``suppressions`` (the configuration's) shape that comparison.
+
+    The files are written into a staging folder beside ``out`` and swapped in at the end
+    (:func:`zt_flows.outdir.staged_output_dir`): Ctrl-C, a full disk or a failure leaves the
+    previous outputs whole; files in ``out`` that ztflows did not write are kept, and are
+    never replaced (such a folder is refused).
     """
-    out.mkdir(parents=True, exist_ok=True)
+    from zt_flows.outdir import staged_output_dir
+
+    with staged_output_dir(out, ANALYSIS_OUTPUTS, option="--out") as staging:
+        staged = _write_analysis(result, con, staging, progress=progress)
+        changes = None
+        if baseline is not None:
+            from zt_flows.diff import diff_runs, read_run
+            from zt_flows.diff.outputs import write_diff
+
+            # The run is read where it is staged, and named where it will be.
+            changes = diff_runs(
+                baseline,
+                replace(read_run(staging), out=out),
+                expected=expected,
+                suppressions=suppressions,
+            )
+            write_diff(changes, staging)
+    files = tuple(out / f.relative_to(staging) for f in staged.files)
+    return replace(staged, out=out, files=files, changes=changes)
+
+
+def _write_analysis(
+    result: Recommendation,
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    *,
+    progress: Progress,
+) -> AnalysisOutputs:
     obs = result.observation
     with progress.task("writing outputs", total=7) as task:
         ingest = obs.flows.summarize(con)

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
+    from zt_flows.inventory.model import Inventory
     from zt_flows.pipeline import Observation
     from zt_flows.progress import Progress
+    from zt_flows.recommend import VerifiedPlan
 
 from zt_flows.settings import OnError, RecommendSettings, Settings, parse_window
 
@@ -79,6 +81,32 @@ def read_configuration(config: Path | None) -> Settings:
         "everything" if settings.scope.everything else "restricted",
     )
     return settings
+
+
+def trusted_plan(
+    plan_file: Path, inventory_dir: Path | None, settings: Settings
+) -> tuple[VerifiedPlan, Inventory]:
+    """Read a plan and verify it against the inventory (loaded, or collected from AWS when
+    none is given) before anything acts on it: a plan that widens, names rules the inventory
+    does not hold, or claims figures the inventory does not give is refused (exit 2)."""
+    from zt_flows.cli.console import RichProgress, stderr_console
+    from zt_flows.pipeline import obtain_inventory
+    from zt_flows.recommend import read_plan, verify_plan
+
+    plan = read_plan(plan_file)
+    progress = RichProgress(enabled=settings.sources.progress)
+    inventory = obtain_inventory(inventory_dir, settings, progress=progress)
+    verified = verify_plan(plan, inventory)
+    if settings.sources.progress:
+        before, after = verified.before, verified.after
+        stderr_console.print(
+            f"Verified {plan_file.name} against the inventory: no rule allows more than its"
+            f" group allows today; exposure {before.combinations:,} -> {after.combinations:,}"
+            " combinations (measured here, not read from the file).",
+            markup=False,
+            soft_wrap=True,
+        )
+    return verified, inventory
 
 
 def build_settings(

@@ -9,10 +9,11 @@ from typing import Annotated
 import typer
 
 from zt_flows.cli.console import stderr_console
+from zt_flows.cli.options import AWS_OPTIONS, QUIET_OPTION, InventoryOpt, with_settings
 from zt_flows.errors import UsageError
 from zt_flows.findings import read_findings
 from zt_flows.publish import DEFAULT_API_URL, DEFAULT_PATH
-from zt_flows.recommend.plan import read_plan
+from zt_flows.settings import Settings
 
 GITHUB = "GitHub (--open)"
 PR_HELP = (
@@ -24,12 +25,16 @@ PR_HELP = (
     "a new branch made from --base. It works in a temporary git worktree: your checked-out "
     "branch and working tree are left as they are, and nothing outside --path is "
     "committed. It refuses uncommitted changes and an existing branch name.\n\n"
+    "The plan is verified first against the inventory (--inventory, or collected from AWS "
+    "with your credentials): a plan.json edited to allow more than a group allows today, "
+    "or whose exposure figures do not follow from the inventory, is refused (exit 2) with "
+    "the rule named. The exposure in the description is the one measured then.\n\n"
     "With --open, it pushes the branch to --remote and opens the pull request through the "
     "GitHub REST API, authenticated with the GITHUB_TOKEN environment variable (never a "
     "command-line option, so the token stays out of shell history). Pushing uses your own "
     "git credentials.\n\n"
     "[bold]Examples[/bold]\n\n"
-    "  ztflows pr out/plan.json --repo ~/src/infra\n\n"
+    "  ztflows pr out/plan.json --repo ~/src/infra --inventory inventory/\n\n"
     "  GITHUB_TOKEN=... ztflows pr out/plan.json --repo ~/src/infra --findings "
     "out/findings.json --open\n\n"
     "  ztflows pr plan.json --repo . --base develop --path terraform/sg --open "
@@ -37,6 +42,7 @@ PR_HELP = (
 )
 
 
+@with_settings(*AWS_OPTIONS, QUIET_OPTION)
 def pr(
     plan_file: Annotated[
         Path,
@@ -50,6 +56,7 @@ def pr(
             "--repo", help="A git checkout of the infrastructure repository.", file_okay=False
         ),
     ],
+    inventory: InventoryOpt = None,
     base: Annotated[
         str, typer.Option("--base", help="Branch to start from and to merge into.")
     ] = "main",
@@ -105,7 +112,10 @@ def pr(
             show_default=False,
         ),
     ] = None,
+    *,
+    settings: Settings,
 ) -> None:
+    from zt_flows.cli.common import trusted_plan
     from zt_flows.publish import (
         check_api_url,
         open_pull_request,
@@ -124,10 +134,10 @@ def pr(
         check_api_url(api_url)
         if github_repo is not None:
             parse_github_repo(github_repo)
-    plan = read_plan(plan_file)
     found = read_findings(findings) if findings is not None else ()
+    verified, _ = trusted_plan(plan_file, inventory, settings)
     prepared = prepare_pull_request(
-        plan, repo, base=base, branch=branch, path=path, findings=found, remote=remote
+        verified.plan, repo, base=base, branch=branch, path=path, findings=found, remote=remote
     )
     stderr_console.print(
         f"Committed {len(prepared.files)} files under {prepared.path}/ on branch"

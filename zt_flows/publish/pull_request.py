@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from zt_flows.errors import GitError, GitHubApiError
 from zt_flows.findings import Finding
+from zt_flows.outdir import write_output_dir
 from zt_flows.publish.body import commit_message, pr_body, pr_title
 from zt_flows.publish.git import Git
 from zt_flows.publish.github import (
@@ -26,7 +27,6 @@ from zt_flows.publish.github import (
     repo_from_remote,
 )
 from zt_flows.recommend.plan import Plan
-from zt_flows.terraform.folder import write_output_dir
 from zt_flows.terraform.module import terraform_module
 from zt_flows.text import last_day
 

@@ -24,13 +24,12 @@ from zt_flows.recommend.peers import rule_peer
 from zt_flows.recommend.plan import (
     Evidence,
     Exposure,
-    ExposureFigures,
     GroupPlan,
-    InternetReach,
     KeptFor,
     Plan,
     PlannedRule,
     Verification,
+    exposure_figures,
 )
 from zt_flows.recommend.quota import fit_quota
 from zt_flows.recommend.record import settings_record
@@ -63,7 +62,6 @@ from zt_flows.recommend.verify import (
 from zt_flows.rules import (
     Edge,
     Evaluator,
-    ExposureCount,
     GroupCoverage,
     NetworkFacts,
     RuleAnalysis,
@@ -176,7 +174,7 @@ def recommend_rules(
         window_start=start,
         window_end=end,
         security_groups=tuple(groups),
-        exposure=Exposure(before=_figures(before), after=_figures(after)),
+        exposure=Exposure(before=exposure_figures(before), after=exposure_figures(after)),
         verification=Verification(
             replayed=result.replayed,
             blocked=0,
@@ -194,7 +192,7 @@ def recommend_rules(
             else ()
         ),
         ambiguous=records.ambiguous if records is not None else 0,
-        settings=settings_record(settings),
+        settings=settings_record(settings, onprem_cidrs=onprem_cidrs),
     )
 
 
@@ -261,29 +259,6 @@ def pins_for(unexplained: Iterable[SideCheck], today: RuleSet) -> set[str]:
                 if rule.covers(edge.protocol, edge.server_port):
                     out.add(rule.key)
     return out
-
-
-def _figures(count: ExposureCount) -> ExposureFigures:
-    return ExposureFigures(
-        combinations=count.combinations,
-        internet_reachable=count.internet_reachable,
-        internet_reach=tuple(
-            InternetReach(
-                entry=r.entry,
-                ipv4_addresses=r.ipv4_addresses,
-                ipv6_addresses=r.ipv6_addresses,
-                ipv4_share=r.ipv4_share,
-                ipv6_share=r.ipv6_share,
-                peers=r.peers,
-                services=r.services,
-                unmeasured=r.unmeasured,
-                path=r.path,
-            )
-            for r in count.reach
-        ),
-        public_ipv4=count.public_ipv4,
-        public_ipv6=count.public_ipv6,
-    )
 
 
 class _Builder:
