@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FIXTURES, SAMPLE_DATA
@@ -284,6 +285,50 @@ def test_check_expects_what_the_plan_blocks_from_scanners(
     assert code == 0
     assert result["ok"] is True
     assert {b["client"] for b in result["expected"]} >= set(LAMBDAS)
+
+
+def test_check_blocks_a_scanner_on_purpose_even_where_the_plan_did_not_list_it(
+    scanner_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scanner conversation the plan never saw (here: the plan's list of what it blocks on
+    purpose emptied) is expected when check is given the scanners, and blocked without."""
+    doc = json.loads((scanner_run / "plan.json").read_text())
+    doc["intentionally_blocked"] = [
+        b for b in doc["intentionally_blocked"] if b["client"] not in LAMBDAS
+    ]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(doc, indent=2) + "\n")
+    config = tmp_path / "ztflows.toml"
+    config.write_text('[networks]\nscanners = ["10.0.10.100/32", "10.0.11.100"]\n')
+
+    def check(*extra: str) -> tuple[int, dict[str, Any]]:
+        code = main(
+            [
+                "check",
+                str(plan),
+                str(SAMPLE_DATA / "flowlogs"),
+                "--inventory",
+                str(SAMPLE_DATA / "inventory"),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--quiet",
+                "--format",
+                "json",
+                *extra,
+            ]
+        )
+        return code, json.loads(capsys.readouterr().out)
+
+    code, result = check("--config", str(config))
+    assert code == 0
+    scanned = [b for b in result["expected"] if b["client"] in LAMBDAS]
+    assert scanned
+    assert all("known scanner" in b["reason"] for b in scanned)
+    (tmp_path / "empty.toml").write_text("")
+    code, result = check("--config", str(tmp_path / "empty.toml"))
+    assert code == 1
+    blocked = {c["client"] for g in result["blocked"] for c in g["conversations"]}
+    assert blocked & set(LAMBDAS)
 
 
 # --------------------------------------------------------------------------- expected peers
