@@ -83,6 +83,30 @@ def cache_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sample_data_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """plan.json as ``ztflows recommend`` writes it for the sample (flow logs and inventory):
+    the plan the commands that act on a plan verify against ``sample_data/inventory``."""
+    from zt_flows.cli import main
+
+    folder = tmp_path_factory.mktemp("sample-data-plan")
+    code = main(
+        [
+            "recommend",
+            str(SAMPLE_DATA / "flowlogs"),
+            "--inventory",
+            str(SAMPLE_DATA / "inventory"),
+            "--out",
+            str(folder / "plan.json"),
+            "--cache-dir",
+            str(folder / "cache"),
+            "-q",
+        ]
+    )
+    assert code == 0
+    return folder / "plan.json"
+
+
+@pytest.fixture(scope="session")
 def terraform(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """Real Terraform with the AWS provider from the local mirror (support/tfharness.py)."""
     from support.tfharness import Terraform, require_terraform

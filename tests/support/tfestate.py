@@ -209,6 +209,12 @@ class Estate:
                     str(self.work / "out" / "findings.json"),
                     "--phase",
                     "both",
+                    # The plan is verified against the groups as they are now: collected
+                    # from the moto server again, as a user's run collects from AWS.
+                    "--endpoint-url",
+                    self.endpoint,
+                    "--region",
+                    "us-east-1",
                     *extra,
                 ]
             ),

@@ -96,23 +96,26 @@ def analyze(
     *,
     settings: Settings,
 ) -> int:
-    from zt_flows.pipeline import build_recommendation, write_analysis
-    from zt_flows.writable import check_writable_dir
+    from zt_flows.pipeline import build_recommendation, check_analysis_out, write_analysis
 
-    check_writable_dir(out, option="--out")
-    # Read before the analysis: a wrong baseline fails in a second, not after the run.
-    from zt_flows.diff import diff_runs, read_run
+    # Before the analysis: an --out that cannot take the outputs fails in a second, not
+    # after the run; so does a wrong baseline.
+    check_analysis_out(out)
+    from zt_flows.diff import read_run
 
     earlier = read_run(baseline) if baseline is not None else None
     with observed(source, inventory, settings) as (con, observation, progress):
         result = build_recommendation(observation, settings)
-        outputs = write_analysis(result, con, out, progress=progress)
-    changes = None
-    if earlier is not None:
-        from zt_flows.diff.outputs import write_diff
-
-        changes = diff_runs(earlier, read_run(out))
-        write_diff(changes, out)
+        outputs = write_analysis(
+            result,
+            con,
+            out,
+            baseline=earlier,
+            expected=settings.expected_peers,
+            suppressions=settings.suppressions,
+            progress=progress,
+        )
+    changes = outputs.changes
     if summary_format == "json":
         typer.echo(json.dumps({"out": str(out), **outputs.summary}, indent=2))
     elif summary_format == "sarif":
@@ -177,7 +180,10 @@ def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
         f"{report.rejected_only_edges:,} only rejected; "
         f"{report.heuristic_edges:,} oriented by port heuristics)"
     )
-    console.print(f"  findings       {', '.join(counts) or 'none'}")
+    suppressed = (
+        f"; {len(result.suppressed)} suppressed by the configuration" if result.suppressed else ""
+    )
+    console.print(f"  findings       {', '.join(counts) or 'none'}{suppressed}")
     console.print(
         f"  exposure       {before.combinations:,} -> {after.combinations:,} allowed "
         f"combinations; internet-reachable ports {before.internet_reachable_count} -> "

@@ -67,17 +67,21 @@ def check(
     *,
     settings: Settings,
 ) -> None:
-    from zt_flows.recommend import check_plan, read_plan, settings_from_record
+    from zt_flows.recommend import check_plan, read_plan, settings_from_record, verify_plan
 
     the_plan = read_plan(plan)
     with observed(source, inventory, settings) as (_, observation, _progress):
         found_inventory = observation.inventory
+    # Refuse an edited plan before replaying against it: a plan that widens would pass a
+    # replay (it blocks nothing), so the replay alone proves nothing about it.
+    the_plan = verify_plan(the_plan, found_inventory).plan
     result = check_plan(
         the_plan,
         observation.conversations.edges,
         found_inventory,
         settings_from_record(the_plan.settings, settings.recommend),
         evidence=observation.conversations.evidence,
+        scanner_cidrs=settings.conversations.scanner_cidrs,
     )
     if output_format == "json":
         typer.echo(result_json(result, plan))

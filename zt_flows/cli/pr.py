@@ -9,11 +9,17 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 from zt_flows.cli.console import stderr_console
-from zt_flows.cli.options import choice
+from zt_flows.cli.options import (
+    AWS_OPTIONS,
+    QUIET_OPTION,
+    InventoryOpt,
+    choice,
+    with_settings,
+)
 from zt_flows.errors import UsageError
 from zt_flows.findings import read_findings
 from zt_flows.publish import DEFAULT_API_URL, DEFAULT_PATH, FORGES, PHASES
-from zt_flows.recommend.plan import read_plan
+from zt_flows.settings import Settings
 
 if TYPE_CHECKING:
     from zt_flows.publish import PhaseChoice
@@ -37,13 +43,17 @@ PR_HELP = (
     "the removals on a new branch. --phase both writes the two as two commits.\n\n"
     "It works in a temporary git worktree: your checked-out branch and working tree are "
     "left as they are. It refuses uncommitted changes and an existing branch name.\n\n"
+    "The plan is verified first against the inventory (--inventory, or collected from AWS "
+    "with your credentials): a plan.json edited to allow more than a group allows today, "
+    "or whose exposure figures do not follow from the inventory, is refused (exit 2) with "
+    "the rule named. The exposure in the description is the one measured then.\n\n"
     "With --open, it pushes the branch to --remote and opens the pull request through the "
     "GitHub REST API, authenticated with the GITHUB_TOKEN environment variable, or, when the "
     "remote is a GitLab host (or --forge gitlab), the merge request through the GitLab REST "
     "API with GITLAB_TOKEN (never a command-line option, so tokens stay out of shell "
     "history). Pushing uses your own git credentials.\n\n"
     "[bold]Examples[/bold]\n\n"
-    "  ztflows pr out/plan.json --repo ~/src/infra\n\n"
+    "  ztflows pr out/plan.json --repo ~/src/infra --inventory inventory/\n\n"
     "  GITHUB_TOKEN=... ztflows pr out/plan.json --repo ~/src/infra --findings "
     "out/findings.json --open\n\n"
     "  ztflows pr plan.json --repo . --base develop --path terraform/sg --open "
@@ -69,6 +79,7 @@ def _state_files(values: list[str] | None) -> dict[str, Path]:
     return out
 
 
+@with_settings(*AWS_OPTIONS, QUIET_OPTION)
 def pr(
     plan_file: Annotated[
         Path,
@@ -82,6 +93,7 @@ def pr(
             "--repo", help="A git checkout of the infrastructure repository.", file_okay=False
         ),
     ],
+    inventory: InventoryOpt = None,
     base: Annotated[
         str, typer.Option("--base", help="Branch to start from and to merge into.")
     ] = "main",
@@ -189,7 +201,10 @@ def pr(
             show_default=False,
         ),
     ] = None,
+    *,
+    settings: Settings,
 ) -> None:
+    from zt_flows.cli.common import trusted_plan
     from zt_flows.publish import (
         check_api_url,
         check_gitlab_api_url,
@@ -222,10 +237,10 @@ def pr(
             if github_repo is not None:
                 parse_github_repo(github_repo)
     states = _state_files(state)
-    plan = read_plan(plan_file)
     found = read_findings(findings) if findings is not None else ()
+    verified, _ = trusted_plan(plan_file, inventory, settings)
     prepared = prepare_pull_request(
-        plan,
+        verified.plan,
         repo,
         base=base,
         branch=branch,

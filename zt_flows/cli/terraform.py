@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from zt_flows.cli.console import stderr_console
+from zt_flows.cli.options import AWS_OPTIONS, QUIET_OPTION, InventoryOpt, with_settings
 from zt_flows.findings import read_findings
-from zt_flows.recommend.plan import read_plan
+from zt_flows.settings import Settings
 
 TERRAFORM_HELP = (
     "Write a plan as Terraform: least-privilege security-group rules, ready for review.\n\n"
@@ -22,15 +23,20 @@ TERRAFORM_HELP = (
     "plans to expect): phase 1, apply as written: terraform plan shows imports, creates and "
     "metadata updates, no destroy; watch new flow logs with `ztflows check`. Phase 2, delete "
     "the two pending_removal files: terraform plan shows exactly the removals.\n\n"
+    "The plan is verified first against the inventory (--inventory, or collected from AWS "
+    "with your credentials): a plan.json edited to allow more than a group allows today, "
+    "or whose exposure figures do not follow from the inventory, is refused (exit 2) with "
+    "the rule named.\n\n"
     "The --out directory is a Terraform root module; files you add there (backend.tf, "
     "providers.tf) are kept when ztflows rewrites it. It must not be a non-empty directory "
     "ztflows did not write, unless --force.\n\n"
     "[bold]Examples[/bold]\n\n"
-    "  ztflows terraform out/plan.json --out out/terraform\n\n"
+    "  ztflows terraform out/plan.json --inventory inventory/ --out out/terraform\n\n"
     "  ztflows terraform plan.json --findings findings.json --out infra/security-groups\n"
 )
 
 
+@with_settings(*AWS_OPTIONS, QUIET_OPTION)
 def terraform(
     plan_file: Annotated[
         Path,
@@ -42,6 +48,7 @@ def terraform(
         Path,
         typer.Option("--out", help="Directory to write the Terraform into.", file_okay=False),
     ],
+    inventory: InventoryOpt = None,
     findings: Annotated[
         Path | None,
         typer.Option(
@@ -59,14 +66,17 @@ def terraform(
             " names are replaced, others kept).",
         ),
     ] = False,
+    *,
+    settings: Settings,
 ) -> None:
+    from zt_flows.cli.common import trusted_plan
     from zt_flows.terraform import render_terraform
     from zt_flows.writable import check_writable_dir
 
     check_writable_dir(out, option="--out")
-    plan = read_plan(plan_file)
     found = read_findings(findings) if findings is not None else ()
-    result = render_terraform(plan, out, findings=found, force=force)
+    verified, _ = trusted_plan(plan_file, inventory, settings)
+    result = render_terraform(verified.plan, out, findings=found, force=force)
     stderr_console.print(
         f"Wrote {len(result.files)} files to {result.directory}: "
         f"{len(result.adopted)} rules kept (imported), {len(result.added)} added, "

@@ -167,7 +167,10 @@ def _verification(plan: Plan) -> list[str]:
         "### Verification",
         "",
         f"Replayed {plural(v.replayed, 'observed accepted conversation')} against the proposed"
-        f" rules: **{v.blocked:,} would be blocked**.",
+        f" rules: **{v.blocked:,} would be blocked**. The replay ran when `ztflows recommend`"
+        " made the plan (it needs the flow logs): re-run it on newer logs with"
+        " `ztflows check`. The rules and the exposure above were verified against the"
+        " inventory when this pull request was made.",
         "",
     ]
     if skipped := skipped_text(plan):

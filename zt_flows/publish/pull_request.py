@@ -21,6 +21,7 @@ from typing import Literal
 from zt_flows.atomic import write_files, write_text
 from zt_flows.errors import GitError, GitHubApiError, GitLabApiError, OutputError, UsageError
 from zt_flows.findings import Finding
+from zt_flows.outdir import write_output_dir
 from zt_flows.publish.body import commit_message, phase_two_message, pr_body, pr_title
 from zt_flows.publish.git import Git
 from zt_flows.publish.github import (
@@ -39,7 +40,6 @@ from zt_flows.publish.gitlab import (
 )
 from zt_flows.publish.gitlab import parse_project as parse_gitlab_project
 from zt_flows.recommend.plan import Plan
-from zt_flows.terraform.folder import write_output_dir
 from zt_flows.terraform.module import (
     PENDING_REMOVAL,
     PENDING_REMOVAL_IMPORTS,

@@ -1,7 +1,8 @@
 """The recommender: least-privilege rules per security group, verified by replay.
 
 Public API: :func:`recommend_rules` (the plan), :func:`check_plan` (shadow mode over
-newer flow logs), :func:`plan_findings` (the findings a plan carries), and the plan
+newer flow logs), :func:`verify_plan` (a plan read from disk, checked again before
+anything acts on it), :func:`plan_findings` (the findings a plan carries), and the plan
 contract itself (:class:`Plan`, :func:`write_plan`, :func:`read_plan`).
 """
 
@@ -25,6 +26,7 @@ from zt_flows.recommend.plan import (
 )
 from zt_flows.recommend.record import settings_from_record, settings_record
 from zt_flows.recommend.ruleset import plan_ruleset
+from zt_flows.recommend.trust import VerifiedPlan, verify_plan
 from zt_flows.recommend.verify import ReplayError
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "ReplayError",
     "SkippedEvidence",
     "Verification",
+    "VerifiedPlan",
     "check_plan",
     "plan_findings",
     "plan_ruleset",
@@ -48,5 +51,6 @@ __all__ = [
     "recommend_rules",
     "settings_from_record",
     "settings_record",
+    "verify_plan",
     "write_plan",
 ]

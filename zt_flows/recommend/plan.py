@@ -24,7 +24,7 @@ from zt_flows.addresses import canonical_cidr
 from zt_flows.atomic import write_text
 from zt_flows.codec import Codec, CodecError, Key, Layout, Scalar, shown
 from zt_flows.errors import Location, PlanFormatError
-from zt_flows.rules import RulePeer, RuleSpec
+from zt_flows.rules import ExposureCount, RulePeer, RuleSpec
 from zt_flows.vocabulary import PORTS, RULE_PORTED, Direction, ip_protocol, protocol_number
 
 SCHEMA_VERSION = 1
@@ -232,6 +232,30 @@ class ExposureFigures:
 class Exposure:
     before: ExposureFigures
     after: ExposureFigures
+
+
+def exposure_figures(count: ExposureCount) -> ExposureFigures:
+    """The figures a plan carries, from an exposure measured by the rules stage."""
+    return ExposureFigures(
+        combinations=count.combinations,
+        internet_reachable=count.internet_reachable,
+        internet_reach=tuple(
+            InternetReach(
+                entry=r.entry,
+                ipv4_addresses=r.ipv4_addresses,
+                ipv6_addresses=r.ipv6_addresses,
+                ipv4_share=r.ipv4_share,
+                ipv6_share=r.ipv6_share,
+                peers=r.peers,
+                services=r.services,
+                unmeasured=r.unmeasured,
+                path=r.path,
+            )
+            for r in count.reach
+        ),
+        public_ipv4=count.public_ipv4,
+        public_ipv6=count.public_ipv6,
+    )
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields, replace
 
 from zt_flows.settings import RecommendSettings
 
 
-def settings_record(settings: RecommendSettings) -> dict[str, object]:
-    """The settings a plan was made with, JSON-ready and sorted."""
+def settings_record(
+    settings: RecommendSettings, *, onprem_cidrs: Sequence[str] = ()
+) -> dict[str, object]:
+    """The settings a plan was made with, JSON-ready and sorted. The on-premises ranges are
+    recorded when there are any: the plan's exposure figures were measured with them, and a
+    command that re-measures them (:func:`~zt_flows.recommend.trust.verify_plan`) needs them."""
     out: dict[str, object] = {}
-    for key, value in sorted(asdict(settings).items()):
+    values = asdict(settings)
+    if onprem_cidrs:
+        values["onprem_cidrs"] = sorted(onprem_cidrs)
+    for key, value in sorted(values.items()):
         out[key] = sorted(value) if isinstance(value, frozenset | set) else value
     return out
+
+
+def onprem_from_record(record: Mapping[str, object]) -> tuple[str, ...]:
+    """The on-premises ranges a plan's exposure figures were measured with."""
+    value = record.get("onprem_cidrs", ())
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(v) for v in value)
 
 
 def settings_from_record(

@@ -3,11 +3,10 @@
 Public API: :func:`render_terraform` (write the folder) and :func:`terraform_module` (its
 files in memory, for the pull request), with what they return. Inside: ``module`` lays
 out the files, ``attributes`` checks each rule and puts it in the provider's form,
-``naming`` gives stable resource names, ``hcl`` writes HCL by hand, ``readme`` writes
-the rollout, and ``folder`` replaces an output folder only where ztflows wrote it.
+``naming`` gives stable resource names, ``hcl`` writes HCL by hand and ``readme`` writes
+the rollout; :mod:`zt_flows.outdir` replaces the folder only where ztflows wrote it.
 """
 
-from zt_flows.terraform.folder import MARKER, write_output_dir
 from zt_flows.terraform.module import (
     TerraformModule,
     TerraformOutput,
@@ -16,10 +15,8 @@ from zt_flows.terraform.module import (
 )
 
 __all__ = [
-    "MARKER",
     "TerraformModule",
     "TerraformOutput",
     "render_terraform",
     "terraform_module",
-    "write_output_dir",
 ]

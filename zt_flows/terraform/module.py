@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zt_flows.findings import Finding
+from zt_flows.outdir import write_output_dir
 from zt_flows.recommend.plan import GroupPlan, Plan
 from zt_flows.terraform.attributes import (
     TAG_VALUE_LIMIT,
@@ -33,7 +34,6 @@ from zt_flows.terraform.attributes import (
     evidence_summary,
     rule_description,
 )
-from zt_flows.terraform.folder import write_output_dir
 from zt_flows.terraform.hcl import (
     Attr,
     Block,
