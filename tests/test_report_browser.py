@@ -326,7 +326,11 @@ def test_graph_draws_every_group_with_widths_by_traffic(
 def test_graph_hover_shows_ports_and_evidence(page: Watched) -> None:
     p = page.page
     p.locator("#graph-canvas").scroll_into_view_if_needed()
-    p.evaluate("() => { ztflowsGraph.fit(undefined, 24); }")  # returns nothing to serialise
+    # As the page does: fit, but never zoomed in past 1.5 (so the wheel can zoom further).
+    p.evaluate(
+        "() => { ztflowsGraph.fit(undefined, 24);"
+        " if (ztflowsGraph.zoom() > 1.5) { ztflowsGraph.zoom(1.5); ztflowsGraph.center(); } }"
+    )
     at = p.evaluate(
         "(() => { const e = ztflowsGraph.edges().filter((e) => e.source().data('label') === 'api'"
         " && e.target().data('label') === 'postgres')[0]; return e.renderedMidpoint(); })()"

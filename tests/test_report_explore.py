@@ -4,6 +4,9 @@ DuckDB), the reachability matrix of the sample plan, and the graph's data for th
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -190,3 +193,33 @@ def test_graph_data_is_deterministic_with_widths_by_bytes(tmp_path: Path) -> Non
     parsed = json.loads(graph_json(first))
     assert {n["label"] for n in parsed["nodes"]} >= {"web-alb", "postgres", "internet"}
     assert graph_data(None, names) is None
+
+
+def test_graph_data_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    """Sets iterate in an order that changes with PYTHONHASHSEED: the layout must not."""
+    script = (
+        "import sys, tempfile\n"
+        "from pathlib import Path\n"
+        "from test_report import sample_input\n"
+        "from zt_flows.report.names import Names\n"
+        "from zt_flows.report.network import graph_data, graph_json\n"
+        "from zt_flows.report.sections import security_group_graph\n"
+        "d = sample_input(Path(tempfile.mkdtemp()))\n"
+        "graph = security_group_graph(d.edges, d.inventory)\n"
+        "sys.stdout.write(graph_json(graph_data(graph, Names(d.plan, d.inventory, d.edges))))\n"
+    )
+    outputs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=Path(__file__).parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+    assert '"nodes"' in outputs.pop()

@@ -106,6 +106,21 @@ def _spring(component: nx.Graph) -> dict[str, tuple[float, float]]:
     return {k: (float(x), float(y)) for k, (x, y) in zip(keys, points, strict=True)}
 
 
+def _component(graph: nx.Graph, nodes: list[str]) -> nx.Graph:
+    """The component as a graph of its own, nodes and edges in sorted order: the spring
+    layout's seeded start follows that order (a subgraph view's order follows set
+    iteration, which changes with the interpreter's hash seed)."""
+    members = set(nodes)
+    component = nx.Graph()
+    component.add_nodes_from(nodes)
+    component.add_edges_from(
+        sorted(
+            (min(u, v), max(u, v)) for u, v in graph.edges(nodes) if u in members and v in members
+        )
+    )
+    return component
+
+
 def _positions(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
     """Where each node goes, in px: each connected component by the spring layout, the
     components side by side in rows, largest first (apart, they would be scaled away
@@ -114,7 +129,7 @@ def _positions(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
     parts = sorted(
         (sorted(c) for c in nx.connected_components(undirected)), key=lambda c: (-len(c), c)
     )
-    laid = [_spring(nx.Graph(undirected.subgraph(c))) for c in parts]
+    laid = [_spring(_component(undirected, c)) for c in parts]
     sizes = [
         (max(x for x, _ in p.values()) + SPACING, max(y for _, y in p.values()) + SPACING)
         for p in laid
