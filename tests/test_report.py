@@ -25,6 +25,7 @@ from support.edges import edge, frame
 from support.inventory import eni, inventory, rule, security_group
 
 from zt_flows.conversations.build import ConversationReport
+from zt_flows.errors import Location
 from zt_flows.findings import Finding, make_finding
 from zt_flows.inventory import load_inventory
 from zt_flows.inventory.model import Inventory, NetworkInterface
@@ -39,7 +40,7 @@ from zt_flows.report import sections as report_sections
 from zt_flows.report.html import VENDORED, scripts
 from zt_flows.report.sections import graph_svg, security_group_graph
 from zt_flows.report.timeline import ConversationHours
-from zt_flows.sources.model import IngestSummary, VersionCount
+from zt_flows.sources.model import IngestSummary, SkippedInput, VersionCount
 
 TESTS = Path(__file__).resolve().parent
 SAMPLE_DATA = TESTS.parent / "sample_data"
@@ -597,3 +598,28 @@ def _header_of(md: str, row: str) -> str:
     while i > 0 and lines[i - 1].startswith("|"):
         i -= 1
     return lines[i]
+
+
+def test_skipped_input_and_kept_rules_are_at_the_top(data: ReportInput) -> None:
+    skipped = SkippedInput(
+        "lines",
+        Location("s3://logs/AWSLogs/1/vpcflowlogs/x.log.gz", line=7, column="dstport"),
+        "an integer",
+        "'<b>x</b>'",
+        count=3,
+    )
+    ingest = replace(sample_ingest(), skipped=(skipped,))
+    html = report_html(replace(data, ingest=ingest))
+    top = html[: html.index("<h2>Exposure</h2>")]
+    assert '<div class="attention"><div class="skipped"><b>Skipped input</b> (1)' in top
+    assert "s3://logs/AWSLogs/1/vpcflowlogs/x.log.gz" in top
+    assert "&lt;b&gt;x&lt;/b&gt;" in top  # what was found is escaped, as everywhere
+    assert "<b>x</b>" not in html
+    # The rules kept for safety: counted by reason, the first ones named, a link down.
+    kept = [(g, r) for g in data.plan.security_groups for r in g.final_rules() if r.kept_for]
+    assert f"<b>Kept for safety</b>: {len(kept)} rules kept rather than narrowed" in top
+    assert '<a href="#kept">Why</a>' in top
+    assert top.count('<li><span class="ref">') == min(len(kept), 8)
+    # Without either, no panel.
+    bare = report_html(replace(data, ingest=None, plan=replace(data.plan, security_groups=())))
+    assert 'class="attention"' not in bare
