@@ -18,11 +18,12 @@ from support.inventory import eni
 from test_report import sample_input
 
 from zt_flows.report import ReportInput, hourly_timelines
-from zt_flows.report.matrix import MatrixCell, reach_matrix
+from zt_flows.report.matrix import MatrixCell, _admits, _column, reach_matrix
 from zt_flows.report.names import Names
 from zt_flows.report.network import graph_data, graph_json
 from zt_flows.report.sections import security_group_graph
 from zt_flows.report.timeline import timeline_views
+from zt_flows.rules import RulePeer, RuleSpec
 
 H0 = int(datetime(2026, 11, 16, tzinfo=UTC).timestamp())
 HOUR = 3600
@@ -223,3 +224,16 @@ def test_graph_data_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
         outputs.add(done.stdout)
     assert len(outputs) == 1
     assert '"nodes"' in outputs.pop()
+
+
+def test_matrix_reads_icmp_types_and_codes() -> None:
+    def icmp(type_: int | None, code: int | None) -> RuleSpec:
+        return RuleSpec("sg-1", "ingress", 1, type_, code, RulePeer("cidr", "10.0.0.0/8"))
+
+    every, unreachable, echo = icmp(None, None), icmp(3, None), icmp(8, 0)
+    assert _admits(every, _column(echo)) == "all"
+    assert _admits(unreachable, _column(echo)) == "none"  # type 3 admits nothing of type 8
+    assert _admits(echo, _column(echo)) == "all"
+    assert _admits(icmp(3, 4), _column(unreachable)) == "part"  # one code of every code
+    assert _admits(unreachable, _column(icmp(3, 4))) == "all"
+    assert _admits(echo, _column(every)) == "part"

@@ -85,15 +85,28 @@ def _admits(rule: RuleSpec, column: _Column) -> Admits:
         # A narrower rule admits part of "all traffic", but that column is there to show
         # the all-traffic rules themselves: the narrower rule has a column of its own.
         return "none"
+    if protocol not in RULE_PORTED:
+        return _admits_typed(rule, low, high)
     if rule.from_port is None or rule.to_port is None:
         return "all"
-    if protocol not in RULE_PORTED:  # ICMP type/code: the same numbers, or not
-        return "all" if (rule.from_port, rule.to_port) == (low, high) else "none"
     if low == -1:
         return "part"
     if rule.from_port <= low and high <= rule.to_port:
         return "all"
     return "part" if rule.from_port <= high and low <= rule.to_port else "none"
+
+
+def _admits_typed(rule: RuleSpec, low: int, high: int) -> Admits:
+    """ICMP and the like: ports are a type and a code (None: every type, or every code)."""
+    if rule.from_port is None:
+        return "all"
+    if low == -1:
+        return "part"  # one type of every type
+    if rule.from_port != low:
+        return "none"
+    if rule.to_port is None or rule.to_port == high:
+        return "all"
+    return "part" if high == -1 else "none"
 
 
 def _side(
