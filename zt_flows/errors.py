@@ -123,6 +123,11 @@ class PlanFormatError(FormatError):
     """A plan.json cannot be read (wrong schema_version, missing keys)."""
 
 
+class ConfigurationError(FormatError):
+    """The configuration file (``ztflows.toml``) is malformed or holds a bad value; the
+    location's path is the key path (``suppressions[2].expires``)."""
+
+
 class PlanTrustError(InputError):
     """A plan read from disk widens access or claims figures its inventory does not give."""
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from zt_flows import __version__
 from zt_flows.conversations.build import ConversationReport
-from zt_flows.findings import Finding
+from zt_flows.findings import Finding, SuppressedFinding
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import KEPT_FOR, BlockedConversation, Plan
 from zt_flows.recommend.safety import KEPT_WORDS
@@ -68,6 +68,8 @@ class ReportInput:
     title: str = "Least-privilege security groups"
     # What the inventory and the flow logs say that cannot all be true (inventory.consistency).
     warnings: tuple[str, ...] = ()
+    # Findings the configuration accepts on purpose (ztflows.toml [[suppressions]]).
+    suppressed: tuple[SuppressedFinding, ...] = ()
     # The busiest conversations hour by hour (report.timeline.hourly_timelines).
     timelines: tuple[ConversationHours, ...] = ()
 
@@ -203,6 +205,17 @@ class FindingView:
 
 
 @dataclass(frozen=True)
+class SuppressedView:
+    code: str
+    title: str
+    severity: str
+    subject: Ref
+    group: Ref | None
+    reason: str
+    expires: str | None
+
+
+@dataclass(frozen=True)
 class SeverityBlock:
     severity: str
     findings: tuple[FindingView, ...]
@@ -215,6 +228,7 @@ class ReportView:
     headline: Headline
     findings: tuple[SeverityBlock, ...]
     finding_count: int
+    suppressed: tuple[SuppressedView, ...]
     groups: tuple[GroupView, ...]
     graph_svg: str | None
     graph_links: tuple[GraphLink, ...]
@@ -424,6 +438,18 @@ def report_view(data: ReportInput) -> ReportView:
         headline=_headline(data, names),
         findings=_findings(data, names),
         finding_count=len(data.findings),
+        suppressed=tuple(
+            SuppressedView(
+                code=s.finding.code,
+                title=s.finding.kind.title,
+                severity=s.finding.severity,
+                subject=names.subject(s.finding.subject),
+                group=names.group(s.finding.group_id) if s.finding.group_id else None,
+                reason=s.suppression.reason,
+                expires=s.suppression.expires.isoformat() if s.suppression.expires else None,
+            )
+            for s in data.suppressed
+        ),
         groups=groups,
         graph_svg=data.graph_svg if data.graph_svg is not None else graph_svg(graph),
         graph_links=graph_links(graph),
