@@ -41,7 +41,7 @@ from zt_flows.recommend import (
     recommend_rules,
     write_plan,
 )
-from zt_flows.report import ReportInput, render_report
+from zt_flows.report import ReportInput, hourly_timelines, render_report
 from zt_flows.rules import (
     NatServiceTraffic,
     RuleAnalysis,
@@ -389,6 +389,7 @@ def _write_analysis(
                 graph=accepted,
                 warnings=tuple(str(w) for w in obs.warnings),
                 suppressed=result.suppressed,
+                timelines=hourly_timelines(con, obs.flows.view, obs.conversations.edges),
             ),
             out,
         )
