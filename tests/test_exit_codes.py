@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import SAMPLE_DATA
+from support.signals import ztflows_command
 from support.sources import record
 
 from zt_flows.cli import main
@@ -170,10 +170,7 @@ def test_ctrl_c_during_the_scans_of_a_command_is_exit_130(tmp_path: Path) -> Non
     for delay in (0.2, 0.8):
         shutil.rmtree(cache, ignore_errors=True)
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "zt_flows",
+            ztflows_command(
                 "conversations",
                 str(SAMPLE_DATA / "flowlogs"),
                 "--inventory",
@@ -183,7 +180,7 @@ def test_ctrl_c_during_the_scans_of_a_command_is_exit_130(tmp_path: Path) -> Non
                 "--cache-dir",
                 str(cache),
                 "-q",
-            ],
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
