@@ -51,6 +51,16 @@ def run_guarded(func: Callable[[], object], *, debug: bool, stderr: TextIO | Non
         if _interrupted_query(exc):
             print("interrupted", file=err)
             return int(ExitCode.INTERRUPTED)
+        if _out_of_memory(exc):
+            # A limit of the machine or of the options, not a bug: say which knobs exist.
+            print("error: the query engine ran out of memory", file=err)
+            print(
+                "  hint: raise --memory-limit (default 4GB), give --temp-dir a folder"
+                " on a disk with free space so it can spill, or narrow the window with"
+                " --since/--until",
+                file=err,
+            )
+            return int(ExitCode.INPUT)
         if debug or os.environ.get("ZTFLOWS_DEBUG"):
             raise
         print(
@@ -63,6 +73,12 @@ def run_guarded(func: Callable[[], object], *, debug: bool, stderr: TextIO | Non
         # typer turns a KeyboardInterrupt inside a command into this exit code, silently.
         print("interrupted", file=err)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """DuckDB's OutOfMemoryException (duckdb is not imported here: the CLI loads fast)."""
+    kind = type(exc)
+    return kind.__name__ == "OutOfMemoryException" and kind.__module__.lstrip("_") == "duckdb"
 
 
 def _interrupted_query(exc: BaseException) -> bool:
