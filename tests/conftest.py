@@ -104,3 +104,20 @@ def sample_data_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert code == 0
     return folder / "plan.json"
+
+
+@pytest.fixture(scope="session")
+def terraform(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Real Terraform with the AWS provider from the local mirror (support/tfharness.py)."""
+    from support.tfharness import Terraform, require_terraform
+
+    return Terraform(require_terraform(), tmp_path_factory.mktemp("terraform"))
+
+
+@pytest.fixture
+def ec2_like_aws() -> Iterator[None]:
+    """The moto server answering as EC2 does where Terraform notices (support/awslike.py)."""
+    from support.awslike import ec2_as_aws
+
+    with ec2_as_aws():
+        yield

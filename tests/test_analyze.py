@@ -98,6 +98,12 @@ def test_analyze_writes_every_output(sample_run: Path) -> None:
     html = (sample_run / "report.html").read_text()
     assert "<svg" in html
     assert "postgres" in html
+    # The hourly timelines were read from the records: the busiest conversations, each with
+    # its bars, every hour of the three days wide.
+    timeline = html[html.index('<section id="timeline">') :]
+    timeline = timeline[: timeline.index("</section>")]
+    assert timeline.count('<td class="spark"><svg viewBox="0 0 72 32"') == 12
+    assert '<path class="bars" d="M0,32v-' in timeline
 
 
 def test_analyze_terraform_is_formatted_and_matches_the_plan(sample_run: Path) -> None:

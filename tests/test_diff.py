@@ -136,7 +136,7 @@ def test_findings_new_and_resolved_by_identity(runs: dict[str, Any]) -> None:
     assert diff["findings"]["persisting"] == len(last) - len(resolved)
     assert diff["findings"]["new_counts"]["high"] >= 2
     # The same flow logs: no conversation appeared or vanished.
-    assert diff["conversations"] == {"appeared": [], "vanished": []}
+    assert diff["conversations"] == {"appeared": [], "vanished": [], "appeared_expected": []}
 
 
 def test_exposure_then_and_now(runs: dict[str, Any]) -> None:

@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import SAMPLE_DATA
+from support.signals import ztflows_command
 from support.sources import record
 
 from zt_flows.cli import main
@@ -170,10 +170,7 @@ def test_ctrl_c_during_the_scans_of_a_command_is_exit_130(tmp_path: Path) -> Non
     for delay in (0.2, 0.8):
         shutil.rmtree(cache, ignore_errors=True)
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "zt_flows",
+            ztflows_command(
                 "conversations",
                 str(SAMPLE_DATA / "flowlogs"),
                 "--inventory",
@@ -183,7 +180,7 @@ def test_ctrl_c_during_the_scans_of_a_command_is_exit_130(tmp_path: Path) -> Non
                 "--cache-dir",
                 str(cache),
                 "-q",
-            ],
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -211,3 +208,20 @@ def test_ctrl_c_during_the_scans_of_a_command_is_exit_130(tmp_path: Path) -> Non
         assert not out.exists() or pq.ParquetFile(out).metadata.num_rows > 0
         interrupted += not out.exists()
     assert interrupted
+
+
+def test_duckdb_out_of_memory_is_a_limit_not_a_bug(capsys: pytest.CaptureFixture[str]) -> None:
+    """A real OutOfMemoryException (a tiny limit, nowhere to spill) is exit 2 naming the
+    options that move the limit, never exit 70."""
+    con = duckdb.connect(config={"memory_limit": "32MB", "temp_directory": ""})
+
+    def query() -> None:
+        con.execute("SELECT string_agg(i::VARCHAR, ',') FROM range(20000000) t(i)").fetchall()
+
+    code = run_guarded(query, debug=False)
+    err = capsys.readouterr().err
+    assert code == ExitCode.INPUT, err
+    assert err.startswith("error: DuckDB ran out of memory")
+    assert "--memory-limit" in err
+    assert "--temp-dir" in err
+    assert "bug" not in err

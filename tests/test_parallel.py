@@ -5,10 +5,18 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Iterator
 
 import pytest
+from support.signals import default_ctrl_c
 
 from zt_flows.parallel import _interrupts_deferred, run_parallel
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c() -> Iterator[None]:
+    with default_ctrl_c():
+        yield
 
 
 def test_results_come_back_in_item_order() -> None:

@@ -9,11 +9,13 @@ conversation summaries of a run over sample_data/. Regenerate the golden files w
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from support.edges import edge, frame
 from support.inventory import eni, inventory, rule, security_group
 
 from zt_flows.conversations.build import ConversationReport
+from zt_flows.errors import Location
 from zt_flows.findings import Finding, make_finding
 from zt_flows.inventory import load_inventory
 from zt_flows.inventory.model import Inventory, NetworkInterface
@@ -34,8 +37,10 @@ from zt_flows.report import (
     report_markdown,
 )
 from zt_flows.report import sections as report_sections
+from zt_flows.report.html import VENDORED, scripts
 from zt_flows.report.sections import graph_svg, security_group_graph
-from zt_flows.sources.model import IngestSummary, VersionCount
+from zt_flows.report.timeline import ConversationHours
+from zt_flows.sources.model import IngestSummary, SkippedInput, VersionCount
 
 TESTS = Path(__file__).resolve().parent
 SAMPLE_DATA = TESTS.parent / "sample_data"
@@ -175,6 +180,24 @@ def sample_conversations(seconds: float = 1.8) -> ConversationReport:
     )  # fmt: skip
 
 
+def sample_timelines(inv: Inventory) -> tuple[ConversationHours, ...]:
+    """Two conversations hour by hour: the API's pool to the database (every hour, busier
+    by day) and the office's SSH sessions (a few working hours)."""
+    n = {e.name: e.id for e in inv.interfaces.values()}
+    start = datetime(2026, 11, 16, tzinfo=UTC)
+    pool = tuple(
+        (start + timedelta(hours=h), 10 + 20 * (8 <= h % 24 < 18), 100_000 * (h % 7 + 1))
+        for h in range(72)
+    )
+    ssh = tuple((start + timedelta(hours=h), 4, 9_000) for h in (33, 34, 57))
+    return (
+        ConversationHours("eni", n["api-1"], None, "eni", n["postgres"], None, 6, 5432,
+                          2180, pool),
+        ConversationHours("internet", "198.51.100.7", None, "eni", n["bastion"], None, 6, 22,
+                          96, ssh),
+    )  # fmt: skip
+
+
 def sample_input(tmp: Path, *, picture: str | None = PICTURE) -> ReportInput:
     inv = sample_inventory()
     plan = sample_plan(inv, tmp)
@@ -188,6 +211,7 @@ def sample_input(tmp: Path, *, picture: str | None = PICTURE) -> ReportInput:
         ingest=sample_ingest(),
         conversations=sample_conversations(),
         graph_svg=picture,
+        timelines=sample_timelines(inv),
     )
 
 
@@ -204,14 +228,27 @@ def written(data: ReportInput, tmp_path_factory: pytest.TempPathFactory) -> tupl
 # --------------------------------------------------------------------------- golden
 
 
+def without_vendored(text: str) -> str:
+    """The page with each vendored library's text replaced by its name and digest: the
+    golden file follows our page, not a library release (its hash stays in the CSP)."""
+    for name, code in zip(VENDORED, scripts(), strict=False):
+        digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
+        assert text.count(code) == 1, name
+        text = text.replace(code, f"/* vendor/{name} sha256 {digest} */")
+    return text
+
+
 @pytest.mark.parametrize("index", [0, 1], ids=["report.md", "report.html"])
 def test_matches_golden_files(written: tuple[Path, Path], index: int) -> None:
     path = written[index]
     golden = GOLDEN / path.name
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".html":
+        text = without_vendored(text)
     if os.environ.get("ZTFLOWS_UPDATE_GOLDEN") == "1":
         golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_bytes(path.read_bytes())
-    assert path.read_bytes() == golden.read_bytes(), f"{path.name} differs from {golden}"
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), f"{path.name} differs from {golden}"
 
 
 def test_render_writes_both_files_atomically(data: ReportInput, tmp_path: Path) -> None:
@@ -386,18 +423,71 @@ def test_html_needs_nothing_from_outside(data: ReportInput) -> None:
     assert parser.links, "the page has its section links"
     for name, value in parser.links:
         assert (name, value[:1]) == ("href", "#") or value.startswith("data:"), (name, value)
-    text = html.lower().replace('xmlns="http://www.w3.org/2000/svg"', "")  # a name, not a load
-    for outside in ("http:", "https:", "//", "@import", "url(", "<script", "<link"):
+    # The scripts are ours and the vendored library's (whose comments name its home page;
+    # the CSP's default-src 'none' refuses any load or connection a script might try).
+    page = html
+    for code in scripts():
+        page = page.replace(code, "")
+    text = page.lower().replace('xmlns="http://www.w3.org/2000/svg"', "")  # a name, not a load
+    for outside in ("http:", "https:", "//", "@import", "url(", "<link", " src="):
         assert outside not in text, outside
+    assert re.findall(r"<script[^>]*>", page) == [
+        '<script type="application/json" id="graph-data">',
+        *["<script>"] * len(scripts()),
+    ]
+    report_js = scripts()[-1]
+    for outside in ("http", "fetch(", "xmlhttprequest", "innerhtml", "eval(", "new function"):
+        assert outside not in report_js.lower(), outside
+
+
+def test_csp_admits_exactly_the_page_scripts_and_styles(data: ReportInput) -> None:
+    html = report_html(data)
+    [csp] = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["img-src"] == "data:"
+    inline_scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
+    styles = re.findall(r"<style[^>]*>(.*?)</style>", html, flags=re.DOTALL)
+    assert len(inline_scripts) == 2
+    assert len(styles) == 2
+
+    def hashes(texts: list[str]) -> str:
+        return " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(t.encode()).digest()).decode() + "'"
+            for t in texts
+        )
+
+    assert directives["script-src"] == hashes(inline_scripts)
+    assert directives["style-src"] == hashes(styles)
+    assert "unsafe" not in csp  # no unsafe-inline, no unsafe-eval
+
+
+def test_graph_data_is_json_that_cannot_end_its_script(tmp_path: Path) -> None:
+    data = hostile_input(tmp_path)
+    html = report_html(data)
+    start = html.index('<script type="application/json" id="graph-data">')
+    body = html[start:].split(">", 1)[1].split("</script>", 1)[0]
+    assert "<" not in body
+    assert ">" not in body
+    assert "&" not in body
+    graph = json.loads(body)
+    labels = {n["label"] for n in graph["nodes"]}
+    assert HOSTILE in labels  # the name itself, unchanged once parsed
+    assert all(e["source"] in {n["id"] for n in graph["nodes"]} for e in graph["edges"])
 
 
 def test_without_optional_inputs(data: ReportInput) -> None:
     bare = replace(data, ingest=None, conversations=None, graph_svg=None, findings=(),
-                   edges=data.edges.clear())  # fmt: skip
+                   edges=data.edges.clear(), timelines=())  # fmt: skip
     md = report_markdown(bare)
     assert "No findings." in md
     assert "No traffic to draw." in md
-    assert "<svg" not in report_html(bare)
+    html = report_html(bare)
+    for code in scripts():
+        html = html.replace(code, "")
+    assert "<svg" not in html
+    assert 'id="graph-data"' not in html
+    assert "No hourly counts" in html
 
 
 # --------------------------------------------------------------------------- determinism
@@ -462,11 +552,15 @@ def test_html_escapes_every_aws_string(tmp_path: Path) -> None:
     html = report_html(hostile_input(tmp_path))
     parser = Tags()
     parser.feed(html)
-    assert not parser.tags & {"script", "iframe", "object", "embed", "svg", "foreignobject"}
-    assert html.count("<style") == 1  # ours
+    assert not parser.tags & {"iframe", "object", "embed", "svg", "foreignobject"}
+    assert html.count("<style") == 2  # ours, and the one cytoscape.js would add
     assert "<b>x</b>" not in html
     assert not {a for a in parser.attributes if a.startswith("on")}
-    assert "<script" not in html.lower()
+    page = html
+    for code in scripts():
+        page = page.replace(code, "")
+    # Our scripts and the graph's JSON only: no name became an element.
+    assert page.lower().count("<script") == 1 + len(scripts())
     assert (
         "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &quot;q&quot; &amp; &#x27;a&#x27;"
         in html
@@ -475,8 +569,7 @@ def test_html_escapes_every_aws_string(tmp_path: Path) -> None:
     # The hostile picture is shown as an image, where SVG cannot run anything.
     assert '<img alt="Security-group graph" src="data:image/svg+xml;base64,' in html
     assert "\u202e" not in html  # the bidi override of the hostile plan is neutralised
-    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    assert f'<meta http-equiv="Content-Security-Policy" content="{csp}">' in html
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; ' in html
 
 
 def test_markdown_escapes_every_aws_string(tmp_path: Path) -> None:
@@ -505,3 +598,28 @@ def _header_of(md: str, row: str) -> str:
     while i > 0 and lines[i - 1].startswith("|"):
         i -= 1
     return lines[i]
+
+
+def test_skipped_input_and_kept_rules_are_at_the_top(data: ReportInput) -> None:
+    skipped = SkippedInput(
+        "lines",
+        Location("s3://logs/AWSLogs/1/vpcflowlogs/x.log.gz", line=7, column="dstport"),
+        "an integer",
+        "'<b>x</b>'",
+        count=3,
+    )
+    ingest = replace(sample_ingest(), skipped=(skipped,))
+    html = report_html(replace(data, ingest=ingest))
+    top = html[: html.index("<h2>Exposure</h2>")]
+    assert '<div class="attention"><div class="skipped"><b>Skipped input</b> (1)' in top
+    assert "s3://logs/AWSLogs/1/vpcflowlogs/x.log.gz" in top
+    assert "&lt;b&gt;x&lt;/b&gt;" in top  # what was found is escaped, as everywhere
+    assert "<b>x</b>" not in html
+    # The rules kept for safety: counted by reason, the first ones named, a link down.
+    kept = [(g, r) for g in data.plan.security_groups for r in g.final_rules() if r.kept_for]
+    assert f"<b>Kept for safety</b>: {len(kept)} rules kept rather than narrowed" in top
+    assert '<a href="#kept">Why</a>' in top
+    assert top.count('<li><span class="ref">') == min(len(kept), 8)
+    # Without either, no panel.
+    bare = report_html(replace(data, ingest=None, plan=replace(data.plan, security_groups=())))
+    assert 'class="attention"' not in bare

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 from faults import small_disk
+from support.signals import ztflows_command
 from support.sources import (
     DEFAULT_TEXT_FIELDS,
     at,
@@ -91,7 +91,7 @@ def _env(endpoint: str) -> dict[str, str]:
 def _ingest(bucket: str, cache: Path, out: Path, endpoint: str) -> subprocess.Popen[str]:
     args = ["ingest", f"s3://{bucket}/", "--cache-dir", str(cache), "--out", str(out), "-q"]
     return subprocess.Popen(
-        [sys.executable, "-m", "zt_flows", *args, "--format", "json"],
+        ztflows_command(*args, "--format", "json"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

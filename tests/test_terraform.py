@@ -15,6 +15,7 @@ import os
 import random
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -284,7 +285,46 @@ def test_sample_parses_back_to_the_plan(sample_out: Path, sample_plan: Plan) -> 
     assert stale["_file"] == "pending_removal.tf"
     assert all(IDENTIFIER.match(a.split(".", 1)[1]) for a in r)
     desc = r["aws_vpc_security_group_egress_rule.web_alb_egress_tcp_8080_to_web"]["description"]
-    assert desc == "ztflows: 96,412 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+    assert desc == "tcp/8080 to web (observed)"
+    # A kept rule keeps today's description: changing it would be an update in AWS.
+    https = r["aws_vpc_security_group_ingress_rule.web_alb_ingress_tcp_443_from_anywhere"]
+    assert https["description"] == "HTTPS from anywhere"
+
+
+def test_descriptions_do_not_change_with_newer_evidence(sample_plan: Plan) -> None:
+    """Counts and dates belong to the pull request: a run over newer logs rewrites nothing."""
+
+    def newer(rule: PlannedRule) -> PlannedRule:
+        if rule.evidence is None:
+            return rule
+        ev = rule.evidence
+        later = dataclasses.replace(
+            ev,
+            flows=ev.flows * 3 + 7,
+            bytes=ev.bytes * 2,
+            days_seen=1,
+            first_seen=datetime(2027, 1, 5, tzinfo=UTC),
+            last_seen=datetime(2027, 1, 6, tzinfo=UTC),
+        )
+        return dataclasses.replace(rule, evidence=later, confidence="low")
+
+    later_plan = dataclasses.replace(
+        sample_plan,
+        window_start=datetime(2027, 1, 5, tzinfo=UTC),
+        window_end=datetime(2027, 1, 7, tzinfo=UTC),
+        security_groups=tuple(
+            dataclasses.replace(g, rules=tuple(newer(r) for r in g.rules))
+            for g in sample_plan.security_groups
+        ),
+    )
+    first, second = terraform_module(sample_plan), terraform_module(later_plan)
+    assert [r.description for r in first.rules] == [r.description for r in second.rules]
+    for r in first.rules:
+        if r.action == "remove":
+            continue  # held as it is today until phase 2 deletes it
+        assert r.description, r.address  # every rule that stays has one
+        if r.action == "add":
+            assert not re.search(r"\d{4}-\d{2}-\d{2}|flows|days", r.description), r.description
 
 
 def test_phase_two_leaves_exactly_the_final_rules(sample_out: Path, sample_plan: Plan) -> None:

@@ -123,6 +123,11 @@ class PlanFormatError(FormatError):
     """A plan.json cannot be read (wrong schema_version, missing keys)."""
 
 
+class ConfigurationError(FormatError):
+    """The configuration file (``ztflows.toml``) is malformed or holds a bad value; the
+    location's path is the key path (``suppressions[2].expires``)."""
+
+
 class PlanTrustError(InputError):
     """A plan read from disk widens access or claims figures its inventory does not give."""
 
@@ -190,5 +195,28 @@ class GitError(ZtFlowsError):
 
 class GitHubApiError(ZtFlowsError):
     """Opening the pull request through the GitHub REST API failed."""
+
+    exit_code = ExitCode.INPUT
+
+
+# --------------------------------------------------------------------------- terraform
+
+
+class TerraformConfigError(FormatError):
+    """A .tf file of the repository cannot be read (names the file, line and column)."""
+
+
+class TerraformStateError(InputError):
+    """A Terraform state cannot be read: not initialised, unreadable, or not a state."""
+
+
+class TerraformCommandError(ZtFlowsError):
+    """Running Terraform failed (not installed, or it refused); the message says how."""
+
+    exit_code = ExitCode.INPUT
+
+
+class GitLabApiError(ZtFlowsError):
+    """Opening the merge request through the GitLab REST API failed."""
 
     exit_code = ExitCode.INPUT

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import cast
 
 from zt_flows.errors import FormatError, Location, excerpt
-from zt_flows.settings import SEVERITIES, Severity
+from zt_flows.settings import SEVERITIES, Severity, Suppression
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,24 @@ _KINDS = (
         " AWS Systems Manager Session Manager gives the same shell with IAM authentication,"
         " session logs and no inbound port at all.",
     ),
+    FindingKind(
+        "ZT028",
+        "expired-suppression",
+        "A suppression in the configuration has expired",
+        "low",
+        "A suppression accepts a finding until a date, so that the decision is reviewed; past"
+        " it the finding is reported again. Fix what it names, or renew the suppression with"
+        " a new date and reason.",
+    ),
+    FindingKind(
+        "ZT029",
+        "known-scanner-traffic",
+        "Traffic from a known scanner range",
+        "info",
+        "The configuration names the range as a scanner's: its conversations are reported"
+        " here and blocked on purpose in the replay, but no rule is kept or shaped for them,"
+        " so a scan does not make every port it reached look used.",
+    ),
 )
 
 REGISTRY: dict[str, FindingKind] = {k.code: k for k in _KINDS}
@@ -292,6 +310,14 @@ class Finding:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class SuppressedFinding:
+    """A finding left out of the outputs, and the suppression (``ztflows.toml``) that did."""
+
+    finding: Finding
+    suppression: Suppression
+
+
 def make_finding(
     slug: str,
     subject: str,
@@ -314,9 +340,13 @@ def make_finding(
     )
 
 
-def findings_to_json(findings: Iterable[Finding]) -> str:
-    """``findings.json``: sorted by severity (highest first), then code and subject."""
+def findings_to_json(
+    findings: Iterable[Finding], *, suppressed: Iterable[SuppressedFinding] = ()
+) -> str:
+    """``findings.json``: sorted by severity (highest first), then code and subject; the
+    suppressed findings apart, each with the reason it was accepted."""
     items = sorted(findings, key=Finding.sort_key)
+    hidden = sorted(suppressed, key=lambda s: s.finding.sort_key())
     doc = {
         "schema_version": 1,
         "counts": {s: sum(1 for f in items if f.severity == s) for s in reversed(SEVERITIES)},
@@ -334,6 +364,21 @@ def findings_to_json(findings: Iterable[Finding]) -> str:
                 "details": dict(f.details),
             }
             for f in items
+        ],
+        "suppressed": [
+            {
+                "code": s.finding.code,
+                "slug": s.finding.kind.slug,
+                "title": s.finding.kind.title,
+                "severity": s.finding.severity,
+                "subject": s.finding.subject,
+                "group_id": s.finding.group_id,
+                "rule_id": s.finding.rule_id,
+                "message": s.finding.message,
+                "reason": s.suppression.reason,
+                "expires": s.suppression.expires.isoformat() if s.suppression.expires else None,
+            }
+            for s in hidden
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -11,9 +11,11 @@ artefact of a run into one folder.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +29,7 @@ from zt_flows.conversations import (
     write_edges,
 )
 from zt_flows.diff.outputs import DIFF_FILE
-from zt_flows.findings import Finding, findings_to_json
+from zt_flows.findings import Finding, SuppressedFinding, findings_to_json
 from zt_flows.graph import build_graph, drop_rejected_only, export_graph
 from zt_flows.inventory import collect_inventory, load_inventory
 from zt_flows.inventory.consistency import (
@@ -46,22 +48,34 @@ from zt_flows.recommend import (
     write_plan,
 )
 from zt_flows.reduce import kept_in_partials
-from zt_flows.report import ReportInput, render_report
+from zt_flows.report import ReportInput, hourly_timelines, render_report
 from zt_flows.rules import (
     NatServiceTraffic,
     RuleAnalysis,
+    edges_from_frame,
     evaluate_rules,
     measure_nat_service_traffic,
 )
-from zt_flows.settings import SEVERITIES, ConversationSettings, Settings
+from zt_flows.scanners import scanner_findings
+from zt_flows.scope import findings_in_scope, select_groups
+from zt_flows.settings import (
+    SEVERITIES,
+    ConversationSettings,
+    ExpectedPeer,
+    Settings,
+    Suppression,
+)
 from zt_flows.sources import FlowLogs, IngestSummary, read_flow_logs
 from zt_flows.sources.model import count_skipped
+from zt_flows.suppressions import apply_suppressions
 from zt_flows.terraform import render_terraform
 
 if TYPE_CHECKING:
     import boto3
 
     from zt_flows.diff import Run, RunDiff
+
+log = logging.getLogger(__name__)
 
 LOGGED_INTERFACES = "SELECT DISTINCT interface_id FROM {view} WHERE interface_id IS NOT NULL"
 # One scan for both: which interfaces wrote records, and which account and VPC they name.
@@ -230,14 +244,21 @@ class Recommendation:
     observation: Observation
     analysis: RuleAnalysis
     plan: Plan
-    findings: tuple[Finding, ...]
+    findings: tuple[Finding, ...]  # reported: in scope and not suppressed
+    # Findings the configuration accepts on purpose, each with its suppression.
+    suppressed: tuple[SuppressedFinding, ...] = ()
 
 
-def build_recommendation(observation: Observation, settings: Settings) -> Recommendation:
+def build_recommendation(
+    observation: Observation, settings: Settings, *, today: date | None = None
+) -> Recommendation:
     """Judge today's rules against the observed conversations and propose a verified plan.
 
     Raises :class:`~zt_flows.errors.VerificationError` if the plan would block observed
     accepted traffic that today's rules allow (other than probes blocked on purpose).
+    ``settings.scope`` selects the groups planned for and the findings kept;
+    ``settings.suppressions`` in force on ``today`` (default: today in UTC) move findings
+    to ``suppressed``.
     """
     edges = observation.conversations.edges
     analysis = evaluate_rules(
@@ -253,13 +274,28 @@ def build_recommendation(observation: Observation, settings: Settings) -> Recomm
         settings.recommend,
         onprem_cidrs=settings.conversations.onprem_cidrs,
         evidence=observation.conversations.evidence,
+        groups_in_scope=select_groups(observation.inventory, settings.scope),
+        scanner_cidrs=settings.conversations.scanner_cidrs,
     )
     if observation.flows.skipped:
         plan = replace(
             plan, verification=replace(plan.verification, skipped=_skipped(observation.flows))
         )
-    findings = tuple(sorted((*analysis.findings, *plan_findings(plan)), key=Finding.sort_key))
-    return Recommendation(observation, analysis, plan, findings)
+    scanned = (
+        scanner_findings(edges_from_frame(edges), settings.conversations.scanner_cidrs)
+        if settings.conversations.scanner_cidrs
+        else ()
+    )
+    found = findings_in_scope(
+        (*analysis.findings, *plan_findings(plan), *scanned), observation.inventory, settings.scope
+    )
+    triage = apply_suppressions(
+        found, settings.suppressions, today=today or datetime.now(UTC).date()
+    )
+    for unused in triage.unmatched:
+        log.info("suppression of %s for %s matched no finding", unused.code, unused.subject)
+    log.info("findings: %d reported, %d suppressed", len(triage.findings), len(triage.suppressed))
+    return Recommendation(observation, analysis, plan, triage.findings, triage.suppressed)
 
 
 def _skipped(flows: FlowLogs) -> SkippedEvidence:
@@ -332,6 +368,8 @@ def write_analysis(
     out: Path,
     *,
     baseline: Run | None = None,
+    expected: Sequence[ExpectedPeer] = (),
+    suppressions: Sequence[Suppression] = (),
     progress: Progress = NULL_PROGRESS,
 ) -> AnalysisOutputs:
     """Write every artefact of a run into ``out``, all at once:
@@ -340,7 +378,8 @@ def write_analysis(
     summary), ``edges.parquet``, ``plan.json``, ``findings.json``, ``graph.graphml``,
     ``graph.svg``, ``terraform/``, ``findings.sarif``, ``findings.asff.json``,
     ``report.md``, ``report.html``, ``summary.json``, and with a ``baseline`` (an earlier
-    run, :func:`zt_flows.diff.read_run`) ``diff.json`` and the report's changes section.
+    run, :func:`zt_flows.diff.read_run`) ``diff.json`` and the report's changes section;
+    ``expected`` peers and ``suppressions`` (the configuration's) shape that comparison.
 
     The files are written into a staging folder beside ``out`` and swapped in at the end
     (:func:`zt_flows.outdir.staged_output_dir`): Ctrl-C, a full disk or a failure leaves the
@@ -357,7 +396,12 @@ def write_analysis(
             from zt_flows.diff.outputs import write_diff
 
             # The run is read where it is staged, and named where it will be.
-            changes = diff_runs(baseline, replace(read_run(staging), out=out))
+            changes = diff_runs(
+                baseline,
+                replace(read_run(staging), out=out),
+                expected=expected,
+                suppressions=suppressions,
+            )
             write_diff(changes, staging)
     files = tuple(out / f.relative_to(staging) for f in staged.files)
     return replace(staged, out=out, files=files, changes=changes)
@@ -378,7 +422,10 @@ def _write_analysis(
             write_text(out / "records.json", _records_pointer(obs, ingest)),
             write_edges(obs.conversations.edges, out / "edges.parquet"),
             write_plan(result.plan, out / "plan.json"),
-            write_text(out / "findings.json", findings_to_json(result.findings)),
+            write_text(
+                out / "findings.json",
+                findings_to_json(result.findings, suppressed=result.suppressed),
+            ),
         ]
         task.advance()
         graph = build_graph(obs.conversations.edges, obs.inventory, level="security_group")
@@ -404,6 +451,8 @@ def _write_analysis(
                 graph_svg=picture.read_text("utf-8"),
                 graph=accepted,
                 warnings=tuple(str(w) for w in obs.warnings),
+                suppressed=result.suppressed,
+                timelines=hourly_timelines(con, obs.flows.view, obs.conversations.edges),
             ),
             out,
         )
@@ -459,6 +508,7 @@ def summarize(result: Recommendation, ingest: IngestSummary) -> dict[str, object
         "findings": {
             s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITIES[::-1]
         },
+        "suppressed_findings": len(result.suppressed),
         "rules": actions,
         "exposure": {
             "combinations": {

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -197,6 +198,57 @@ class ConversationSettings:
     identity_ports: frozenset[int] = frozenset({22, 3389})
     # More CIDR blocks the classes must not straddle (a plan's peers, when it is checked).
     fold_boundaries: tuple[str, ...] = ()
+    # Known scanners (vulnerability scanners, probes the team runs): their traffic is
+    # reported, but a target's ingress rule is never kept or shaped for it alone.
+    scanner_cidrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScopeSettings:
+    """Which security groups a run judges and plans for; an empty field selects everything.
+
+    Groups outside the scope keep their rules as they are and are left out of the plan and
+    the findings; traffic to and from them is still resolved, so rules in scope can still
+    name them.
+    """
+
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    vpc_ids: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+    # fnmatch patterns over group names (``web-*``); a group matching an id or a pattern is in.
+    group_names: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        return not (
+            self.accounts or self.regions or self.vpc_ids or self.group_ids or self.group_names
+        )
+
+
+@dataclass(frozen=True)
+class ExpectedPeer:
+    """A conversation the team declares expected: never reported as new.
+
+    ``client`` and ``server`` are written as ``ztflows diff`` names a side: a security-group
+    id, ``internet``, ``aws:SERVICE``, ``onprem:RANGE``, ``partner:RANGE``, or ``*``;
+    ``port`` a conversation label (``tcp/443``) or None for any.
+    """
+
+    client: str
+    server: str
+    port: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A finding accepted on purpose: its code and subject, why, and until when."""
+
+    code: str
+    subject: str
+    reason: str
+    expires: date | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +301,11 @@ class Settings:
     recommend: RecommendSettings = field(default_factory=RecommendSettings)
     # Findings at or above this severity make `analyze` exit with ExitCode.POLICY.
     fail_on: Severity | None = None
+    scope: ScopeSettings = field(default_factory=ScopeSettings)
+    expected_peers: tuple[ExpectedPeer, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
+    # The configuration file these settings came from (None: defaults and flags only).
+    config_file: Path | None = None
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -280,3 +337,29 @@ def parse_window(
         since=parse_time(since, now=now, option="--since") if since else None,
         until=parse_time(until, now=now, option="--until") if until else None,
     )
+
+
+def parse_port_range(text: str) -> tuple[int, int]:
+    """``LOW-HIGH`` as two ports; a ValueError says what was expected."""
+    low, sep, high = text.strip().partition("-")
+    try:
+        bounds = (int(low), int(high)) if sep else (-1, -1)
+    except ValueError:
+        bounds = (-1, -1)
+    if not 0 <= bounds[0] < bounds[1] <= 65535:
+        raise ValueError("LOW-HIGH with 0 <= LOW < HIGH <= 65535")
+    return bounds
+
+
+def normalize_cidrs(values: Iterable[str]) -> tuple[str, ...]:
+    """CIDR blocks in network-address form, sorted (IPv4 first) and unique; a ValueError
+    carries the first value that is not a CIDR block."""
+    import ipaddress
+
+    out = set()
+    for value in values:
+        try:
+            out.add(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ValueError(value) from None
+    return tuple(str(n) for n in sorted(out, key=lambda n: (n.version, n)))

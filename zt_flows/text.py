@@ -123,7 +123,10 @@ def verification_text(plan: Plan) -> str:
     )
     text = f"{replayed}, {v.blocked} blocked"
     if v.intentionally_blocked:
-        text += f", {v.intentionally_blocked} blocked on purpose (probes)"
+        # Probes, and the conversations of scanners the configuration names.
+        scanned = any(b.reason.startswith("known scanner") for b in plan.intentionally_blocked)
+        why = "probes, known scanners" if scanned else "probes"
+        text += f", {v.intentionally_blocked} blocked on purpose ({why})"
     if v.unexplained:
         text += f", {v.unexplained} not explained by today's rules (kept allowed)"
     return text

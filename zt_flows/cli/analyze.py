@@ -109,7 +109,15 @@ def analyze(
     settings = with_state(settings, state)
     with observed(source, inventory, settings) as (con, observation, progress):
         result = build_recommendation(observation, settings)
-        outputs = write_analysis(result, con, out, baseline=earlier, progress=progress)
+        outputs = write_analysis(
+            result,
+            con,
+            out,
+            baseline=earlier,
+            expected=settings.expected_peers,
+            suppressions=settings.suppressions,
+            progress=progress,
+        )
     changes = outputs.changes
     if summary_format == "json":
         typer.echo(json.dumps({"out": str(out), **outputs.summary}, indent=2))
@@ -175,7 +183,10 @@ def _print_summary(result: Recommendation, outputs: AnalysisOutputs) -> None:
         f"{report.rejected_only_edges:,} only rejected; "
         f"{report.heuristic_edges:,} oriented by port heuristics)"
     )
-    console.print(f"  findings       {', '.join(counts) or 'none'}")
+    suppressed = (
+        f"; {len(result.suppressed)} suppressed by the configuration" if result.suppressed else ""
+    )
+    console.print(f"  findings       {', '.join(counts) or 'none'}{suppressed}")
     console.print(
         f"  exposure       {before.combinations:,} -> {after.combinations:,} allowed "
         f"combinations; internet-reachable ports {before.internet_reachable_count} -> "

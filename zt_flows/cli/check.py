@@ -91,6 +91,7 @@ def check(
         found_inventory,
         settings_from_record(the_plan.settings, settings.recommend),
         evidence=observation.conversations.evidence,
+        scanner_cidrs=settings.conversations.scanner_cidrs,
     )
     if output_format == "json":
         typer.echo(result_json(result, plan))

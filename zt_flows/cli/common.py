@@ -3,6 +3,8 @@ every command that reads flow logs starts from."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 
 from zt_flows.settings import OnError, RecommendSettings, Settings, parse_window
 
+log = logging.getLogger(__name__)
+
 
 @contextmanager
 def observed(
@@ -33,12 +37,50 @@ def observed(
 
     check_cache_dir(settings.sources.cache_dir)  # before any work: exit 2 naming it
     progress = RichProgress(enabled=settings.sources.progress)
+    started = time.monotonic()
     inventory = obtain_inventory(inventory_dir, settings, progress=progress)
+    log.info(
+        "inventory: %d interface(s), %d security group(s), %d rule(s) in %.1fs",
+        len(inventory.interfaces),
+        len(inventory.security_groups),
+        len(inventory.rules),
+        time.monotonic() - started,
+    )
     con = connect_engine(settings.engine)
+    log.debug("engine: memory limit %s", settings.engine.memory_limit)
     try:
-        yield con, observe(source, settings, con, inventory=inventory, progress=progress), progress
+        started = time.monotonic()
+        observation = observe(source, settings, con, inventory=inventory, progress=progress)
+        log.info(
+            "observed: %d flow-log object(s), %d edge(s), %d logged interface(s) in %.1fs",
+            len(observation.flows.objects),
+            observation.conversations.edges.height,
+            len(observation.logged_interfaces),
+            time.monotonic() - started,
+        )
+        yield con, observation, progress
     finally:
         con.close()
+
+
+def read_configuration(config: Path | None) -> Settings:
+    """The settings of ``config`` (or of ``ztflows.toml`` in the working directory), or the
+    defaults when there is no configuration file; a bad one is an error (exit 2)."""
+    from zt_flows.configuration import find_configuration, load_configuration
+
+    path = find_configuration(config)
+    if path is None:
+        log.info("configuration: none (no --config, no ztflows.toml here)")
+        return Settings()
+    settings = load_configuration(path)
+    log.info(
+        "configuration: %s (%d suppression(s), %d expected peer(s), scope %s)",
+        path,
+        len(settings.suppressions),
+        len(settings.expected_peers),
+        "everything" if settings.scope.everything else "restricted",
+    )
+    return settings
 
 
 def trusted_plan(
@@ -171,35 +213,27 @@ def _recommend(
 
 def _port_range(text: str) -> tuple[int, int]:
     from zt_flows.errors import UsageError
+    from zt_flows.settings import parse_port_range
 
-    low, sep, high = text.strip().partition("-")
     try:
-        bounds = (int(low), int(high)) if sep else (-1, -1)
-    except ValueError:
-        bounds = (-1, -1)
-    if not 0 <= bounds[0] < bounds[1] <= 65535:
-        raise UsageError(
-            f"--port-range: expected LOW-HIGH with 0 <= LOW < HIGH <= 65535, found {text!r}"
-        )
-    return bounds
+        return parse_port_range(text)
+    except ValueError as exc:
+        raise UsageError(f"--port-range: expected {exc}, found {text!r}") from None
 
 
 def _cidrs(option: str, values: list[str]) -> tuple[str, ...]:
     """CIDR blocks from repeated options, in network-address form, sorted and unique."""
-    import ipaddress
-
     from zt_flows.errors import UsageError, excerpt
+    from zt_flows.settings import normalize_cidrs
 
-    out = set()
-    for value in values:
-        try:
-            out.add(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError:
-            raise UsageError(f"{option}: expected a CIDR block, found {excerpt(value)}") from None
-    return tuple(str(n) for n in sorted(out, key=lambda n: (n.version, n)))
+    try:
+        return normalize_cidrs(values)
+    except ValueError as exc:
+        raise UsageError(f"{option}: expected a CIDR block, found {excerpt(exc)}") from None
 
 
 __all__ = [
     "build_settings",
     "observed",
+    "read_configuration",
 ]

@@ -8,9 +8,9 @@ from typing import Annotated, cast
 
 import typer
 
-from zt_flows.cli.options import fail_on, text_format
+from zt_flows.cli.options import fail_on, text_format, with_settings
 from zt_flows.errors import ExitCode
-from zt_flows.settings import Severity
+from zt_flows.settings import Settings, Severity
 
 HELP = "\n\n".join(
     [
@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
     app.command("diff", help=HELP, no_args_is_help=True)(diff)
 
 
+@with_settings()
 def diff(
     old: OldArg,
     new: NewArg,
@@ -64,6 +65,8 @@ def diff(
     fail_on: FailOnNewOpt = None,
     old_inventory: InventoryOverride = None,
     new_inventory: InventoryOverride = None,
+    *,
+    settings: Settings,
 ) -> int:
     from zt_flows.diff import diff_runs, diff_section, diff_text, read_run
     from zt_flows.inventory.load import load_inventory
@@ -73,6 +76,8 @@ def diff(
         read_run(new),
         old_inventory=load_inventory(old_inventory) if old_inventory else None,
         new_inventory=load_inventory(new_inventory) if new_inventory else None,
+        expected=settings.expected_peers,
+        suppressions=settings.suppressions,
     )
     if output_format == "json":
         typer.echo(json.dumps(result.to_json(), indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
 
@@ -22,6 +23,8 @@ from zt_flows.cli import (
     terraform,
 )
 from zt_flows.cli.errors import run_guarded
+from zt_flows.cli.helptext import reflow
+from zt_flows.cli.options import with_run_options
 
 HELP = "\n\n".join(
     [
@@ -31,6 +34,9 @@ HELP = "\n\n".join(
         " instead of CIDR ranges, as a Terraform change with evidence for every rule.",
         "Start with: [bold]ztflows analyze s3://my-flow-log-bucket/AWSLogs/ --since 14d"
         " --out out/[/bold]",
+        "Every command reads ztflows.toml from the working directory, or the file --config"
+        " names (docs/configuration.md): the scope, the networks you name, known scanners,"
+        " expected peers, thresholds and suppressions; options override it.",
         "Exit codes: 0 ok; 1 findings at or above --fail-on, or `check` found flows the plan"
         " would block; 2 bad input or usage; 3 AWS error; 4 the plan failed its own replay;"
         " 70 internal error.",
@@ -41,7 +47,7 @@ app = typer.Typer(
     name="ztflows",
     help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -78,6 +84,24 @@ pr.register(app)
 analyze.register(app)
 diff.register(app)
 reduce.register(app)
+
+
+def _finish(typer_app: typer.Typer) -> None:
+    """Every command gets the run options (``--config``, ``-v``, ``--log-file``) and help
+    text that reflows at the terminal's width, whichever module registered it."""
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            info.callback = with_run_options(info.callback)
+            info.help = reflow(info.help or inspect.getdoc(info.callback) or "")
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            instance = group.typer_instance
+            if isinstance(instance.info.help, str):
+                instance.info.help = reflow(instance.info.help)
+            _finish(instance)
+
+
+_finish(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from zt_flows.errors import UsageError
 from zt_flows.settings import SEVERITIES, default_cache_dir
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 # --help panels
 INPUT = "Input"
@@ -37,6 +39,7 @@ AWS = "AWS"
 ENGINE = "Engine"
 NETWORKS = "Networks you name"
 RECOMMEND = "Recommendation"
+RUN = "Configuration and logs"
 
 
 def choice(
@@ -327,6 +330,54 @@ PLAN_OPTIONS = (
 QUIET_OPTION = Shared(
     "quiet", Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")], False
 )
+# Every command takes these (``with_settings`` adds them): where the settings come from,
+# and how much the command says about its work.
+CONFIG_OPTION = Shared(
+    "config",
+    Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="ZTFLOWS_CONFIG",
+            help="The configuration file (docs/configuration.md). Default: ztflows.toml in"
+            " the working directory, if there is one. Options given on the command line"
+            " override it.",
+            dir_okay=False,
+            rich_help_panel=RUN,
+            show_default=False,
+        ),
+    ],
+)
+VERBOSE_OPTION = Shared(
+    "verbose",
+    Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Say what each stage did (-v), or everything (-vv), on stderr. Never flow"
+            " data or credentials.",
+            rich_help_panel=RUN,
+            show_default=False,
+        ),
+    ],
+    0,
+)
+LOG_FILE_OPTION = Shared(
+    "log_file",
+    Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            help="Also append the log to this file (at least what -v says).",
+            dir_okay=False,
+            rich_help_panel=RUN,
+            show_default=False,
+        ),
+    ],
+)
+RUN_OPTIONS = (CONFIG_OPTION, VERBOSE_OPTION, LOG_FILE_OPTION)
 
 # What the commands take: reading flow logs (ingest), and observing conversations in them
 # (conversations, check); recommend and analyze add the plan's thresholds.
@@ -337,41 +388,62 @@ OBSERVE_OPTIONS = (*READ_OPTIONS, *NETWORK_OPTIONS)
 def with_settings(
     *options: Shared,
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Give a command ``options`` and call it with the ``settings`` they make.
+    """Give a command ``options`` and the run options (``--config``, ``-v``,
+    ``--log-file``), and call it with the ``settings`` they make.
 
-    The command declares a keyword parameter ``settings``; its other parameters are its
-    own options. typer reads the signature, so the shared options appear in the command's
-    ``--help`` after its own.
+    The command may declare a keyword parameter ``settings`` (commands that read no
+    settings do not); its other parameters are its own options. typer reads the signature,
+    so the shared options appear in the command's ``--help`` after its own. The command
+    runs with the log set up, after the configuration file has been read and checked.
     """
-    from zt_flows.cli.common import build_settings
+    from zt_flows.cli.common import build_settings, read_configuration
+    from zt_flows.cli.logs import logging_to
 
     def decorate(command: Callable[..., R]) -> Callable[..., R]:
         signature = inspect.signature(command, eval_str=True)
+        wants_settings = "settings" in signature.parameters
         own = [p for p in signature.parameters.values() if p.name != "settings"]
+        chosen_options = [*options, *(o for o in RUN_OPTIONS if o not in options)]
         shared = [
             inspect.Parameter(
                 o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default, annotation=o.annotation
             )
-            for o in options
+            for o in chosen_options
         ]
         names = [o.name for o in options]
 
         @functools.wraps(command)
         def run(**kwargs: Any) -> R:
+            config, verbose, log_file = (kwargs.pop(o.name) for o in RUN_OPTIONS)
             chosen = {name: kwargs.pop(name) for name in names}
-            return command(settings=build_settings(**chosen), **kwargs)
+            with logging_to(verbose, log_file):
+                log.debug("ztflows %s", command.__name__)
+                base = read_configuration(config)
+                settings = build_settings(base=base, **chosen)
+                if wants_settings:
+                    return command(settings=settings, **kwargs)
+                return command(**kwargs)
 
         parameters = [*own, *shared]
         run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in parameters}
+        run.__ztflows_run_options__ = True  # type: ignore[attr-defined]
         del run.__wrapped__  # typer reads run's own signature
         return run
 
     return decorate
 
 
+def with_run_options(command: Callable[..., R]) -> Callable[..., R]:
+    """``command`` with the run options, unless :func:`with_settings` gave it them already."""
+    if getattr(command, "__ztflows_run_options__", False):
+        return command
+    return with_settings()(command)
+
+
 __all__ = [
     "AWS_OPTIONS",
+    "CONFIG_OPTION",
     "ENDPOINT_OPTION",
     "ENGINE_OPTIONS",
     "INPUT_OPTIONS",
@@ -380,6 +452,7 @@ __all__ = [
     "PLAN_OPTIONS",
     "QUIET_OPTION",
     "READ_OPTIONS",
+    "RUN_OPTIONS",
     "WINDOW_OPTIONS",
     "InventoryOpt",
     "Shared",
@@ -387,5 +460,6 @@ __all__ = [
     "choice",
     "fail_on",
     "text_format",
+    "with_run_options",
     "with_settings",
 ]

@@ -90,13 +90,13 @@ def recommend(
     findings_path = findings or out.with_name("findings.json")
     try:
         write_plan(plan, out)
-        write_text(findings_path, findings_to_json(all_findings))
+        write_text(findings_path, findings_to_json(all_findings, suppressed=result.suppressed))
     except OSError as exc:
         raise OutputError(
             f"cannot write {exc.filename or out}: {exc.strerror or exc}",
             hint="check the path, its permissions and the free space",
         ) from None
-    print_plan_summary(plan, all_findings, out, findings_path)
+    print_plan_summary(plan, all_findings, out, findings_path, suppressed=len(result.suppressed))
     print_warnings(observation.warnings)
     if result.analysis.unexplained or result.analysis.not_evaluable or result.analysis.notes:
         print_undecided(result.analysis)
@@ -127,7 +127,12 @@ def print_undecided(analysis: RuleAnalysis) -> None:
 
 
 def print_plan_summary(
-    plan: Plan, findings: tuple[Finding, ...], out: Path, findings_path: Path
+    plan: Plan,
+    findings: tuple[Finding, ...],
+    out: Path,
+    findings_path: Path,
+    *,
+    suppressed: int = 0,
 ) -> None:
     """What changed, exposure, verification and findings, on stderr."""
     from zt_flows.cli.console import stderr_console
@@ -158,7 +163,9 @@ def print_plan_summary(
         f"  kept       for safety: {kept_text(plan)}",
         f"  verified   {verification_text(plan)}",
         *([f"  evidence   incomplete: {skipped}"] if (skipped := skipped_text(plan)) else []),
-        f"  findings   {len(findings)}" + (f" ({', '.join(counts)})" if counts else ""),
+        f"  findings   {len(findings)}"
+        + (f" ({', '.join(counts)})" if counts else "")
+        + (f"; {suppressed} suppressed by the configuration" if suppressed else ""),
     ]
     stderr_console.print(f"{out} (findings: {findings_path})", style="bold", markup=False)
     for line in lines:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import polars as pl
@@ -23,6 +25,8 @@ from zt_flows.findings import Finding, read_findings
 from zt_flows.inventory.model import Inventory, SecurityGroupRule
 from zt_flows.recommend.plan import Plan, read_plan
 from zt_flows.rules import EdgeSide, RuleSpec, edges_from_frame
+from zt_flows.settings import ExpectedPeer, Suppression
+from zt_flows.suppressions import apply_suppressions
 from zt_flows.vocabulary import conversation_label, rule_ports_label
 
 RUN_FILES = ("findings.json", "plan.json", "edges.parquet", "summary.json")
@@ -86,13 +90,23 @@ def diff_runs(
     *,
     old_inventory: Inventory | None = None,
     new_inventory: Inventory | None = None,
+    expected: Sequence[ExpectedPeer] = (),
+    suppressions: Sequence[Suppression] = (),
+    today: date | None = None,
 ) -> RunDiff:
     """What changed from ``old`` to ``new``. Inventories given here replace the snapshots
-    the runs recorded (for runs that recorded none, or snapshots moved since)."""
+    the runs recorded (for runs that recorded none, or snapshots moved since).
+
+    Conversations that appeared and match one of the ``expected`` peers are counted apart,
+    not reported as new; findings of either run that ``suppressions`` in force on ``today``
+    accept are neither new nor resolved (the runs wrote them without, if the configuration
+    changed since)."""
     old_conv = {c.key: c for c in old.conversations}
     new_conv = {c.key: c for c in new.conversations}
-    old_found = {f.identity: f for f in old.findings}
-    new_found = {f.identity: f for f in new.findings}
+    day = today or datetime.now(UTC).date()
+    old_found = {f.identity: f for f in _reported(old.findings, suppressions, day)}
+    new_found = {f.identity: f for f in _reported(new.findings, suppressions, day)}
+    appeared = [new_conv[k] for k in sorted(new_conv.keys() - old_conv.keys())]
     added: tuple[RuleChange, ...] = ()
     removed: tuple[RuleChange, ...] = ()
     unknown: str | None = None
@@ -107,7 +121,7 @@ def diff_runs(
         new=str(new.out),
         old_window=(_iso(old.plan.window_start), _iso(old.plan.window_end)),
         new_window=(_iso(new.plan.window_start), _iso(new.plan.window_end)),
-        appeared=tuple(new_conv[k] for k in sorted(new_conv.keys() - old_conv.keys())),
+        appeared=tuple(c for c in appeared if not _expected(c, expected)),
         vanished=tuple(old_conv[k] for k in sorted(old_conv.keys() - new_conv.keys())),
         new_findings=tuple(
             sorted(
@@ -124,6 +138,33 @@ def diff_runs(
         rules_removed=removed,
         rules_unknown=unknown,
         exposure=_exposure(old.plan, new.plan),
+        expected=tuple(c for c in appeared if _expected(c, expected)),
+    )
+
+
+def _reported(
+    findings: Sequence[Finding], suppressions: Sequence[Suppression], today: date
+) -> tuple[Finding, ...]:
+    # An expired suppression's own finding is left as the run wrote it: a diff says what
+    # changed between the runs, not what the configuration says today.
+    present = set(findings)
+    reported = apply_suppressions(findings, suppressions, today=today).findings
+    return tuple(f for f in reported if f in present)
+
+
+def _expected(conversation: Conversation, peers: Sequence[ExpectedPeer]) -> bool:
+    """Whether a peer of the configuration declares ``conversation`` expected: its client
+    and server match (a side named by several groups matches each of them; ``*`` patterns
+    as in file names) and its port, when the peer names one."""
+
+    def side(pattern: str, name: str) -> bool:
+        return any(fnmatchcase(part, pattern) for part in (name, *name.split("+")))
+
+    return any(
+        side(p.client, conversation.client)
+        and side(p.server, conversation.server)
+        and (p.port is None or p.port == conversation.protocol)
+        for p in peers
     )
 
 

@@ -77,6 +77,9 @@ class RunDiff:
     # record its inventory); None when they were.
     rules_unknown: str | None
     exposure: ExposureChange
+    # Conversations that appeared and that the configuration declares expected
+    # (``[[expected_peers]]``): not reported as new, only counted.
+    expected: tuple[Conversation, ...] = ()
 
     @property
     def rules_added_outside(self) -> tuple[RuleChange, ...]:
@@ -131,6 +134,7 @@ class RunDiff:
             "conversations": {
                 "appeared": [conversation(c) for c in self.appeared],
                 "vanished": [conversation(c) for c in self.vanished],
+                "appeared_expected": [conversation(c) for c in self.expected],
             },
             "findings": {
                 "identity": ["code", "subject", "group_id"],

@@ -66,7 +66,12 @@ def _blocks(diff: RunDiff) -> list[tuple[str, list[str]]]:
         ),
         (
             f"Conversations that appeared ({len(diff.appeared)})",
-            [_conversation(c) for c in diff.appeared],
+            [_conversation(c) for c in diff.appeared]
+            + (
+                [f"and {len(diff.expected)} declared expected in the configuration"]
+                if diff.expected
+                else []
+            ),
         ),
         (
             f"Conversations that vanished ({len(diff.vanished)})",

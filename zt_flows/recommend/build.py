@@ -72,6 +72,7 @@ from zt_flows.rules import (
     rule_label,
     sides,
 )
+from zt_flows.scanners import SCANNER_REASON, Scanners
 from zt_flows.settings import RecommendSettings
 from zt_flows.vocabulary import DIRECTIONS, Direction, rule_ports_label
 
@@ -85,6 +86,8 @@ def recommend_rules(
     *,
     onprem_cidrs: Sequence[str] = (),
     evidence: pl.DataFrame | None = None,
+    groups_in_scope: frozenset[str] | None = None,
+    scanner_cidrs: Sequence[str] = (),
 ) -> Plan:
     """Propose each group's rules from ``analysis`` and verify them by replay.
 
@@ -95,6 +98,10 @@ def recommend_rules(
     Without it only the conversations are replayed (``verification.basis``). Raises
     :class:`VerificationError` if the proposal would block observed accepted traffic that
     today's rules allow (other than probes, blocked on purpose).
+
+    ``groups_in_scope``: the groups to plan for (None: all); the others keep today's rules
+    and stay out of the plan. ``scanner_cidrs``: known scanners, whose conversations never
+    shape a target's ingress rule and are blocked on purpose in the replay.
     """
     require_plannable(analysis.inventory)
     facts = analysis.facts
@@ -105,12 +112,21 @@ def recommend_rules(
     probe_slots = {
         u.slot for u in units if u.direction == "ingress" and is_probe(u.edge, stats, settings)
     }
+    scanners = Scanners(tuple(scanner_cidrs))
+    scanner_slots = {
+        u.slot
+        for u in units
+        if u.direction == "ingress" and u.slot not in probe_slots and scanners.initiated(u.edge)
+    }
     changing = {g for g, c in coverage.items() if c.status == "observed"}
-    kept_units = [u for u in units if u.slot not in probe_slots]
+    planned_ids = sorted(g for g in coverage if groups_in_scope is None or g in groups_in_scope)
+    kept_units = [u for u in units if u.slot not in probe_slots and u.slot not in scanner_slots]
     probe_conversations = {u.edge.conversation for u in units if u.slot in probe_slots}
 
     def intended(edge: Edge) -> str | None:
-        return PROBE_REASON if edge.conversation in probe_conversations else None
+        if edge.conversation in probe_conversations:
+            return PROBE_REASON
+        return SCANNER_REASON if scanners.initiated(edge) else None
 
     readings = readings_from_frame(evidence) if evidence is not None else ()
     now = Evaluator(facts, today)
@@ -121,8 +137,8 @@ def recommend_rules(
         builder = _Builder(
             facts, today, analysis, settings, coverage, [*kept_units, *extra], pinned
         )
-        groups = [builder.group(group_id, group_id in changing) for group_id in sorted(coverage)]
-        groups = builder.link(groups, probe_slots)
+        groups = [builder.group(group_id, group_id in changing) for group_id in planned_ids]
+        groups = builder.link(groups, probe_slots, scanner_slots)
         proposed = _with_untouched(groups_ruleset(groups), today)
         evaluator = Evaluator(facts, proposed)
         result = replay(analysis, today, evaluator, intended)
@@ -601,10 +617,12 @@ class _Builder:
 
     # ------------------------------------------------------------------ covered_by
 
-    def link(self, groups: list[GroupPlan], probe_slots: set[Slot]) -> list[GroupPlan]:
+    def link(
+        self, groups: list[GroupPlan], probe_slots: set[Slot], scanner_slots: set[Slot]
+    ) -> list[GroupPlan]:
         """Fill ``covered_by`` and the reasons of removed rules that carried traffic."""
         sides: dict[tuple[int, str], list[Slot]] = defaultdict(list)
-        for slot in sorted(set(self.carriers) | probe_slots):
+        for slot in sorted(set(self.carriers) | probe_slots | scanner_slots):
             sides[(slot[0], slot[1])].append(slot)
         matched: dict[str, set[tuple[int, str]]] = defaultdict(set)
         for index, verdict in enumerate(self.analysis.verdicts):
@@ -626,6 +644,8 @@ class _Builder:
                 reason = f"its observed traffic is carried by {len(covered)} other rule(s)"
                 if probes:
                     reason += f"; {probes} probe edge(s) are blocked on purpose"
+                if scanned := len({s[0] for s in slots if s in scanner_slots}):
+                    reason += f"; {scanned} known-scanner edge(s) are blocked on purpose"
                 rules.append(replace(rule, reason=reason, covered_by=tuple(covered)))
             out.append(replace(group, rules=tuple(rules)))
         return out

@@ -12,7 +12,7 @@ that changed since the inventory was taken), which the plan cannot be blamed for
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Literal
@@ -37,6 +37,7 @@ from zt_flows.recommend.verify import (
     replay_records,
 )
 from zt_flows.rules import Edge, Evaluator, NetworkFacts, RuleSet, edges_from_frame, sides
+from zt_flows.scanners import SCANNER_REASON, Scanners
 from zt_flows.settings import RecommendSettings
 from zt_flows.vocabulary import DIRECTIONS
 
@@ -75,10 +76,14 @@ def check_plan(
     settings: RecommendSettings | None = None,
     *,
     evidence: pl.DataFrame | None = None,
+    scanner_cidrs: Sequence[str] = (),
 ) -> CheckResult:
     """Replay newer traffic against ``plan``'s final rules: the record groups of
-    ``evidence`` when given, else the accepted conversations of ``edges``."""
+    ``evidence`` when given, else the accepted conversations of ``edges``. Conversations
+    opened by known scanners (``scanner_cidrs``) are blocked on purpose, as the recommender
+    planned them, even when the plan has not seen that one yet."""
     settings = settings or RecommendSettings()
+    scanners = Scanners(tuple(scanner_cidrs))
     edge_list = edges_from_frame(edges) if isinstance(edges, pl.DataFrame) else tuple(edges)
     facts = NetworkFacts(inventory)
     today = RuleSet.from_inventory(inventory)
@@ -92,7 +97,7 @@ def check_plan(
     unexplained: list[tuple[Edge, str | None, str]] = []
     not_evaluable = 0
     if evidence is not None:
-        return _check_records(plan, accepted, evidence, now, planned, stats, settings)
+        return _check_records(plan, accepted, evidence, now, planned, stats, settings, scanners)
     for edge in accepted:
         verdict = planned.evaluate(edge)
         if "not_evaluable" in (verdict.ingress.verdict, verdict.egress.verdict):
@@ -108,7 +113,9 @@ def check_plan(
         )
         group_id = group_id or (local.sgs[0] if local.sgs else None)
         short = (edge.client.id, edge.server.id, edge.protocol, edge.server_port)
-        if short in listed or is_probe(edge, stats, settings):
+        if scanners.initiated(edge):
+            expected.append((edge, group_id, SCANNER_REASON))
+        elif short in listed or is_probe(edge, stats, settings):
             expected.append((edge, group_id, PROBE_REASON))
         elif not current.side(direction).allowed:
             unexplained.append(
@@ -136,11 +143,14 @@ def _check_records(
     planned: Evaluator,
     stats: dict[Conversation, ConversationStats],
     settings: RecommendSettings,
+    scanners: Scanners,
 ) -> CheckResult:
     listed = {(b.client, b.server, b.protocol, b.server_port) for b in plan.intentionally_blocked}
     probes = {e.conversation for e in accepted if is_probe(e, stats, settings)}
 
     def intended(edge: Edge) -> str | None:
+        if scanners.initiated(edge):
+            return SCANNER_REASON
         short = (edge.client.id, edge.server.id, edge.protocol, edge.server_port)
         return PROBE_REASON if short in listed or edge.conversation in probes else None
 
@@ -153,7 +163,16 @@ def _check_records(
     return CheckResult(
         replayed=len(accepted),
         blocked=checks_blocked(records.blocked, "no rule of the plan allows it"),
-        expected=checks_blocked(records.intentional, PROBE_REASON),
+        expected=(
+            checks_blocked(
+                [c for c in records.intentional if not scanners.initiated(c.reading.edge)],
+                PROBE_REASON,
+            )
+            + checks_blocked(
+                [c for c in records.intentional if scanners.initiated(c.reading.edge)],
+                SCANNER_REASON,
+            )
+        ),
         unexplained=checks_blocked(records.unexplained, "today's rules do not allow it either"),
         not_evaluable=not_evaluable,
         blocked_edges=len({c.reading.row_id for c in records.blocked}),

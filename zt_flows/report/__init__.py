@@ -10,8 +10,14 @@ shown wherever a person reads, with the ids beside them; every string from AWS i
 escaped for its format. The output is deterministic: the same input gives the same
 bytes (no time of the run, everything sorted).
 
-    data = ReportInput(plan, findings, edges, inventory, logged_interfaces, ingest=summary)
+    hours = hourly_timelines(con, flows.view, edges)  # the busiest conversations, hourly
+    data = ReportInput(plan, findings, edges, inventory, logged_interfaces, ingest=summary,
+                       timelines=hours)
     render_report(data, Path("out"))  # out/report.md, out/report.html
+
+``report.html`` is also explored in a browser: a filter over findings and groups, the
+groups folded, the security-group graph drawn by the vendored cytoscape.js, the
+reachability matrix (``matrix``) and the hourly timelines (``timeline``).
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ from pathlib import Path
 from zt_flows.atomic import write_files
 from zt_flows.report.html import render_html
 from zt_flows.report.markdown import render_markdown
+from zt_flows.report.timeline import ConversationHours, hourly_timelines
 from zt_flows.report.view import ReportInput, report_view
 
 __all__ = [
+    "ConversationHours",
     "ReportInput",
+    "hourly_timelines",
     "render_report",
     "report_html",
     "report_markdown",

@@ -1,9 +1,12 @@
 """``report.html``: the report as one self-contained page (``templates/report.html.j2``).
 
-Inline CSS (``templates/report.css``), the security-group picture inlined as SVG, no
-scripts, no fonts or images from anywhere: it opens from a file, offline. A
-Content-Security-Policy forbids scripts and every load but inline styles and ``data:``
-images, so even a string that escaped escaping could not run or call out.
+Inline CSS (``templates/report.css``), inline scripts (``templates/report.js``: the filter,
+the collapsible groups and the graph; the vendored cytoscape.js that draws the graph), the
+graph's data as JSON in a ``<script type="application/json">`` element, the static
+picture inlined as SVG; no fonts or images from anywhere: it opens from a file, offline.
+The Content-Security-Policy admits exactly those scripts and styles, by the SHA-256 of
+their text computed here (no ``unsafe-inline``, no ``eval``), ``data:`` images and
+nothing else: a string that escaped escaping could neither run nor call out.
 
 The template is rendered with autoescape: every value is escaped unless it is markup a
 macro made. The escaping is the report's own (:func:`zt_flows.text.html_text`: one line,
@@ -14,6 +17,7 @@ the value.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from functools import cache
 from importlib import resources
@@ -21,10 +25,16 @@ from importlib import resources
 import jinja2
 from markupsafe import Markup
 
+from zt_flows.report.network import graph_json
 from zt_flows.report.view import ReportView
 from zt_flows.text import COMBINATIONS_LABEL, INTERNET_LABEL, html_text, human_bytes, plural
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# cytoscape.js adds this stylesheet to the page unless an element with its id is there:
+# it is given here, so that its hash is in the policy.
+CYTOSCAPE_STYLE_ID = "__________cytoscape_stylesheet"
+CYTOSCAPE_STYLE = ".__________cytoscape_container { position: relative; }"
+VENDORED = ("cytoscape.min.js",)
+ATTENTION_RULES = 8  # rules kept for safety listed at the top of the page
 SECTIONS = (
     ("exposure", "Exposure"),
     ("verification", "Verification"),
@@ -32,6 +42,8 @@ SECTIONS = (
     ("findings", "Findings"),
     ("groups", "Changes by security group"),
     ("graph", "Security-group graph"),
+    ("matrix", "Reachability matrix"),
+    ("timeline", "Hour by hour"),
     ("talkers", "Top talkers"),
     ("coverage", "Coverage"),
 )
@@ -65,6 +77,35 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
 
 def stylesheet() -> str:
     return resources.files("zt_flows.report").joinpath("templates/report.css").read_text("utf-8")
+
+
+@cache
+def scripts() -> tuple[str, ...]:
+    """The page's scripts, in order: the vendored libraries, then ``report.js``."""
+    package = resources.files("zt_flows.report")
+    texts = [package.joinpath("vendor", name).read_text("utf-8") for name in VENDORED]
+    texts.append(package.joinpath("templates/report.js").read_text("utf-8"))
+    for text in texts:
+        # Inline, a script ends at the first "</script": none may contain one.
+        if "</script" in text.lower():
+            raise ValueError("an inline script contains '</script'")
+    return tuple(texts)
+
+
+def source_hash(text: str) -> str:
+    """``'sha256-…'``: the CSP source that admits an inline script or style of this text."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_security_policy(scripts: tuple[str, ...], styles: tuple[str, ...]) -> str:
+    """Nothing but these inline scripts and styles (by hash) and ``data:`` images."""
+    return (
+        "default-src 'none'; "
+        f"script-src {' '.join(source_hash(s) for s in scripts)}; "
+        f"style-src {' '.join(source_hash(s) for s in styles)}; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
 
 
 def inline_svg(svg: str) -> Markup:
@@ -101,7 +142,8 @@ def environment() -> jinja2.Environment:
     env.globals.update(
         COMBINATIONS_LABEL=COMBINATIONS_LABEL,
         INTERNET_LABEL=INTERNET_LABEL,
-        CSP=Markup(CSP),  # noqa: S704 - a constant
+        CYTOSCAPE_STYLE_ID=CYTOSCAPE_STYLE_ID,
+        ATTENTION_RULES=ATTENTION_RULES,
         SECTIONS=SECTIONS,
         RULE_COLUMNS=RULE_COLUMNS,
         STATUS_CLASS=STATUS_CLASS,
@@ -114,4 +156,15 @@ def environment() -> jinja2.Environment:
 
 def render_html(view: ReportView) -> str:
     template = environment().get_template("report.html.j2")
-    return template.render(view=view, stylesheet=Markup(stylesheet()))  # noqa: S704
+    css = stylesheet()
+    code = scripts()
+    graph = graph_json(view.graph_data) if view.graph_data is not None else None
+    return template.render(
+        view=view,
+        # Markup: our own files, and JSON escaped for a script element (network.graph_json).
+        stylesheet=Markup(css),  # noqa: S704
+        cytoscape_style=Markup(CYTOSCAPE_STYLE),  # noqa: S704
+        scripts=[Markup(c) for c in code],  # noqa: S704
+        graph_json=None if graph is None else Markup(graph),  # noqa: S704
+        csp=Markup(content_security_policy(code, (css, CYTOSCAPE_STYLE))),  # noqa: S704
+    )

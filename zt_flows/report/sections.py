@@ -71,6 +71,7 @@ class GroupView:
     kept: int
     added: int
     removed: int
+    severity: str | None = None  # of its most severe finding
 
 
 @dataclass(frozen=True)

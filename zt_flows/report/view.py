@@ -9,19 +9,21 @@ here formats markup or escapes: the renderers do that.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import polars as pl
 
 from zt_flows import __version__
 from zt_flows.conversations.build import ConversationReport
-from zt_flows.findings import Finding
+from zt_flows.findings import Finding, SuppressedFinding
 from zt_flows.inventory.model import Inventory
 from zt_flows.recommend.plan import KEPT_FOR, BlockedConversation, Plan
 from zt_flows.recommend.safety import KEPT_WORDS
 from zt_flows.report.coverage import CoverageView, coverage_view
+from zt_flows.report.matrix import ReachMatrix, reach_matrix
 from zt_flows.report.names import Names, Ref
+from zt_flows.report.network import GraphData, graph_data
 from zt_flows.report.reach import (
     ALARMING,
     ReachStatus,
@@ -39,6 +41,7 @@ from zt_flows.report.sections import (
     security_group_graph,
     top_talkers,
 )
+from zt_flows.report.timeline import ConversationHours, TimelineView, timeline_views
 from zt_flows.settings import SEVERITIES
 from zt_flows.sources.model import IngestSummary
 from zt_flows.text import INTERNET_WEIGHT_LABELS, window_days, window_text
@@ -65,6 +68,10 @@ class ReportInput:
     title: str = "Least-privilege security groups"
     # What the inventory and the flow logs say that cannot all be true (inventory.consistency).
     warnings: tuple[str, ...] = ()
+    # Findings the configuration accepts on purpose (ztflows.toml [[suppressions]]).
+    suppressed: tuple[SuppressedFinding, ...] = ()
+    # The busiest conversations hour by hour (report.timeline.hourly_timelines).
+    timelines: tuple[ConversationHours, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,17 @@ class FindingView:
 
 
 @dataclass(frozen=True)
+class SuppressedView:
+    code: str
+    title: str
+    severity: str
+    subject: Ref
+    group: Ref | None
+    reason: str
+    expires: str | None
+
+
+@dataclass(frozen=True)
 class SeverityBlock:
     severity: str
     findings: tuple[FindingView, ...]
@@ -210,6 +228,7 @@ class ReportView:
     headline: Headline
     findings: tuple[SeverityBlock, ...]
     finding_count: int
+    suppressed: tuple[SuppressedView, ...]
     groups: tuple[GroupView, ...]
     graph_svg: str | None
     graph_links: tuple[GraphLink, ...]
@@ -217,6 +236,9 @@ class ReportView:
     by_flows: tuple[Talker, ...]
     coverage: CoverageView
     kept: KeptView
+    graph_data: GraphData | None = None  # the interactive graph (report.html)
+    matrix: ReachMatrix | None = None  # ingress reachability, group × port
+    timelines: tuple[TimelineView, ...] = ()
 
 
 def _kept(data: ReportInput, names: Names) -> KeptView:
@@ -400,13 +422,35 @@ def report_view(data: ReportInput) -> ReportView:
     if graph is not None and not graph.number_of_nodes():
         graph = None
     by_bytes, by_flows = top_talkers(data.edges, names)
+    # The most severe finding about each group, so the page can filter groups by severity.
+    worst: dict[str, int] = {}
+    for f in data.findings:
+        for group_id in {f.group_id, f.subject} - {None}:
+            rank = SEVERITIES.index(f.severity)
+            worst[str(group_id)] = max(worst.get(str(group_id), -1), rank)
+    groups = tuple(
+        replace(g, severity=SEVERITIES[worst[g.group.id]]) if g.group.id in worst else g
+        for g in group_views(data.plan, data.inventory, data.logged_interfaces, names)
+    )
     return ReportView(
         title=data.title,
         version=__version__,
         headline=_headline(data, names),
         findings=_findings(data, names),
         finding_count=len(data.findings),
-        groups=group_views(data.plan, data.inventory, data.logged_interfaces, names),
+        suppressed=tuple(
+            SuppressedView(
+                code=s.finding.code,
+                title=s.finding.kind.title,
+                severity=s.finding.severity,
+                subject=names.subject(s.finding.subject),
+                group=names.group(s.finding.group_id) if s.finding.group_id else None,
+                reason=s.suppression.reason,
+                expires=s.suppression.expires.isoformat() if s.suppression.expires else None,
+            )
+            for s in data.suppressed
+        ),
+        groups=groups,
         graph_svg=data.graph_svg if data.graph_svg is not None else graph_svg(graph),
         graph_links=graph_links(graph),
         by_bytes=by_bytes,
@@ -421,4 +465,9 @@ def report_view(data: ReportInput) -> ReportView:
             warnings=data.warnings,
         ),
         kept=_kept(data, names),
+        graph_data=graph_data(graph, names),
+        matrix=reach_matrix(data.plan, names),
+        timelines=timeline_views(
+            data.timelines, names, data.plan.window_start, data.plan.window_end
+        ),
     )

@@ -17,8 +17,15 @@ from dataclasses import dataclass, replace
 
 from zt_flows.errors import Location, PlanFormatError, excerpt
 from zt_flows.recommend.plan import GroupPlan, Plan, PlannedRule
+from zt_flows.terraform.hcl import Comment
 from zt_flows.text import day, plural
-from zt_flows.vocabulary import RULE_PORTED, RULE_TYPED, ip_protocol
+from zt_flows.vocabulary import (
+    RULE_PORTED,
+    RULE_TYPED,
+    direction_word,
+    ip_protocol,
+    rule_ports_label,
+)
 
 # AWS: "Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces,
 # and ._-:/()#,@[]+=;{}!$*" for rules that reference a group or a prefix list
@@ -192,6 +199,34 @@ def check_plan(plan: Plan) -> list[TerraformRule]:
     return specs
 
 
+# --------------------------------------------------------------------------- checkov
+
+# checkov (3.x) reads an aws_vpc_security_group_ingress_rule without cidr_ipv4/cidr_ipv6
+# as open to 0.0.0.0/0: a rule that names a group (referenced_security_group_id) or a
+# prefix list (prefix_list_id) fails its "unrestricted ingress" checks for the ports they
+# watch. These rules are skipped for those checks only, saying why.
+_CHECKOV_PORT_CHECKS = (("CKV_AWS_24", 22), ("CKV_AWS_25", 3389), ("CKV_AWS_260", 80))
+CHECKOV_MISREAD = "peer is {what}, not 0.0.0.0/0 as checkov reads it"
+
+
+def checkov_skips(
+    direction: str, protocol: str, from_port: int | None, to_port: int | None, peer_attribute: str
+) -> list[Comment]:
+    """``checkov:skip`` comments for a per-rule ingress resource checkov misreads."""
+    what = {"referenced_security_group_id": "a security group", "prefix_list_id": "a prefix list"}
+    if direction != "ingress" or peer_attribute not in what:
+        return []
+    reason = CHECKOV_MISREAD.format(what=what[peer_attribute])
+    ids: list[str] = []
+    if protocol == "-1":
+        ids = [c for c, _ in _CHECKOV_PORT_CHECKS] + ["CKV_AWS_277"]
+    elif protocol in ("tcp", "udp") and from_port is not None and to_port is not None:
+        ids = [c for c, port in _CHECKOV_PORT_CHECKS if from_port <= port <= to_port]
+        if (from_port, to_port) == (0, 65535):
+            ids.append("CKV_AWS_277")
+    return [Comment(f"checkov:skip={c}:{reason}") for c in ids]
+
+
 # --------------------------------------------------------------------------- text
 
 
@@ -220,18 +255,21 @@ def evidence_summary(rule: PlannedRule, days: int | None) -> str | None:
     return ", ".join(parts)
 
 
-def rule_description(rule: PlannedRule, days: int | None) -> str:
-    """What a rule ztflows writes says about itself: the evidence it stands on."""
-    summary = evidence_summary(rule, days)
-    if summary:
-        text = f"ztflows: {summary}"
-    elif rule.action == "add" and rule.description:
-        text = rule.description  # the recommender's proposal
-    else:
-        text = f"ztflows: {rule.action}, {rule.reason}"
-    if rule.confidence == "low":
-        text += ", low confidence"
-    return aws_description(text)
+def rule_description(rule: PlannedRule) -> str:
+    """What a rule ztflows writes says about itself, the same on every run.
+
+    A rule that stays keeps today's description: changing it is an update in AWS, and
+    for an inline rule a revoke and re-authorise with a new ``sgr-`` id. A new rule (or one
+    without a description) says what it allows and on what it stands, never counts or
+    dates: those belong in the pull request and the report, and a run over newer flow logs
+    must not rewrite every rule.
+    """
+    if rule.description and rule.description.strip():
+        return aws_description(rule.description)
+    basis = "observed" if rule.kept_for in (None, "open_population") else "kept as it was"
+    ports = rule_ports_label(rule.rule.protocol, rule.from_port, rule.to_port)
+    peer = rule.peer.name or rule.peer.value
+    return aws_description(f"{ports} {direction_word(rule.direction)} {peer} ({basis})")
 
 
 @dataclass(frozen=True)

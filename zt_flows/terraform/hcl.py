@@ -88,10 +88,17 @@ class MapAttr:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """``# text`` inside a block (it ends a run of aligned attributes, as in terraform fmt)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Block:
     type: str
     labels: tuple[str, ...]
-    body: tuple[Attr | MapAttr | Block | None, ...]  # None: a blank line
+    body: tuple[Attr | MapAttr | Block | Comment | None, ...]  # None: a blank line
 
 
 def _aligned(pairs: Sequence[tuple[str, str]], indent: str) -> list[str]:
@@ -99,7 +106,7 @@ def _aligned(pairs: Sequence[tuple[str, str]], indent: str) -> list[str]:
     return [f"{indent}{name.ljust(width)} = {expr}" for name, expr in pairs]
 
 
-def _body_lines(body: Sequence[Attr | MapAttr | Block | None], depth: int) -> list[str]:
+def _body_lines(body: Sequence[Attr | MapAttr | Block | Comment | None], depth: int) -> list[str]:
     indent = INDENT * depth
     lines: list[str] = []
     run: list[tuple[str, str]] = []  # consecutive one-line attributes share an alignment
@@ -116,6 +123,10 @@ def _body_lines(body: Sequence[Attr | MapAttr | Block | None], depth: int) -> li
         flush()
         if item is None:
             lines.append("")
+        elif isinstance(item, Comment):
+            lines.extend(
+                indent + line for line in hcl_comment(item.text, COMMENT_WIDTH - len(indent))
+            )
         elif isinstance(item, MapAttr):
             lines.append(f"{indent}{item.name} = {{")
             if item.items:

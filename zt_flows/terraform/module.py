@@ -30,12 +30,14 @@ from zt_flows.terraform.attributes import (
     RenderedRule,
     TerraformRule,
     check_plan,
+    checkov_skips,
     evidence_summary,
     rule_description,
 )
 from zt_flows.terraform.hcl import (
     Attr,
     Block,
+    Comment,
     MapAttr,
     block_lines,
     hcl_comment,
@@ -114,9 +116,7 @@ def terraform_module(plan: Plan, *, findings: Sequence[Finding] = ()) -> Terrafo
             spec,
             names[rule_identity(spec.group.group_id, spec.rule)],
             # A rule to remove keeps its description as AWS has it: phase 1 changes nothing.
-            spec.rule.description
-            if spec.rule.action == "remove"
-            else rule_description(spec.rule, days),
+            spec.rule.description if spec.rule.action == "remove" else rule_description(spec.rule),
         )
         for spec in sorted(specs, key=order)
     )
@@ -171,8 +171,11 @@ def _tag_name(spec: TerraformRule) -> str:
 
 def _resource(r: RenderedRule, *, pending: bool) -> Block:
     spec = r.spec
-    body: list[Attr | MapAttr | Block | None] = [
-        Attr("security_group_id", hcl_string(spec.group.group_id))
+    body: list[Attr | MapAttr | Block | Comment | None] = [
+        *checkov_skips(
+            spec.rule.direction, spec.ip_protocol, spec.from_port, spec.to_port, spec.peer_attribute
+        ),
+        Attr("security_group_id", hcl_string(spec.group.group_id)),
     ]
     if r.description is not None:
         body.append(Attr("description", hcl_string(r.description)))

@@ -11,7 +11,7 @@
 # carries the traffic of: sgr-0e7d9c1b3a5f70005
 resource "aws_vpc_security_group_ingress_rule" "api_ingress_tcp_8443_from_web" {
   security_group_id            = "sg-0f3a1c2b4d5e60013"
-  description                  = "ztflows: 18,904 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/8443 from web (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 8443
   to_port                      = 8443
@@ -30,7 +30,7 @@ resource "aws_vpc_security_group_ingress_rule" "api_ingress_tcp_8443_from_web" {
 # carries the traffic of: sgr-0e7d9c1b3a5f70005
 resource "aws_vpc_security_group_ingress_rule" "api_ingress_tcp_8443_from_reports_lambda" {
   security_group_id            = "sg-0f3a1c2b4d5e60013"
-  description                  = "ztflows: 4,410 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/8443 from reports-lambda (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 8443
   to_port                      = 8443
@@ -50,7 +50,7 @@ resource "aws_vpc_security_group_ingress_rule" "api_ingress_tcp_8443_from_report
 # carries the traffic of: sgr-0e7d9c1b3a5f70005
 resource "aws_vpc_security_group_ingress_rule" "api_ingress_tcp_8443_from_weekly_batch" {
   security_group_id            = "sg-0f3a1c2b4d5e60013"
-  description                  = "ztflows: 1,204 flows from 1 client, 1/3 days, 2026-11-17, low confidence"
+  description                  = "tcp/8443 from weekly-batch (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 8443
   to_port                      = 8443
@@ -68,7 +68,7 @@ resource "aws_vpc_security_group_ingress_rule" "api_ingress_tcp_8443_from_weekly
 # clients: eni-0a1b2c3d4e5f00106, eni-0a1b2c3d4e5f00107
 resource "aws_vpc_security_group_egress_rule" "api_egress_tcp_443_to_com_amazonaws_us_east_1_s3" {
   security_group_id = "sg-0f3a1c2b4d5e60013"
-  description       = "ztflows: 6,402 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description       = "tcp/443 to com.amazonaws.us-east-1.s3 (observed)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -86,7 +86,7 @@ resource "aws_vpc_security_group_egress_rule" "api_egress_tcp_443_to_com_amazona
 # clients: eni-0a1b2c3d4e5f00106, eni-0a1b2c3d4e5f00107
 resource "aws_vpc_security_group_egress_rule" "api_egress_tcp_5432_to_postgres" {
   security_group_id            = "sg-0f3a1c2b4d5e60013"
-  description                  = "ztflows: 3,120 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/5432 to postgres (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 5432
   to_port                      = 5432
@@ -104,7 +104,7 @@ resource "aws_vpc_security_group_egress_rule" "api_egress_tcp_5432_to_postgres" 
 # clients: eni-0a1b2c3d4e5f00106, eni-0a1b2c3d4e5f00107
 resource "aws_vpc_security_group_egress_rule" "api_egress_tcp_6379_to_redis" {
   security_group_id            = "sg-0f3a1c2b4d5e60013"
-  description                  = "ztflows: 22,018 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/6379 to redis (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 6379
   to_port                      = 6379
@@ -122,7 +122,7 @@ resource "aws_vpc_security_group_egress_rule" "api_egress_tcp_6379_to_redis" {
 # clients: eni-0a1b2c3d4e5f00106, eni-0a1b2c3d4e5f00107
 resource "aws_vpc_security_group_egress_rule" "api_egress_tcp_8081_to_worker" {
   security_group_id            = "sg-0f3a1c2b4d5e60013"
-  description                  = "ztflows: 2,877 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/8081 to worker (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 8081
   to_port                      = 8081
@@ -140,7 +140,7 @@ resource "aws_vpc_security_group_egress_rule" "api_egress_tcp_8081_to_worker" {
 # clients: eni-0a1b2c3d4e5f00106, eni-0a1b2c3d4e5f00107
 resource "aws_vpc_security_group_egress_rule" "api_egress_udp_53_to_dns_resolver" {
   security_group_id            = "sg-0f3a1c2b4d5e60013"
-  description                  = "ztflows: 47,002 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 to dns-resolver (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53

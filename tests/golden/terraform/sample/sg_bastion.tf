@@ -11,7 +11,7 @@
 # carries the traffic of: sgr-0e7d9c1b3a5f7000e
 resource "aws_vpc_security_group_ingress_rule" "bastion_ingress_tcp_22_from_198_51_100_0_24" {
   security_group_id = "sg-0f3a1c2b4d5e60017"
-  description       = "ztflows: 96 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description       = "tcp/22 from 198.51.100.0/24 (observed)"
   ip_protocol       = "tcp"
   from_port         = 22
   to_port           = 22
@@ -29,8 +29,9 @@ resource "aws_vpc_security_group_ingress_rule" "bastion_ingress_tcp_22_from_198_
 # clients: 10.1.5.20
 # carries the traffic of: sgr-0e7d9c1b3a5f7000e
 resource "aws_vpc_security_group_ingress_rule" "bastion_ingress_tcp_22_from_ci_runner" {
+  # checkov:skip=CKV_AWS_24:peer is a security group, not 0.0.0.0/0 as checkov reads it
   security_group_id            = "sg-0f3a1c2b4d5e60017"
-  description                  = "ztflows: 72 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/22 from ci-runner (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 22
   to_port                      = 22
@@ -48,7 +49,7 @@ resource "aws_vpc_security_group_ingress_rule" "bastion_ingress_tcp_22_from_ci_r
 # clients: eni-0a1b2c3d4e5f00103
 resource "aws_vpc_security_group_egress_rule" "bastion_egress_tcp_22_to_web" {
   security_group_id            = "sg-0f3a1c2b4d5e60017"
-  description                  = "ztflows: 212 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/22 to web (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 22
   to_port                      = 22
@@ -66,7 +67,7 @@ resource "aws_vpc_security_group_egress_rule" "bastion_egress_tcp_22_to_web" {
 # clients: eni-0a1b2c3d4e5f00103
 resource "aws_vpc_security_group_egress_rule" "bastion_egress_udp_53_to_dns_resolver" {
   security_group_id            = "sg-0f3a1c2b4d5e60017"
-  description                  = "ztflows: 3,022 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 to dns-resolver (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53

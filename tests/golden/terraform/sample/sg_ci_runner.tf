@@ -14,7 +14,7 @@ import {
 
 resource "aws_vpc_security_group_egress_rule" "ci_runner_egress_all_to_anywhere" {
   security_group_id = "sg-07b2d4f6a8c0e0021"
-  description       = "ztflows: keep, the shared-services VPC is not logged: its rules are kept as they are"
+  description       = "all traffic to 0.0.0.0/0 (kept as it was)"
   ip_protocol       = "-1"
   cidr_ipv4         = "0.0.0.0/0"
 

@@ -13,7 +13,7 @@
 # carries the traffic of: sgr-0e7d9c1b3a5f70017
 resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from_web" {
   security_group_id            = "sg-0f3a1c2b4d5e6001a"
-  description                  = "ztflows: 51,230 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 from web (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53
@@ -32,7 +32,7 @@ resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from
 # carries the traffic of: sgr-0e7d9c1b3a5f70017
 resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from_api" {
   security_group_id            = "sg-0f3a1c2b4d5e6001a"
-  description                  = "ztflows: 47,002 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 from api (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53
@@ -51,7 +51,7 @@ resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from
 # carries the traffic of: sgr-0e7d9c1b3a5f70017
 resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from_worker" {
   security_group_id            = "sg-0f3a1c2b4d5e6001a"
-  description                  = "ztflows: 20,114 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 from worker (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53
@@ -70,7 +70,7 @@ resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from
 # carries the traffic of: sgr-0e7d9c1b3a5f70017
 resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from_bastion" {
   security_group_id            = "sg-0f3a1c2b4d5e6001a"
-  description                  = "ztflows: 3,022 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 from bastion (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53
@@ -89,7 +89,7 @@ resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from
 # carries the traffic of: sgr-0e7d9c1b3a5f70017
 resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from_monitoring" {
   security_group_id            = "sg-0f3a1c2b4d5e6001a"
-  description                  = "ztflows: 8,640 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 from monitoring (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53
@@ -108,7 +108,7 @@ resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from
 # carries the traffic of: sgr-0e7d9c1b3a5f70017
 resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from_weekly_batch" {
   security_group_id            = "sg-0f3a1c2b4d5e6001a"
-  description                  = "ztflows: 2,880 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 from weekly-batch (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53
@@ -123,7 +123,7 @@ resource "aws_vpc_security_group_ingress_rule" "dns_resolver_ingress_udp_53_from
 # why: forwarding to the Amazon-provided DNS server, which flow logs never record
 resource "aws_vpc_security_group_egress_rule" "dns_resolver_egress_tcp_53_to_10_0_0_2_32" {
   security_group_id = "sg-0f3a1c2b4d5e6001a"
-  description       = "ztflows: add, forwarding to the Amazon-provided DNS server, which flow logs never record"
+  description       = "tcp/53 to 10.0.0.2/32 (observed)"
   ip_protocol       = "tcp"
   from_port         = 53
   to_port           = 53
@@ -138,7 +138,7 @@ resource "aws_vpc_security_group_egress_rule" "dns_resolver_egress_tcp_53_to_10_
 # why: forwarding to the Amazon-provided DNS server, which flow logs never record
 resource "aws_vpc_security_group_egress_rule" "dns_resolver_egress_udp_53_to_10_0_0_2_32" {
   security_group_id = "sg-0f3a1c2b4d5e6001a"
-  description       = "ztflows: add, forwarding to the Amazon-provided DNS server, which flow logs never record"
+  description       = "udp/53 to 10.0.0.2/32 (observed)"
   ip_protocol       = "udp"
   from_port         = 53
   to_port           = 53

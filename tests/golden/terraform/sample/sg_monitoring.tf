@@ -10,7 +10,7 @@
 # clients: eni-0a1b2c3d4e5f0010e
 resource "aws_vpc_security_group_egress_rule" "monitoring_egress_tcp_9100_to_node_exporter" {
   security_group_id            = "sg-0f3a1c2b4d5e60019"
-  description                  = "ztflows: 34,560 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/9100 to node-exporter (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 9100
   to_port                      = 9100
@@ -28,7 +28,7 @@ resource "aws_vpc_security_group_egress_rule" "monitoring_egress_tcp_9100_to_nod
 # clients: eni-0a1b2c3d4e5f0010e
 resource "aws_vpc_security_group_egress_rule" "monitoring_egress_udp_53_to_dns_resolver" {
   security_group_id            = "sg-0f3a1c2b4d5e60019"
-  description                  = "ztflows: 8,640 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 to dns-resolver (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53

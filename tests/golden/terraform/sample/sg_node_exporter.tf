@@ -10,7 +10,7 @@
 # clients: eni-0a1b2c3d4e5f0010e
 resource "aws_vpc_security_group_ingress_rule" "node_exporter_ingress_tcp_9100_from_monitoring" {
   security_group_id            = "sg-0f3a1c2b4d5e60018"
-  description                  = "ztflows: 34,560 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/9100 from monitoring (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 9100
   to_port                      = 9100

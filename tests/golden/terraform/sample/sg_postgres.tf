@@ -11,7 +11,7 @@
 # clients: eni-0a1b2c3d4e5f00106, eni-0a1b2c3d4e5f00107
 resource "aws_vpc_security_group_ingress_rule" "postgres_ingress_tcp_5432_from_api" {
   security_group_id            = "sg-0f3a1c2b4d5e60015"
-  description                  = "ztflows: 3,120 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/5432 from api (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 5432
   to_port                      = 5432

@@ -16,7 +16,7 @@ import {
 
 resource "aws_vpc_security_group_ingress_rule" "redis_ingress_tcp_6379_from_api" {
   security_group_id            = "sg-0f3a1c2b4d5e60016"
-  description                  = "ztflows: 22,018 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "redis from api"
   ip_protocol                  = "tcp"
   from_port                    = 6379
   to_port                      = 6379
@@ -39,7 +39,7 @@ import {
 
 resource "aws_vpc_security_group_ingress_rule" "redis_ingress_tcp_6379_from_worker" {
   security_group_id            = "sg-0f3a1c2b4d5e60016"
-  description                  = "ztflows: 9,100 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "redis from worker"
   ip_protocol                  = "tcp"
   from_port                    = 6379
   to_port                      = 6379

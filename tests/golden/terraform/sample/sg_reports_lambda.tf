@@ -11,7 +11,7 @@
 # clients: eni-0a1b2c3d4e5f0010a, eni-0a1b2c3d4e5f0010b
 resource "aws_vpc_security_group_egress_rule" "reports_lambda_egress_tcp_8443_to_api" {
   security_group_id            = "sg-0f3a1c2b4d5e6001c"
-  description                  = "ztflows: 4,410 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/8443 to api (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 8443
   to_port                      = 8443

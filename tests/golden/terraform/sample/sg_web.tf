@@ -14,8 +14,9 @@ import {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "web_ingress_tcp_22_from_bastion" {
+  # checkov:skip=CKV_AWS_24:peer is a security group, not 0.0.0.0/0 as checkov reads it
   security_group_id            = "sg-0f3a1c2b4d5e60012"
-  description                  = "ztflows: 212 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "SSH from bastion"
   ip_protocol                  = "tcp"
   from_port                    = 22
   to_port                      = 22
@@ -38,7 +39,7 @@ import {
 
 resource "aws_vpc_security_group_ingress_rule" "web_ingress_tcp_8080_from_web_alb" {
   security_group_id            = "sg-0f3a1c2b4d5e60012"
-  description                  = "ztflows: 96,412 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "from the load balancer"
   ip_protocol                  = "tcp"
   from_port                    = 8080
   to_port                      = 8080
@@ -57,7 +58,7 @@ resource "aws_vpc_security_group_ingress_rule" "web_ingress_tcp_8080_from_web_al
 # clients: eni-0a1b2c3d4e5f00104, eni-0a1b2c3d4e5f00105
 resource "aws_vpc_security_group_egress_rule" "web_egress_tcp_443_to_anywhere" {
   security_group_id = "sg-0f3a1c2b4d5e60012"
-  description       = "ztflows: 8,821 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description       = "tcp/443 to 0.0.0.0/0 (observed)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -75,7 +76,7 @@ resource "aws_vpc_security_group_egress_rule" "web_egress_tcp_443_to_anywhere" {
 # clients: eni-0a1b2c3d4e5f00104, eni-0a1b2c3d4e5f00105
 resource "aws_vpc_security_group_egress_rule" "web_egress_tcp_8443_to_api" {
   security_group_id            = "sg-0f3a1c2b4d5e60012"
-  description                  = "ztflows: 18,904 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/8443 to api (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 8443
   to_port                      = 8443
@@ -93,7 +94,7 @@ resource "aws_vpc_security_group_egress_rule" "web_egress_tcp_8443_to_api" {
 # clients: eni-0a1b2c3d4e5f00104, eni-0a1b2c3d4e5f00105
 resource "aws_vpc_security_group_egress_rule" "web_egress_udp_53_to_dns_resolver" {
   security_group_id            = "sg-0f3a1c2b4d5e60012"
-  description                  = "ztflows: 51,230 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 to dns-resolver (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53

@@ -16,7 +16,7 @@ import {
 
 resource "aws_vpc_security_group_ingress_rule" "web_alb_ingress_tcp_443_from_anywhere" {
   security_group_id = "sg-0f3a1c2b4d5e60011"
-  description       = "ztflows: 1,843,220 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description       = "HTTPS from anywhere"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -39,7 +39,7 @@ import {
 
 resource "aws_vpc_security_group_ingress_rule" "web_alb_ingress_tcp_443_from_anywhere_ipv6" {
   security_group_id = "sg-0f3a1c2b4d5e60011"
-  description       = "ztflows: 412,907 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description       = "HTTPS from anywhere (IPv6)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -57,7 +57,7 @@ resource "aws_vpc_security_group_ingress_rule" "web_alb_ingress_tcp_443_from_any
 # clients: eni-0a1b2c3d4e5f00101, eni-0a1b2c3d4e5f00102
 resource "aws_vpc_security_group_egress_rule" "web_alb_egress_tcp_8080_to_web" {
   security_group_id            = "sg-0f3a1c2b4d5e60011"
-  description                  = "ztflows: 96,412 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/8080 to web (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 8080
   to_port                      = 8080

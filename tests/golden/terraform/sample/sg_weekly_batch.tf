@@ -11,7 +11,7 @@
 # confidence: low (seen on few days; confirm before phase 2)
 resource "aws_vpc_security_group_egress_rule" "weekly_batch_egress_tcp_8443_to_api" {
   security_group_id            = "sg-0f3a1c2b4d5e6001d"
-  description                  = "ztflows: 1,204 flows from 1 client, 1/3 days, 2026-11-17, low confidence"
+  description                  = "tcp/8443 to api (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 8443
   to_port                      = 8443
@@ -29,7 +29,7 @@ resource "aws_vpc_security_group_egress_rule" "weekly_batch_egress_tcp_8443_to_a
 # clients: eni-0a1b2c3d4e5f00109
 resource "aws_vpc_security_group_egress_rule" "weekly_batch_egress_udp_53_to_dns_resolver" {
   security_group_id            = "sg-0f3a1c2b4d5e6001d"
-  description                  = "ztflows: 2,880 flows from 1 client, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 to dns-resolver (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53

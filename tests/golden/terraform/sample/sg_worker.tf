@@ -10,7 +10,7 @@
 # clients: eni-0a1b2c3d4e5f00106, eni-0a1b2c3d4e5f00107
 resource "aws_vpc_security_group_ingress_rule" "worker_ingress_tcp_8081_from_api" {
   security_group_id            = "sg-0f3a1c2b4d5e60014"
-  description                  = "ztflows: 2,877 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/8081 from api (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 8081
   to_port                      = 8081
@@ -28,7 +28,7 @@ resource "aws_vpc_security_group_ingress_rule" "worker_ingress_tcp_8081_from_api
 # clients: eni-0a1b2c3d4e5f00108, eni-0a1b2c3d4e5f00118
 resource "aws_vpc_security_group_egress_rule" "worker_egress_tcp_443_to_anywhere" {
   security_group_id = "sg-0f3a1c2b4d5e60014"
-  description       = "ztflows: 25,774 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description       = "tcp/443 to 0.0.0.0/0 (observed)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -46,7 +46,7 @@ resource "aws_vpc_security_group_egress_rule" "worker_egress_tcp_443_to_anywhere
 # clients: eni-0a1b2c3d4e5f00108, eni-0a1b2c3d4e5f00118
 resource "aws_vpc_security_group_egress_rule" "worker_egress_tcp_6379_to_redis" {
   security_group_id            = "sg-0f3a1c2b4d5e60014"
-  description                  = "ztflows: 9,100 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "tcp/6379 to redis (observed)"
   ip_protocol                  = "tcp"
   from_port                    = 6379
   to_port                      = 6379
@@ -64,7 +64,7 @@ resource "aws_vpc_security_group_egress_rule" "worker_egress_tcp_6379_to_redis" 
 # clients: eni-0a1b2c3d4e5f00108, eni-0a1b2c3d4e5f00118
 resource "aws_vpc_security_group_egress_rule" "worker_egress_udp_53_to_dns_resolver" {
   security_group_id            = "sg-0f3a1c2b4d5e60014"
-  description                  = "ztflows: 20,114 flows from 2 clients, 3/3 days, 2026-11-16..2026-11-18"
+  description                  = "udp/53 to dns-resolver (observed)"
   ip_protocol                  = "udp"
   from_port                    = 53
   to_port                      = 53
