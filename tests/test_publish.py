@@ -3,17 +3,15 @@ standing in for the GitHub REST API that checks the request it receives."""
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.forges import FakeForge, serve_forge
 
 from zt_flows.cli import main
 from zt_flows.errors import GitError, GitHubApiError
@@ -81,48 +79,10 @@ def plan() -> Plan:
     return read_plan(SAMPLE)
 
 
-@dataclass
-class FakeGitHub:
-    url: str
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    status: int = 201
-    response: dict[str, Any] = field(default_factory=dict)
-
-
 @pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # the only method the client may use
-            length = int(self.headers["Content-Length"])
-            fake.requests.append(
-                {
-                    "method": "POST",
-                    "path": self.path,
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "json": json.loads(self.rfile.read(length).decode("utf-8")),
-                }
-            )
-            payload = json.dumps(fake.response).encode("utf-8")
-            self.send_response(fake.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/v3"
-    try:
+def github() -> Iterator[FakeForge]:
+    with serve_forge("/api/v3", content_type="application/json; charset=utf-8") as fake:
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def created(number: int = 7) -> dict[str, Any]:
@@ -318,7 +278,7 @@ def test_body_escapes_what_aws_users_typed(repos: Repos) -> None:
 
 def test_open_pushes_and_opens_the_pull_request(
     repos: Repos,
-    github: FakeGitHub,
+    github: FakeForge,
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
     sample_data_plan: Path,
@@ -368,7 +328,7 @@ def test_open_pushes_and_opens_the_pull_request(
 
 def test_github_refusal_is_one_line_without_the_token(
     repos: Repos,
-    github: FakeGitHub,
+    github: FakeForge,
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
     sample_data_plan: Path,
@@ -413,7 +373,7 @@ def test_github_refusal_is_one_line_without_the_token(
     assert "Traceback" not in err
 
 
-def test_bad_credentials(github: FakeGitHub) -> None:
+def test_bad_credentials(github: FakeForge) -> None:
     github.status = 401
     github.response = {
         "message": "Bad credentials",
@@ -436,7 +396,7 @@ def test_bad_credentials(github: FakeGitHub) -> None:
     assert TOKEN not in str(info.value) + (info.value.hint or "")
 
 
-def test_not_found(github: FakeGitHub) -> None:
+def test_not_found(github: FakeForge) -> None:
     github.status = 404
     github.response = {"message": "Not Found", "status": "404"}
     with pytest.raises(GitHubApiError, match="404 Not Found"):
@@ -473,7 +433,7 @@ def test_open_needs_a_token_before_committing_anything(
 
 
 def test_a_failed_push_hides_credentials_in_the_remote_url(
-    repos: Repos, plan: Plan, github: FakeGitHub
+    repos: Repos, plan: Plan, github: FakeForge
 ) -> None:
     # A port bound but not listening on this machine: the push is refused at once.
     with socket.socket() as closed:

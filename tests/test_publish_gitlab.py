@@ -9,15 +9,12 @@ names, after the branch is really pushed.
 # ruff: noqa: F811 (the fixtures imported from test_publish are parameters here)
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.forges import FakeForge, serve_forge
 from test_publish import BRANCH, INVENTORY, PATH, Repos, git, isolated_git, repos  # noqa: F401 (fixtures)
 
 from zt_flows.cli import main
@@ -30,47 +27,10 @@ TOKEN = "glpat-TESTtoken0123456789ab"  # a fake, for the fake server
 REMOTE = "https://gitlab.example.com/acme/platform/infra.git"
 
 
-@dataclass
-class FakeGitLab:
-    url: str
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    status: int = 201
-    response: dict[str, Any] = field(default_factory=dict)
-
-
 @pytest.fixture
-def gitlab() -> Iterator[FakeGitLab]:
-    fake = FakeGitLab(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers["Content-Length"])
-            fake.requests.append(
-                {
-                    "path": self.path,
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "json": json.loads(self.rfile.read(length).decode("utf-8")),
-                }
-            )
-            payload = json.dumps(fake.response).encode("utf-8")
-            self.send_response(fake.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/v4"
-    try:
+def gitlab() -> Iterator[FakeForge]:
+    with serve_forge("/api/v4", content_type="application/json") as fake:
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def created(iid: int = 5) -> dict[str, Any]:
@@ -101,7 +61,7 @@ def gitlab_remote(repos: Repos) -> Repos:
 
 def test_open_creates_the_merge_request(
     gitlab_remote: Repos,
-    gitlab: FakeGitLab,
+    gitlab: FakeForge,
     sample_data_plan: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -131,7 +91,7 @@ def test_open_creates_the_merge_request(
 
 def test_gitlab_refusal_is_one_line_without_the_token(
     gitlab_remote: Repos,
-    gitlab: FakeGitLab,
+    gitlab: FakeForge,
     sample_data_plan: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -165,7 +125,7 @@ def test_open_needs_the_gitlab_token_before_committing(
     assert git(gitlab_remote.clone, "branch", "--list").split() == ["*", "main"]
 
 
-def test_bad_token_message(gitlab: FakeGitLab) -> None:
+def test_bad_token_message(gitlab: FakeForge) -> None:
     gitlab.status = 401
     gitlab.response = {"message": "401 Unauthorized"}
     with pytest.raises(GitLabApiError) as info:

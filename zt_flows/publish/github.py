@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from zt_flows import __version__
 from zt_flows.errors import GitHubApiError
-from zt_flows.publish.git import mask
+from zt_flows.publish.forge import ForgeApi
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -57,28 +54,6 @@ def parse_github_repo(text: str) -> tuple[str, str]:
     return owner, name
 
 
-def check_api_url(api_url: str) -> str:
-    """The API base URL without a trailing slash; plain HTTP only to this machine."""
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise GitHubApiError(f"--api-url: expected an https:// URL, found {mask(api_url)!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise GitHubApiError(
-            f"--api-url: refusing to send the token over plain HTTP to {parts.hostname}",
-            hint="use https://",
-        )
-    return api_url.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _error_message(status: int, payload: bytes) -> str:
     """GitHub's own explanation: ``message`` plus the ``errors`` array, on one line."""
     try:
@@ -102,12 +77,22 @@ def _error_message(status: int, payload: bytes) -> str:
     return "; ".join(" ".join(p.split()) for p in parts)
 
 
-_HINTS = {
-    401: "check GITHUB_TOKEN: it is missing, expired or revoked",
-    403: "the token lacks permission to open pull requests (pull_requests: write)",
-    404: "check --github-repo / the remote, and that the token can see the repository",
-    422: "a pull request for this branch may already exist, or the base branch is wrong",
-}
+GITHUB = ForgeApi(
+    name="GitHub",
+    error=GitHubApiError,
+    error_message=_error_message,
+    hints={
+        401: "check GITHUB_TOKEN: it is missing, expired or revoked",
+        403: "the token lacks permission to open pull requests (pull_requests: write)",
+        404: "check --github-repo / the remote, and that the token can see the repository",
+        422: "a pull request for this branch may already exist, or the base branch is wrong",
+    },
+)
+
+
+def check_api_url(api_url: str) -> str:
+    """The API base URL without a trailing slash; plain HTTP only to this machine."""
+    return GITHUB.check_api_url(api_url)
 
 
 def create_pull_request(
@@ -124,13 +109,9 @@ def create_pull_request(
 ) -> PullRequestRef:
     """Open the pull request; any failure is a one-line GitHubApiError."""
     url = f"{check_api_url(api_url)}/repos/{owner}/{repo}/pulls"
-    data = json.dumps(
-        {"title": title, "head": head, "base": base, "body": body}, ensure_ascii=False
-    ).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+    payload = GITHUB.post_json(
         url,
-        data=data,
-        method="POST",
+        {"title": title, "head": head, "base": base, "body": body},
         headers={
             "Accept": "application/vnd.github+json",
             "Authorization": f"Bearer {token}",
@@ -138,21 +119,11 @@ def create_pull_request(
             "User-Agent": f"ztflows/{__version__}",
             "X-GitHub-Api-Version": API_VERSION,
         },
+        token=token,
+        api_url=api_url,
+        subject=f"{owner}/{repo}",
+        timeout=timeout,
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            payload = response.read()
-    except urllib.error.HTTPError as exc:
-        message = _error_message(exc.code, exc.read())
-        raise GitHubApiError(
-            mask(f"GitHub API: {exc.code} {message} ({owner}/{repo})", [token]),
-            hint=_HINTS.get(exc.code),
-        ) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise GitHubApiError(
-            mask(f"cannot reach the GitHub API at {api_url}: {reason}", [token])
-        ) from None
     try:
         doc = json.loads(payload.decode("utf-8"))
         return PullRequestRef(number=int(doc["number"]), html_url=str(doc["html_url"]))

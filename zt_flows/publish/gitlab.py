@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from urllib.parse import quote, urlsplit
 
 from zt_flows import __version__
 from zt_flows.errors import GitLabApiError
-from zt_flows.publish.git import mask
-from zt_flows.publish.github import PullRequestRef, _is_loopback
+from zt_flows.publish.forge import ForgeApi
+from zt_flows.publish.github import PullRequestRef
 
 TIMEOUT = 30.0
 # GitLab limits a description to 1,048,576 characters (the body is far below it).
@@ -64,18 +62,6 @@ def parse_project(text: str) -> str:
     return path
 
 
-def check_api_url(api_url: str) -> str:
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise GitLabApiError(f"--api-url: expected an https:// URL, found {mask(api_url)!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise GitLabApiError(
-            f"--api-url: refusing to send the token over plain HTTP to {parts.hostname}",
-            hint="use https://",
-        )
-    return api_url.rstrip("/")
-
-
 def _error_message(status: int, payload: bytes) -> str:
     """GitLab's own explanation: ``message`` (a string, a list or a map) or ``error``."""
     try:
@@ -98,12 +84,22 @@ def _error_message(status: int, payload: bytes) -> str:
     return " ".join(text.split())
 
 
-_HINTS = {
-    401: "check GITLAB_TOKEN: it is missing, expired or revoked",
-    403: "the token lacks the api scope, or the right to open merge requests in the project",
-    404: "check --gitlab-project / the remote, and that the token can see the project",
-    409: "a merge request for this branch may already exist",
-}
+GITLAB = ForgeApi(
+    name="GitLab",
+    error=GitLabApiError,
+    error_message=_error_message,
+    hints={
+        401: "check GITLAB_TOKEN: it is missing, expired or revoked",
+        403: "the token lacks the api scope, or the right to open merge requests in the project",
+        404: "check --gitlab-project / the remote, and that the token can see the project",
+        409: "a merge request for this branch may already exist",
+    },
+)
+
+
+def check_api_url(api_url: str) -> str:
+    """The API base URL without a trailing slash; plain HTTP only to this machine."""
+    return GITLAB.check_api_url(api_url)
 
 
 def create_merge_request(
@@ -119,40 +115,25 @@ def create_merge_request(
 ) -> PullRequestRef:
     """Open the merge request; any failure is a one-line GitLabApiError."""
     url = f"{check_api_url(api_url)}/projects/{quote(project, safe='')}/merge_requests"
-    data = json.dumps(
+    payload = GITLAB.post_json(
+        url,
         {
             "source_branch": source_branch,
             "target_branch": target_branch,
             "title": title,
             "description": description[:DESCRIPTION_LIMIT],
         },
-        ensure_ascii=False,
-    ).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        url,
-        data=data,
-        method="POST",
         headers={
             "Accept": "application/json",
             "PRIVATE-TOKEN": token,
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": f"ztflows/{__version__}",
         },
+        token=token,
+        api_url=api_url,
+        subject=project,
+        timeout=timeout,
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            payload = response.read()
-    except urllib.error.HTTPError as exc:
-        message = _error_message(exc.code, exc.read())
-        raise GitLabApiError(
-            mask(f"GitLab API: {exc.code} {message} ({project})", [token]),
-            hint=_HINTS.get(exc.code),
-        ) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise GitLabApiError(
-            mask(f"cannot reach the GitLab API at {api_url}: {reason}", [token])
-        ) from None
     try:
         doc = json.loads(payload.decode("utf-8"))
         return PullRequestRef(number=int(doc["iid"]), html_url=str(doc["web_url"]))
