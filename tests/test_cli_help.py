@@ -80,8 +80,8 @@ def test_the_width_is_the_terminal_s() -> None:
 
 def test_every_command_is_listed() -> None:
     names = {c[-1] for c in COMMANDS}
-    assert {"ingest", "inventory", "collect", "show", "analyze", "diff", "pr"} <= names
-    assert len(COMMANDS) == 12
+    assert {"ingest", "inventory", "collect", "show", "analyze", "reduce", "diff", "pr"} <= names
+    assert len(COMMANDS) == 13
 
 
 def _description(text: str) -> list[list[str]]:

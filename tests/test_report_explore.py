@@ -1,5 +1,6 @@
-"""The report's explorable parts as values: hourly timelines read from records (real
-DuckDB), the reachability matrix of the sample plan, and the graph's data for the page."""
+"""The report's explorable parts as values: hourly timelines read from the reduce of real
+records (real DuckDB), the reachability matrix of the sample plan, and the graph's data for
+the page."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from support.edges import edge, frame
 from support.inventory import eni
 from test_report import sample_input
 
+from zt_flows.conversations import REDUCED_TABLE
+from zt_flows.conversations.build import reduce_records
 from zt_flows.report import ReportInput, hourly_timelines
 from zt_flows.report.matrix import MatrixCell, _admits, _column, reach_matrix
 from zt_flows.report.names import Names
@@ -24,6 +27,7 @@ from zt_flows.report.network import graph_data, graph_json
 from zt_flows.report.sections import security_group_graph
 from zt_flows.report.timeline import timeline_views
 from zt_flows.rules import RulePeer, RuleSpec
+from zt_flows.settings import ConversationSettings
 
 H0 = int(datetime(2026, 11, 16, tzinfo=UTC).timestamp())
 HOUR = 3600
@@ -32,6 +36,11 @@ DB = eni("db", "10.0.2.20", ["sg-db"], eni_id="eni-0a0000000000000d1")
 CACHE = eni("cache", "10.0.2.30", ["sg-cache"], eni_id="eni-0a0000000000000c1")
 COLUMNS = (
     "interface_id, srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes, start, action"
+)
+# The canonical columns the reduce reads that these records leave empty.
+UNSET = (
+    'pkt_srcaddr VARCHAR, pkt_dstaddr VARCHAR, "end" BIGINT, tcp_flags INTEGER,'
+    " flow_direction VARCHAR, pkt_src_aws_service VARCHAR, pkt_dst_aws_service VARCHAR"
 )
 
 
@@ -47,7 +56,7 @@ def con() -> duckdb.DuckDBPyConnection:
     con.execute(
         "CREATE TABLE flows (interface_id VARCHAR, srcaddr VARCHAR, dstaddr VARCHAR,"
         " srcport INTEGER, dstport INTEGER, protocol INTEGER, packets BIGINT, bytes BIGINT,"
-        ' "start" BIGINT, action VARCHAR)'
+        f' "start" BIGINT, action VARCHAR, {UNSET})'
     )
     api, db, cache = "10.0.1.10", "10.0.2.20", "10.0.2.30"
     rows = [
@@ -66,6 +75,8 @@ def con() -> duckdb.DuckDBPyConnection:
         record(CACHE.id, api, cache, 40005, 6379, 2),
     ]
     con.executemany(f"INSERT INTO flows ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    # The timelines read what the reduce made of the records, as analyze's report does.
+    reduce_records(con, "flows", ConversationSettings())
     return con
 
 
@@ -81,7 +92,7 @@ def edges() -> pl.DataFrame:
 
 
 def test_hours_count_each_request_once_on_the_server(con: duckdb.DuckDBPyConnection) -> None:
-    timelines = hourly_timelines(con, "flows", edges())
+    timelines = hourly_timelines(con, REDUCED_TABLE, edges())
     assert [(t.server_id, t.server_port, t.flows) for t in timelines] == [
         (DB.id, 5432, 3),
         (CACHE.id, 6379, 1),
@@ -101,9 +112,9 @@ def test_hours_count_each_request_once_on_the_server(con: duckdb.DuckDBPyConnect
 
 
 def test_hours_are_bounded_to_the_busiest_conversations(con: duckdb.DuckDBPyConnection) -> None:
-    [only] = hourly_timelines(con, "flows", edges(), limit=1)
+    [only] = hourly_timelines(con, REDUCED_TABLE, edges(), limit=1)
     assert (only.server_id, only.server_port) == (DB.id, 5432)
-    assert hourly_timelines(con, "flows", edges().clear()) == ()
+    assert hourly_timelines(con, REDUCED_TABLE, edges().clear()) == ()
 
 
 def test_sparkline_has_a_bar_per_active_hour_and_a_tick_per_midnight(
@@ -111,7 +122,7 @@ def test_sparkline_has_a_bar_per_active_hour_and_a_tick_per_midnight(
 ) -> None:
     data = sample_input(tmp_path)
     names = Names(data.plan, data.inventory, data.edges)
-    timelines = hourly_timelines(con, "flows", edges())
+    timelines = hourly_timelines(con, REDUCED_TABLE, edges())
     start = datetime.fromtimestamp(H0, tz=UTC)
     [db, *_] = timeline_views(timelines, names, start, start + timedelta(days=3))
     assert db.hours == 72

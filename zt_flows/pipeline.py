@@ -452,7 +452,7 @@ def _write_analysis(
                 graph=accepted,
                 warnings=tuple(str(w) for w in obs.warnings),
                 suppressed=result.suppressed,
-                timelines=hourly_timelines(con, obs.flows.view, obs.conversations.edges),
+                timelines=hourly_timelines(con, REDUCED_TABLE, obs.conversations.edges),
             ),
             out,
         )

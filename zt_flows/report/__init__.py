@@ -10,7 +10,7 @@ shown wherever a person reads, with the ids beside them; every string from AWS i
 escaped for its format. The output is deterministic: the same input gives the same
 bytes (no time of the run, everything sorted).
 
-    hours = hourly_timelines(con, flows.view, edges)  # the busiest conversations, hourly
+    hours = hourly_timelines(con, REDUCED_TABLE, edges)  # the busiest conversations, hourly
     data = ReportInput(plan, findings, edges, inventory, logged_interfaces, ingest=summary,
                        timelines=hours)
     render_report(data, Path("out"))  # out/report.md, out/report.html

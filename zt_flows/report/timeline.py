@@ -1,12 +1,16 @@
 """Hour by hour: when the busiest conversations of the window talked.
 
-The edge table keeps days; the hours come from the flow records themselves, with one
-DuckDB query over the conversations with the most flows (at most
+The edge table keeps days; the hours come from the reduce's rows (``zt_reduced``: one row
+per interface, addresses, kept ports and hour, whether it came from one scan of the
+records or from daily partials, so an incremental run draws the same hours as a full one),
+with one DuckDB query over the conversations with the most flows (at most
 :data:`TIMELINE_CONVERSATIONS`). A conversation's request records are counted where one
 interface logs them all: the server's, or the client's when the server is outside the
-inventory (a record of a connection between two logged ENIs is written by both).
+inventory (a record of a connection between two logged ENIs is written by both). Internet
+clients folded into their class are counted under the class's representative address,
+which is the address the conversation's edge carries.
 
-    hours = hourly_timelines(con, flows.view, conversations.edges)
+    hours = hourly_timelines(con, REDUCED_TABLE, conversations.edges)
     ReportInput(..., timelines=hours)
 """
 
@@ -29,20 +33,22 @@ _KEYS = ["client_kind", "client_id", "server_kind", "server_id", "protocol", "se
 # One row per conversation and hour: request records (a client address to a server address
 # and port) as the vantage interface logged them. A conversation's client addresses and its
 # server addresses are two tables, so the keys grow with the addresses, not their product.
+# The reduce keeps the destination port of every request row (decisions 1, 7 and 8) and
+# counts hours as start // 3600.
 HOURLY_RECORDS = """
 SELECT
     s.conversation,
-    (r."start" // 3600) * 3600 AS hour,
-    count(*) AS records,
+    r.hour * 3600 AS hour,
+    sum(r.records) AS records,
     coalesce(sum(r.bytes), 0) AS bytes
-FROM {view} AS r
+FROM {reduced} AS r
 JOIN zt_timeline_servers AS s
-  ON r.dstaddr = s.address
+  ON r.dst_a = s.address
  AND r.dstport = s.server_port
  AND r.protocol = s.protocol
  AND (s.vantage IS NULL OR r.interface_id = s.vantage)
 JOIN zt_timeline_clients AS c
-  ON c.conversation = s.conversation AND r.srcaddr = c.address
+  ON c.conversation = s.conversation AND r.src_a = c.address
 GROUP BY ALL
 ORDER BY ALL
 """
@@ -82,12 +88,13 @@ def _quoted(name: str) -> str:
 
 def hourly_timelines(
     con: duckdb.DuckDBPyConnection,
-    view: str,
+    reduced: str,
     edges: pl.DataFrame,
     *,
     limit: int = TIMELINE_CONVERSATIONS,
 ) -> tuple[ConversationHours, ...]:
-    """The hours of the ``limit`` accepted conversations with the most flows."""
+    """The hours of the ``limit`` accepted conversations with the most flows, from the
+    reduce's rows in the table ``reduced``."""
     accepted = edges.filter(pl.col("accepted") > 0)
     if accepted.height == 0 or limit <= 0:
         return ()
@@ -131,7 +138,7 @@ def hourly_timelines(
     con.register("zt_timeline_servers", pa.table(servers, schema=SERVER_KEYS))
     con.register("zt_timeline_clients", pa.table(clients, schema=CLIENT_KEYS))
     try:
-        rows = con.execute(HOURLY_RECORDS.format(view=_quoted(view))).fetchall()
+        rows = con.execute(HOURLY_RECORDS.format(reduced=_quoted(reduced))).fetchall()
     finally:
         con.unregister("zt_timeline_servers")
         con.unregister("zt_timeline_clients")
