@@ -134,6 +134,9 @@ def verification_text(plan: Plan) -> str:
 
 def one_line(text: str) -> str:
     """``text`` with every control, format or line-separator character made a space."""
+    if text.isprintable():
+        # No character of a "C" or "Z" category but the ASCII space: nothing to replace.
+        return " ".join(text.split())
     cleaned = "".join(
         " " if unicodedata.category(ch) in INVISIBLE_CATEGORIES else ch for ch in text
     )

@@ -36,6 +36,7 @@ IP_PROTOCOL_NUMBERS: Mapping[str, int] = {
     "udp": PROTO_UDP,
     "icmpv6": PROTO_ICMPV6,
 }
+_IP_PROTOCOL_NAMES = {number: name for name, number in IP_PROTOCOL_NUMBERS.items()}
 # What people read; a protocol without a name here is "protocol 47".
 PROTOCOL_NAMES: Mapping[int, str] = {
     **{number: name for name, number in IP_PROTOCOL_NUMBERS.items()},
@@ -63,7 +64,7 @@ def ip_protocol(number: int | None) -> str:
     """The IpProtocol text of a number: ``tcp``, ``udp``, ``icmp``, ``icmpv6``, ``-1``, ``47``."""
     if number is None:
         return "-1"
-    return next((name for name, n in IP_PROTOCOL_NUMBERS.items() if n == number), str(number))
+    return _IP_PROTOCOL_NAMES.get(number) or str(number)
 
 
 def protocol_name(number: int) -> str:

@@ -135,7 +135,9 @@ class Deriver:
         chosen = None
         if private and peer.sgs and facts.vpcs_joined(peer.vpc_id, local.vpc_id):
             key = (home.group_id, unit.direction, unit.edge.protocol, unit.edge.server_port)
-            memo = (peer.id, peer.sgs, home.key, *key)
+            # choose_group reads the peer's groups, not which ENI it is: one choice per
+            # group set, however many members of it were seen.
+            memo = (peer.sgs, home.key, *key)
             if memo not in self._chosen:
                 self._chosen[memo] = choose_group(
                     facts,

@@ -13,7 +13,7 @@ keeps what it needs, and a plan that still blocks it is not written.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal, cast
@@ -179,7 +179,6 @@ def readings_from_frame(evidence: pl.DataFrame) -> tuple[Reading, ...]:
         "reading",
         "need",
         "vantage",
-        *(f"{side}_{field}" for side in ("client", "server") for field in _SIDE_FIELDS),
         "protocol",
         "server_port",
         "interface_id",
@@ -188,21 +187,24 @@ def readings_from_frame(evidence: pl.DataFrame) -> tuple[Reading, ...]:
         "last_seen",
     ]
     columns = [evidence.get_column(name).to_list() for name in names]
+    # One EdgeSide per distinct side: an ENI is a side of many record groups.
+    interned: dict[tuple[object, ...], EdgeSide] = {}
+    client_sides = _sides(evidence, "client", interned)
+    server_sides = _sides(evidence, "server", interned)
     out = []
-    for values in zip(*columns, strict=True):
-        row = dict(zip(names, values, strict=True))
-        first, last = row["first_seen"], row["last_seen"]
+    for client, server, values in zip(client_sides, server_sides, _rows(columns), strict=True):
+        row_id, reading, need, vantage, protocol, port, interface, count, first, last = values
         assert first is None or isinstance(first, datetime)
         assert last is None or isinstance(last, datetime)
         first_utc = first.replace(tzinfo=UTC) if first is not None else None
         last_utc = last.replace(tzinfo=UTC) if last is not None else None
-        records = int(str(row["records"]))
+        records = int(str(count))
         edge = Edge(
             day=(first_utc or datetime(1970, 1, 1, tzinfo=UTC)).date(),
-            client=_reading_side(row, "client"),
-            server=_reading_side(row, "server"),
-            protocol=int(str(row["protocol"])),
-            server_port=int(str(row["server_port"])),
+            client=client,
+            server=server,
+            protocol=int(str(protocol)),
+            server_port=int(str(port)),
             flows=records,
             accepted=records,
             rejected=0,
@@ -214,17 +216,17 @@ def readings_from_frame(evidence: pl.DataFrame) -> tuple[Reading, ...]:
             initiator="evidence",
             vantage="server",
         )
-        need, vantage = str(row["need"]), str(row["vantage"])
+        need, vantage = str(need), str(vantage)
         assert need in ("must", "prefer", "fallback")
         assert vantage in ("client", "server", "middle")
         out.append(
             Reading(
-                row_id=int(str(row["row_id"])),
-                reading=str(row["reading"]),
+                row_id=int(str(row_id)),
+                reading=str(reading),
                 need=cast(Need, need),
                 edge=edge,
                 records=records,
-                interface_id=str(row["interface_id"]),
+                interface_id=str(interface),
                 vantage=cast(Literal["client", "server", "middle"], vantage),
             )
         )
@@ -234,22 +236,33 @@ def readings_from_frame(evidence: pl.DataFrame) -> tuple[Reading, ...]:
 _SIDE_FIELDS = ("kind", "id", "vpc_id", "role", "sgs", "label", "a")
 
 
-def _reading_side(row: dict[str, object], prefix: str) -> EdgeSide:
-    def opt(name: str) -> str | None:
-        value = row[f"{prefix}_{name}"]
-        return None if value is None else str(value)
+def _rows(columns: list[list[object]]) -> Iterator[tuple[object, ...]]:
+    return zip(*columns, strict=True)
 
-    sgs = row[f"{prefix}_sgs"]
-    assert sgs is None or isinstance(sgs, list | tuple)
-    return EdgeSide(
-        kind=str(row[f"{prefix}_kind"]),
-        id=str(row[f"{prefix}_id"]),
-        vpc_id=opt("vpc_id"),
-        role=opt("role"),
-        sgs=tuple(str(g) for g in sgs or ()),
-        addrs=(str(row[f"{prefix}_a"]),),
-        label=opt("label"),
-    )
+
+def _sides(
+    evidence: pl.DataFrame, prefix: str, interned: dict[tuple[object, ...], EdgeSide]
+) -> list[EdgeSide]:
+    """The ``prefix`` side of every row, the same EdgeSide object for equal sides."""
+    columns = [evidence.get_column(f"{prefix}_{name}").to_list() for name in _SIDE_FIELDS]
+    out = []
+    for kind, id_, vpc_id, role, sgs, label, address in zip(*columns, strict=True):
+        assert sgs is None or isinstance(sgs, list | tuple)
+        groups = tuple(str(g) for g in sgs or ())
+        key = (kind, id_, vpc_id, role, groups, label, address)
+        side = interned.get(key)
+        if side is None:
+            side = interned[key] = EdgeSide(
+                kind=str(kind),
+                id=str(id_),
+                vpc_id=None if vpc_id is None else str(vpc_id),
+                role=None if role is None else str(role),
+                sgs=groups,
+                addrs=(str(address),),
+                label=None if label is None else str(label),
+            )
+        out.append(side)
+    return out
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,13 @@ def sides(edge: Edge, direction: Direction) -> tuple[EdgeSide, EdgeSide]:
 
 
 class Evaluator:
-    """Decides edges against one rule set; caches per distinct conversation shape."""
+    """Decides edges against one rule set; caches per distinct conversation shape.
+
+    The rule set is fixed for the evaluator's life. The verdict for an ENI with groups
+    depends on its groups and VPC, not on which ENI it is, so the members of a group share
+    one cached verdict per peer; the rules a group set applies to a protocol and port are
+    gathered once.
+    """
 
     def __init__(self, facts: NetworkFacts, ruleset: RuleSet) -> None:
         self.facts = facts
@@ -81,6 +87,7 @@ class Evaluator:
         self._cache: dict[tuple[object, ...], SideMatch] = {}
         self._rank: dict[RuleSpec, tuple[int, bool, int, str, str]] = {}
         self._nets: dict[str, IPNetwork] = {}
+        self._applied: dict[tuple[object, ...], tuple[RuleSpec, ...]] = {}
 
     # ------------------------------------------------------------------ ranking
 
@@ -142,21 +149,24 @@ class Evaluator:
 
     def side(self, edge: Edge, direction: Direction) -> SideMatch:
         local, peer = sides(edge, direction)
-        key = (
-            direction,
-            local.kind,
-            local.id,
-            local.vpc_id,
-            local.role,
-            local.sgs,
-            peer.kind,
-            peer.id,
-            peer.vpc_id,
-            peer.sgs,
-            peer.addrs,
-            edge.protocol,
-            edge.server_port,
-        )
+        key: tuple[object, ...]
+        if local.sgs and local.is_eni:
+            # _decide reads the local side's groups and VPC only: one key per group set.
+            key = (
+                direction,
+                local.sgs,
+                local.vpc_id,
+                peer.kind,
+                peer.id,
+                peer.vpc_id,
+                peer.sgs,
+                peer.addrs,
+                edge.protocol,
+                edge.server_port,
+            )
+        else:
+            # External, or an ENI without groups: the verdict does not depend on the peer.
+            key = (direction, local.kind, local.id, local.role)
         cached = self._cache.get(key)
         if cached is None:
             cached = self._decide(direction, local, peer, edge.protocol, edge.server_port)
@@ -178,12 +188,7 @@ class Evaluator:
             return SideMatch(direction, "not_evaluable", reason=reason)
         if not peer.addrs:
             return SideMatch(direction, "not_evaluable", reason=f"no address for {peer.id}")
-        rules = [
-            r
-            for group_id in local.sgs
-            for r in self.ruleset.of(group_id, direction)
-            if r.covers(protocol, port)
-        ]
+        rules = self._rules_for(local.sgs, direction, protocol, port)
         matched: set[str] = set()
         homes: list[tuple[str, str]] = []
         complete = True
@@ -206,6 +211,21 @@ class Evaluator:
             reason = f"the rules of {', '.join(unknown)} are not in the inventory"
             return SideMatch(direction, "not_evaluable", found, tuple(homes), reason)
         return SideMatch(direction, "denied", found, tuple(homes))
+
+    def _rules_for(
+        self, groups: tuple[str, ...], direction: Direction, protocol: int, port: int
+    ) -> tuple[RuleSpec, ...]:
+        """The rules of ``groups`` in ``direction`` that admit ``protocol`` / ``port``."""
+        key = (groups, direction, protocol, port)
+        rules = self._applied.get(key)
+        if rules is None:
+            rules = self._applied[key] = tuple(
+                r
+                for group_id in groups
+                for r in self.ruleset.of(group_id, direction)
+                if r.covers(protocol, port)
+            )
+        return rules
 
     def evaluate(self, edge: Edge) -> EdgeVerdict:
         return EdgeVerdict(edge, self.side(edge, "ingress"), self.side(edge, "egress"))

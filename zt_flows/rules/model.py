@@ -70,7 +70,8 @@ class GroupCoverage:
 
     @property
     def unlogged(self) -> tuple[str, ...]:
-        return tuple(m for m in self.members if m not in set(self.logged))
+        logged = set(self.logged)
+        return tuple(m for m in self.members if m not in logged)
 
     @property
     def uncovered(self) -> tuple[str, ...]:
