@@ -55,7 +55,7 @@ from zt_flows.recommend.verify import (
     SideCheck,
     aggregate_blocked,
     checks_blocked,
-    readings_from_frame,
+    record_groups_from_frame,
     replay,
     replay_records,
 )
@@ -128,7 +128,7 @@ def recommend_rules(
             return PROBE_REASON
         return SCANNER_REASON if scanners.initiated(edge) else None
 
-    readings = readings_from_frame(evidence) if evidence is not None else ()
+    readings = record_groups_from_frame(evidence) if evidence is not None else ()
     now = Evaluator(facts, today)
     extra: list[Unit] = []
     pinned: dict[str, KeptFor] = {}

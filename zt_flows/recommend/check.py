@@ -33,7 +33,7 @@ from zt_flows.recommend.verify import (
     aggregate_blocked,
     checks_blocked,
     home_group,
-    readings_from_frame,
+    record_groups_from_frame,
     replay_records,
 )
 from zt_flows.rules import Edge, Evaluator, NetworkFacts, RuleSet, edges_from_frame, sides
@@ -154,7 +154,7 @@ def _check_records(
         short = (edge.client.id, edge.server.id, edge.protocol, edge.server_port)
         return PROBE_REASON if short in listed or edge.conversation in probes else None
 
-    records = replay_records(readings_from_frame(evidence), now, planned, intended)
+    records = replay_records(record_groups_from_frame(evidence), now, planned, intended)
     not_evaluable = sum(
         1
         for edge in accepted

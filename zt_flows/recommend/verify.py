@@ -12,7 +12,6 @@ keeps what it needs, and a plan that still blocks it is not written.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -288,8 +287,85 @@ class RecordReplay:
     unexplained: tuple[SideCheck, ...]  # groups no reading of which today's rules allow
 
 
+@dataclass(frozen=True)
+class RecordGroups:
+    """An evidence table (``Conversations.evidence``) made ready to be replayed, as often as
+    the recommender needs.
+
+    Rows far outnumber the distinct pairs of sides they are read between (an interface is
+    a side of many record groups), and a verdict depends on the pair, the protocol and the
+    port only: each pair is judged once per rule set and the verdicts are spread back over
+    the rows as columns. Only the rows a replay reports become :class:`Reading` values.
+    """
+
+    evidence: pl.DataFrame  # as given
+    # One row per evidence row, in the order the replay reads them (record group, then
+    # need and reading): pos (the row in ``evidence``), pair, row_id, need, vantage, records.
+    rows: pl.DataFrame
+    pairs: tuple[tuple[EdgeSide, EdgeSide, int, int], ...]  # (client, server, protocol, port)
+
+    def __len__(self) -> int:
+        return self.evidence.height
+
+
+def record_groups_from_frame(evidence: pl.DataFrame) -> RecordGroups:
+    """The rows of an evidence table grouped for :func:`replay_records`."""
+    indexed = evidence.with_row_index("pos")
+    unknown = indexed.filter(
+        ~pl.col("need").is_in(list(_NEED_ORDER))
+        | ~pl.col("vantage").is_in(["client", "server", "middle"])
+    )
+    assert unknown.is_empty(), unknown.select("need", "vantage").row(0)
+    # Sides first (a few thousand), then pairs of them: grouping on their indexes is cheaper
+    # than on every column of both sides.
+    found: dict[str, list[EdgeSide]] = {}
+    for prefix in ("client", "server"):
+        columns = [f"{prefix}_{name}" for name in _SIDE_FIELDS]
+        distinct, index = _distinct(indexed, columns)
+        found[prefix] = _sides(distinct, prefix, {})
+        indexed = indexed.with_columns(index.alias(prefix))
+    keys = ["client", "server", "protocol", "server_port"]
+    distinct, index = _distinct(indexed, keys)
+    pairs = tuple(
+        (found["client"][c], found["server"][s], int(protocol), int(port))
+        for c, s, protocol, port in distinct.iter_rows()
+    )
+    # The order of the readings of a record group: musts first, then prefer, fallback;
+    # ties in the table's order.
+    rows = (
+        indexed.with_columns(
+            index.alias("pair"),
+            pl.col("need").replace_strict(_NEED_ORDER, return_dtype=pl.Int8).alias("rank"),
+        )
+        .sort("row_id", "rank", "reading", "pos")
+        .select("pos", "pair", "row_id", "need", "vantage", "records")
+    )
+    return RecordGroups(evidence=evidence, rows=rows, pairs=pairs)
+
+
+def _distinct(frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, pl.Series]:
+    """The distinct values of ``columns`` in ``frame`` (first seen first), and for each row
+    of ``frame`` the index of its own. ``frame`` has a ``pos`` column, 0 to its height."""
+    grouped = frame.group_by(columns, maintain_order=True).agg(pl.col("pos"))
+    index = (
+        grouped.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("index"), "pos")
+        .explode("pos")
+        .sort("pos")
+        .get_column("index")
+    )
+    return grouped.select(columns), index
+
+
+def _pair_side(
+    evaluator: Evaluator, pair: tuple[EdgeSide, EdgeSide, int, int], direction: Direction
+) -> SideMatch:
+    client, server, protocol, port = pair
+    local, peer = (server, client) if direction == "ingress" else (client, server)
+    return evaluator.side_between(direction, local, peer, protocol, port)
+
+
 def replay_records(
-    readings: Iterable[Reading],
+    groups: RecordGroups,
     today: Evaluator,
     proposed: Evaluator,
     intended: Callable[[Edge], str | None],
@@ -305,57 +381,98 @@ def replay_records(
     rules allow must stay allowed. A group none of whose readings today's rules allow on the
     logged side is *unexplained*: never blamed on the plan, listed.
     """
-    groups: dict[int, list[Reading]] = defaultdict(list)
-    for reading in readings:
-        groups[reading.row_id].append(reading)
-    records = count = ambiguous = 0
+    now = {d: [_pair_side(today, pair, d) for pair in groups.pairs] for d in DIRECTIONS}
+    rows = groups.rows
+    pair = rows.get_column("pair")
+
+    def spread(name: str, values: Iterable[bool]) -> pl.Series:
+        return pl.Series(name, list(values), dtype=pl.Boolean).gather(pair)
+
+    vantage = pl.col("vantage")
+    must = pl.col("need") == "must"
+    judged = rows.with_columns(
+        spread("in_denied", (m.verdict == "denied" for m in now["ingress"])),
+        spread("eg_denied", (m.verdict == "denied" for m in now["egress"])),
+        spread("in_allowed", (m.allowed for m in now["ingress"])),
+        spread("eg_allowed", (m.allowed for m in now["egress"])),
+    ).with_columns(
+        # The logged side (egress at the client, ingress at the server; a forwarder's
+        # records decide nothing): denied, or allowed, today.
+        logged_denied=pl.when(vantage == "client")
+        .then(pl.col("eg_denied"))
+        .when(vantage == "server")
+        .then(pl.col("in_denied"))
+        .otherwise(False),
+        logged_allowed=pl.when(vantage == "client")
+        .then(pl.col("eg_allowed"))
+        .when(vantage == "server")
+        .then(pl.col("in_allowed"))
+        .otherwise(False),
+        explained=~pl.col("in_denied") & ~pl.col("eg_denied"),
+    )
+    explained = pl.col("explained")
+    # Per record group (its rows in replay order): unexplained when every reading's logged
+    # side is denied, reported on its first reading; needed, its explained musts, else its
+    # first explained reading; in doubt, when more than one reading must stay allowed.
+    marked = judged.with_columns(
+        unexplained=pl.col("logged_denied").all().over("row_id")
+        & (pl.int_range(pl.len()).over("row_id") == 0),
+        needed=explained
+        & pl.when((explained & must).any().over("row_id"))
+        .then(must)
+        .otherwise(explained.cast(pl.UInt32).cum_sum().over("row_id") == 1),
+        doubt=must.sum().over("row_id") > 1,
+    )
+    # A needed reading's logged side that today's rules allow: does the plan still allow it?
+    # Asked once per pair and side.
+    wanted = pl.col("needed") & pl.col("logged_allowed")
+    asked = marked.filter(wanted).select("pair", "vantage").unique(maintain_order=True)
+    asked = asked.with_columns(
+        pl.Series(
+            "kept",
+            [
+                _pair_side(proposed, groups.pairs[p], _LOGGED[v]).allowed
+                for p, v in asked.iter_rows()
+            ],
+            dtype=pl.Boolean,
+        )
+    )
+    reported = (
+        marked.join(asked, on=["pair", "vantage"], how="left", maintain_order="left")
+        .filter(pl.col("unexplained") | (wanted & ~pl.col("kept").fill_null(True)))
+        .select("pos", "pair", "vantage", "unexplained", "doubt")
+    )
+    readings = readings_from_frame(groups.evidence[reported.get_column("pos")])
     blocked: list[SideCheck] = []
     intentional: list[SideCheck] = []
     unexplained: list[SideCheck] = []
-    for row_id in sorted(groups):
-        items = sorted(groups[row_id], key=lambda r: (_NEED_ORDER[r.need], r.reading))
-        count += len(items)
-        records += max(r.records for r in items)
-        musts = [r for r in items if r.need == "must"]
-        doubt = len(musts) > 1
-        ambiguous += doubt
-        verdicts = {id(r): {d: today.side(r.edge, d) for d in DIRECTIONS} for r in items}
-        logged = {
-            id(r): all(verdicts[id(r)][d].verdict != "denied" for d in r.directions) for r in items
-        }
-        if not any(logged.values()):
-            first = items[0]
-            unexplained.extend(
-                SideCheck(first, d, verdicts[id(first)][d])
-                for d in first.directions
-                if verdicts[id(first)][d].verdict == "denied"
-            )
-            continue
-        explained = [
-            r for r in items if all(m.verdict != "denied" for m in verdicts[id(r)].values())
-        ]
-        needed = [r for r in explained if r.need == "must"] or explained[:1]
-        for reading in needed:
-            for direction in reading.directions:
-                now = verdicts[id(reading)][direction]
-                if not now.allowed or proposed.side(reading.edge, direction).allowed:
-                    continue
-                check = SideCheck(reading, direction, now, doubt)
-                if intended(reading.edge) is not None:
-                    intentional.append(check)
-                else:
-                    blocked.append(check)
+    for reading, (_, p, v, unexplained_group, doubt) in zip(
+        readings, reported.iter_rows(), strict=True
+    ):
+        direction = _LOGGED[v]
+        today_match = now[direction][p]
+        if unexplained_group:
+            unexplained.append(SideCheck(reading, direction, today_match))
+        elif intended(reading.edge) is not None:
+            intentional.append(SideCheck(reading, direction, today_match, doubt))
+        else:
+            blocked.append(SideCheck(reading, direction, today_match, doubt))
+    per_group = rows.group_by("row_id").agg(
+        pl.col("records").max(), (pl.col("need") == "must").sum().alias("musts")
+    )
     return RecordReplay(
-        records=records,
-        readings=count,
-        groups=len(groups),
-        ambiguous=ambiguous,
+        records=int(per_group.get_column("records").sum()),
+        readings=rows.height,
+        groups=per_group.height,
+        ambiguous=per_group.filter(pl.col("musts") > 1).height,
         blocked=tuple(blocked),
         intentional=tuple(intentional),
         unexplained=tuple(unexplained),
     )
 
 
+# The side a reading's records decided, by its vantage (a forwarder's decide none).
+_LOGGED: dict[str, Direction] = {"client": "egress", "server": "ingress"}
 _NEED_ORDER = {"must": 0, "prefer": 1, "fallback": 2}
 
 

@@ -149,6 +149,12 @@ class Evaluator:
 
     def side(self, edge: Edge, direction: Direction) -> SideMatch:
         local, peer = sides(edge, direction)
+        return self.side_between(direction, local, peer, edge.protocol, edge.server_port)
+
+    def side_between(
+        self, direction: Direction, local: EdgeSide, peer: EdgeSide, protocol: int, port: int
+    ) -> SideMatch:
+        """:meth:`side` for ``local`` talking to ``peer``: no edge needed to ask."""
         key: tuple[object, ...]
         if local.sgs and local.is_eni:
             # _decide reads the local side's groups and VPC only: one key per group set.
@@ -161,15 +167,15 @@ class Evaluator:
                 peer.vpc_id,
                 peer.sgs,
                 peer.addrs,
-                edge.protocol,
-                edge.server_port,
+                protocol,
+                port,
             )
         else:
             # External, or an ENI without groups: the verdict does not depend on the peer.
             key = (direction, local.kind, local.id, local.role)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._decide(direction, local, peer, edge.protocol, edge.server_port)
+            cached = self._decide(direction, local, peer, protocol, port)
             self._cache[key] = cached
         return cached
 
