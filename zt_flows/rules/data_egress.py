@@ -23,26 +23,44 @@ SHOWN = 5
 def data_tier_destinations(analysis: RuleAnalysis, group_id: str) -> list[tuple[str, str, int]]:
     """(destination, protocol/port, accepted flows) the group's members initiated outside,
     most flows first."""
-    flows: dict[tuple[str, str], int] = defaultdict(int)
+    return _destinations(analysis, frozenset({group_id})).get(group_id, [])
+
+
+def _destinations(
+    analysis: RuleAnalysis, group_ids: frozenset[str]
+) -> dict[str, list[tuple[str, str, int]]]:
+    """:func:`data_tier_destinations` of each of ``group_ids`` (those with any), in one pass
+    over the verdicts instead of one per group."""
+    flows: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     for verdict in analysis.verdicts:
         edge = verdict.edge
-        if edge.client.is_eni and group_id in edge.client.sgs and edge.server.kind in OUTSIDE_KINDS:
-            where = edge.server.id if edge.server.kind == "internet" else f"AWS {edge.server.id}"
-            flows[(where, conversation_label(edge.protocol, edge.server_port))] += edge.accepted
-    return sorted(
-        ((dest, port, n) for (dest, port), n in flows.items()), key=lambda x: (-x[2], x[0], x[1])
-    )
+        if not (edge.client.is_eni and edge.server.kind in OUTSIDE_KINDS):
+            continue
+        where = edge.server.id if edge.server.kind == "internet" else f"AWS {edge.server.id}"
+        label = conversation_label(edge.protocol, edge.server_port)
+        for group_id in group_ids.intersection(edge.client.sgs):
+            flows[group_id][(where, label)] += edge.accepted
+    return {
+        group_id: sorted(
+            ((dest, port, n) for (dest, port), n in seen.items()),
+            key=lambda x: (-x[2], x[0], x[1]),
+        )
+        for group_id, seen in flows.items()
+    }
 
 
 def add_egress_evidence(findings: Iterable[Finding], analysis: RuleAnalysis) -> list[Finding]:
     """Every data-tier-egress finding with the destinations and ports its members used."""
     code = kind("data-tier-internet-egress").code
+    findings = list(findings)
+    wanted = frozenset(f.group_id for f in findings if f.code == code and f.group_id is not None)
+    found = _destinations(analysis, wanted) if wanted else {}
     out = []
     for finding in findings:
         if finding.code != code or finding.group_id is None:
             out.append(finding)
             continue
-        seen = data_tier_destinations(analysis, finding.group_id)
+        seen = found.get(finding.group_id, [])
         if seen:
             shown = ", ".join(f"{dest} {port} ({n} flows)" for dest, port, n in seen[:SHOWN])
             more = f" and {len(seen) - SHOWN} more" if len(seen) > SHOWN else ""
