@@ -31,6 +31,7 @@ from zt_flows.rules import (
     SideMatch,
     sides,
 )
+from zt_flows.rules.edges import index_distinct
 from zt_flows.vocabulary import DIRECTIONS, Direction, conversation_label
 
 
@@ -321,11 +322,11 @@ def record_groups_from_frame(evidence: pl.DataFrame) -> RecordGroups:
     found: dict[str, list[EdgeSide]] = {}
     for prefix in ("client", "server"):
         columns = [f"{prefix}_{name}" for name in _SIDE_FIELDS]
-        distinct, index = _distinct(indexed, columns)
+        distinct, index = index_distinct(indexed, columns)
         found[prefix] = _sides(distinct, prefix, {})
         indexed = indexed.with_columns(index.alias(prefix))
     keys = ["client", "server", "protocol", "server_port"]
-    distinct, index = _distinct(indexed, keys)
+    distinct, index = index_distinct(indexed, keys)
     pairs = tuple(
         (found["client"][c], found["server"][s], int(protocol), int(port))
         for c, s, protocol, port in distinct.iter_rows()
@@ -341,19 +342,6 @@ def record_groups_from_frame(evidence: pl.DataFrame) -> RecordGroups:
         .select("pos", "pair", "row_id", "need", "vantage", "records")
     )
     return RecordGroups(evidence=evidence, rows=rows, pairs=pairs)
-
-
-def _distinct(frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, pl.Series]:
-    """The distinct values of ``columns`` in ``frame`` (first seen first), and for each row
-    of ``frame`` the index of its own. ``frame`` has a ``pos`` column, 0 to its height."""
-    grouped = frame.group_by(columns, maintain_order=True).agg(pl.col("pos"))
-    index = (
-        grouped.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("index"), "pos")
-        .explode("pos")
-        .sort("pos")
-        .get_column("index")
-    )
-    return grouped.select(columns), index
 
 
 def _pair_side(

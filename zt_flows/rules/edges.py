@@ -115,24 +115,61 @@ def _strs(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def _side(row: dict[str, object], prefix: str) -> EdgeSide:
-    def opt(name: str) -> str | None:
-        value = row[f"{prefix}_{name}"]
-        return None if value is None else str(value)
+_SIDE_COLUMNS = ("kind", "id", "vpc_id", "role", "sgs", "addrs", "label")
 
-    return EdgeSide(
-        kind=str(row[f"{prefix}_kind"]),
-        id=str(row[f"{prefix}_id"]),
-        vpc_id=opt("vpc_id"),
-        role=opt("role"),
-        sgs=_strs(row[f"{prefix}_sgs"]),
-        addrs=_strs(row[f"{prefix}_addrs"]),
-        label=opt("label"),
+
+def _sides(frame: pl.DataFrame, prefix: str) -> list[EdgeSide]:
+    """The ``prefix`` side of every row. Rows far outnumber the sides they name (an
+    interface is a side of many edges): each distinct side is built once and shared."""
+    distinct, index = index_distinct(frame, [f"{prefix}_{name}" for name in _SIDE_COLUMNS])
+    built = [
+        EdgeSide(
+            kind=str(kind),
+            id=str(id_),
+            vpc_id=None if vpc_id is None else str(vpc_id),
+            role=None if role is None else str(role),
+            sgs=_strs(sgs),
+            addrs=_strs(addrs),
+            label=None if label is None else str(label),
+        )
+        for kind, id_, vpc_id, role, sgs, addrs, label in distinct.iter_rows()
+    ]
+    return [built[i] for i in index.to_list()]
+
+
+def index_distinct(frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, pl.Series]:
+    """The distinct values of ``columns`` in ``frame``, first seen first, and for each row
+    of ``frame`` the index of its own among them."""
+    grouped = (
+        frame.select(columns)
+        .with_row_index("_row")
+        .group_by(columns, maintain_order=True)
+        .agg(pl.col("_row"))
     )
+    index = (
+        grouped.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_index"), "_row")
+        .explode("_row")
+        .sort("_row")
+        .get_column("_index")
+    )
+    return grouped.select(columns), index
 
 
 def _int(value: object) -> int:
     return 0 if value is None else int(str(value))
+
+
+def _ints(frame: pl.DataFrame, name: str) -> list[int]:
+    column = frame.get_column(name)
+    if column.dtype.is_integer():
+        return list(column.fill_null(0).to_list())
+    return [_int(value) for value in column.to_list()]
+
+
+def _texts(frame: pl.DataFrame, name: str, default: str) -> list[str]:
+    if name not in frame.columns:
+        return [default] * frame.height
+    return [str(value or default) for value in frame.get_column(name).to_list()]
 
 
 def edges_from_frame(frame: pl.DataFrame) -> tuple[Edge, ...]:
@@ -143,33 +180,43 @@ def edges_from_frame(frame: pl.DataFrame) -> tuple[Edge, ...]:
             f"edge table: expected the columns of the conversations stage, "
             f"found no column {missing[0]!r}"
         )
-    names = [*REQUIRED_COLUMNS, *(c for c in ("initiator", "vantage") if c in frame.columns)]
+    counts = ("protocol", "server_port", "flows", "accepted", "rejected", "connections")
     # Column lists, zipped: far faster than polars' row iteration for wide rows.
-    columns = [frame.get_column(name).to_list() for name in names]
+    columns = zip(
+        frame.get_column("day").to_list(),
+        _sides(frame, "client"),
+        _sides(frame, "server"),
+        *(_ints(frame, name) for name in (*counts, "packets", "bytes")),
+        frame.get_column("first_seen").to_list(),
+        frame.get_column("last_seen").to_list(),
+        _texts(frame, "initiator", "tcp_flags"),
+        _texts(frame, "vantage", "server"),
+        strict=True,
+    )
     out = []
-    for values in zip(*columns, strict=True):
-        row = dict(zip(names, values, strict=True))
-        day, first, last = row["day"], row["first_seen"], row["last_seen"]
+    for values in columns:
+        day, client, server, protocol, port, flows, accepted, rejected, connections = values[:9]
+        packets, bytes_, first, last, initiator, vantage = values[9:]
         assert isinstance(day, date)
         assert first is None or isinstance(first, datetime)
         assert last is None or isinstance(last, datetime)
         out.append(
             Edge(
                 day=day,
-                client=_side(row, "client"),
-                server=_side(row, "server"),
-                protocol=_int(row["protocol"]),
-                server_port=_int(row["server_port"]),
-                flows=_int(row["flows"]),
-                accepted=_int(row["accepted"]),
-                rejected=_int(row["rejected"]),
-                connections=_int(row["connections"]),
-                packets=_int(row["packets"]),
-                bytes=_int(row["bytes"]),
+                client=client,
+                server=server,
+                protocol=protocol,
+                server_port=port,
+                flows=flows,
+                accepted=accepted,
+                rejected=rejected,
+                connections=connections,
+                packets=packets,
+                bytes=bytes_,
                 first_seen=_utc(first),
                 last_seen=_utc(last),
-                initiator=str(row.get("initiator") or "tcp_flags"),
-                vantage=str(row.get("vantage") or "server"),
+                initiator=initiator,
+                vantage=vantage,
             )
         )
     return tuple(out)
