@@ -20,7 +20,8 @@ each admits.
 
 from __future__ import annotations
 
-from collections import Counter
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,9 @@ class _Space:
         self.eni_addresses = [
             a for eni in facts.current.values() if eni.security_group_ids for a in eni.addresses
         ]
+        # The same addresses as sorted integers per IP version, made on first use: how many
+        # a CIDR holds is then two binary searches, not a walk over every ENI's addresses.
+        self._held: dict[int, list[int]] | None = None
 
     def nets(self, peer: RulePeer) -> tuple[IPNetwork, ...]:
         if peer.kind == "cidr":
@@ -80,18 +84,24 @@ class _Space:
         internal = (_overlap(net, b) for b in self.facts.internal_blocks)
         onprem = (_overlap(net, o) for o in self.onprem)
         size = _size_of(internal) - _size_of(onprem)
-        held = sum(1 for a in self.eni_addresses if _holds(net, a))
-        return size > held
+        return size > self._held_in(net)
+
+    def _held_in(self, net: IPNetwork) -> int:
+        """How many of the ENI addresses ``net`` holds (an address held twice counts twice)."""
+        if self._held is None:
+            self._held = defaultdict(list)
+            for text in self.eni_addresses:
+                address = parse_address(text)
+                self._held[address.version].append(int(address))
+            for values in self._held.values():
+                values.sort()
+        version, first, last = bounds(net)
+        values = self._held.get(version, [])
+        return bisect_right(values, last) - bisect_left(values, first)
 
 
 def _size_of(nets: Iterable[IPNetwork | None]) -> int:
     return sum(n.num_addresses for n in collapse(n for n in nets if n is not None))
-
-
-def _holds(net: IPNetwork, address: str) -> bool:
-    parsed = parse_address(address)
-    version, first, last = bounds(net)
-    return parsed.version == version and first <= int(parsed) <= last
 
 
 def _overlap(a: IPNetwork, b: IPNetwork) -> IPNetwork | None:
