@@ -79,7 +79,7 @@ def choose_group(
         ):
             continue
         members = facts.member_set(candidate)
-        unobserved = sum(1 for m in members if m not in observed and m not in own)
+        unobserved = len(members.difference(observed, own))
         if direction == "egress":
             key: tuple[int, ...] = (unobserved, -covers.get(candidate, 0), len(members))
         else:
