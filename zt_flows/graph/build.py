@@ -36,6 +36,7 @@ import polars as pl
 from zt_flows.graph.identity import GroupIndex
 from zt_flows.graph.tiers import assign_tiers
 from zt_flows.inventory.model import EndpointKind, Inventory
+from zt_flows.rules.edges import index_distinct
 from zt_flows.vocabulary import conversation_label, endpoint_kind_words, protocol_name
 
 GraphLevel = Literal["security_group", "eni", "subnet"]
@@ -101,8 +102,8 @@ def build_graph(edges: pl.DataFrame, inventory: Inventory, *, level: GraphLevel)
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
-    rows = list(edges.iter_rows(named=True))
-    sides = [(_side(row, "client"), _side(row, "server")) for row in rows]
+    rows = list(edges.select(_ROW_COLUMNS).iter_rows(named=True))
+    sides = list(zip(_sides(edges, "client"), _sides(edges, "server"), strict=True))
     observed: dict[str, set[str]] = defaultdict(set)
     for pair in sides:
         for side in pair:
@@ -140,16 +141,40 @@ def drop_rejected_only(graph: nx.DiGraph) -> nx.DiGraph:
     return kept
 
 
-def _side(row: dict[str, Any], prefix: str) -> _Side:
-    return _Side(
-        kind=str(row[f"{prefix}_kind"]),
-        id=str(row[f"{prefix}_id"]),
-        vpc_id=row[f"{prefix}_vpc_id"],
-        role=row[f"{prefix}_role"],
-        groups=frozenset(row[f"{prefix}_sgs"] or ()),
-        addresses=tuple(row[f"{prefix}_addrs"] or ()),
-        label=row[f"{prefix}_label"],
-    )
+# What _add_row reads of a row; the sides come apart (_sides).
+_ROW_COLUMNS = (
+    "day",
+    "protocol",
+    "server_port",
+    "flows",
+    "accepted",
+    "rejected",
+    "connections",
+    "packets",
+    "bytes",
+    "first_seen",
+    "last_seen",
+)
+
+
+def _sides(edges: pl.DataFrame, prefix: str) -> list[_Side]:
+    """The ``prefix`` side of every row. An interface is a side of many rows: each distinct
+    side is built once and shared (they are frozen)."""
+    columns = [f"{prefix}_{name}" for name in ("kind", "id", "vpc_id", "role", "sgs", "addrs")]
+    distinct, index = index_distinct(edges, [*columns, f"{prefix}_label"])
+    built = [
+        _Side(
+            kind=str(kind),
+            id=str(id_),
+            vpc_id=vpc_id,
+            role=role,
+            groups=frozenset(sgs or ()),
+            addresses=tuple(addrs or ()),
+            label=label,
+        )
+        for kind, id_, vpc_id, role, sgs, addrs, label in distinct.iter_rows()
+    ]
+    return [built[i] for i in index.to_list()]
 
 
 class _Mapper:
