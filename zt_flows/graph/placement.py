@@ -14,6 +14,7 @@ set, just left of the target's box; every edge with those ports ends in that tag
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -240,8 +241,9 @@ def _order(
     for a, b in segments:
         succs[a].append(b)
         preds[b].append(a)
+    crossings_of = _Crossings(columns, segments)
     best = [list(c) for c in columns]
-    best_crossings = _crossings(best, segments)
+    best_crossings = crossings_of.count(best)
     current = [list(c) for c in columns]
     for sweep in range(_SWEEPS):
         down = sweep % 2 == 0
@@ -256,40 +258,65 @@ def _order(
                 linked = [pos[n] for n in links[k] if n in pos]
                 keys[k] = (sum(linked) / len(linked) if linked else (i + 0.5) / len(own), i)
             current[column] = sorted(own, key=lambda k: keys[k])
-        crossings = _crossings(current, segments)
+        crossings = crossings_of.count(current)
         if crossings < best_crossings:
             best, best_crossings = [list(c) for c in current], crossings
     return best
 
 
-def _crossings(
-    columns: Sequence[Sequence[object]], segments: Sequence[tuple[object, object]]
-) -> int:
-    position = {k: i for column in columns for i, k in enumerate(column)}
-    by_gap: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    column_of = {k: c for c, column in enumerate(columns) for k in column}
-    for a, b in segments:
-        by_gap[column_of[a]].append((position[a], position[b]))
-    total = 0
-    for pairs in by_gap.values():
-        total += _inversions([b for _, b in sorted(pairs)])
-    return total
+class _Crossings:
+    """Counts the crossings of the segments for orders of the columns' rows.
+
+    Sweeps reorder rows within their columns and never move one to another column: the
+    segments are grouped by the gap they span once, and each count only looks up rows'
+    positions.
+    """
+
+    def __init__(
+        self, columns: Sequence[Sequence[object]], segments: Sequence[tuple[object, object]]
+    ) -> None:
+        column_of = {k: c for c, column in enumerate(columns) for k in column}
+        by_gap: dict[int, list[tuple[object, object]]] = defaultdict(list)
+        for a, b in segments:
+            by_gap[column_of[a]].append((a, b))
+        self.gaps = list(by_gap.values())
+
+    def count(self, columns: Sequence[Sequence[object]]) -> int:
+        position = {k: i for column in columns for i, k in enumerate(column)}
+        total = 0
+        for segments in self.gaps:
+            pairs = sorted((position[a], position[b]) for a, b in segments)
+            total += _inversions([b for _, b in pairs])
+        return total
 
 
 def _inversions(values: list[int]) -> int:
-    if len(values) < 2:
-        return 0
-    middle = len(values) // 2
-    left, right = values[:middle], values[middle:]
-    count = _inversions(left) + _inversions(right)
-    left.sort()
-    right.sort()
-    j = 0
-    for value in left:
-        while j < len(right) and right[j] < value:
-            j += 1
-        count += j
+    """How many pairs of ``values`` are out of order (a later value smaller).
+
+    Short lists by insertion into a sorted list (a few hundred rows per gap is the usual
+    size); long ones split in halves first, so the insertions stay short.
+    """
+    if len(values) > _INSERTION_MAX:
+        middle = len(values) // 2
+        left, right = values[:middle], values[middle:]
+        count = _inversions(left) + _inversions(right)
+        left.sort()
+        right.sort()
+        j = 0
+        for value in left:
+            while j < len(right) and right[j] < value:
+                j += 1
+            count += j
+        return count
+    seen: list[int] = []
+    count = 0
+    for i, value in enumerate(values):
+        count += i - bisect_right(seen, value)
+        insort(seen, value)
     return count
+
+
+_INSERTION_MAX = 1024
 
 
 def _assign_y(
@@ -310,17 +337,19 @@ def _assign_y(
         middle = y / 2
         for key in column:
             items[key].y -= middle
+    # Passes move rows, never their sizes: each column's gaps and each row's neighbours
+    # are looked up once.
+    gaps = [[_separation(items[a], items[b]) for a, b in pairwise(c)] for c in columns]
+    rows = [[(items[k], [items[n] for n in neighbours[k]]) for k in c] for c in columns]
     for sweep in range(_PLACEMENT_PASSES):
         order = range(len(columns)) if sweep % 2 == 0 else range(len(columns) - 1, -1, -1)
         for index in order:
-            column = columns[index]
             desired = []
-            for key in column:
-                near = [items[n].y for n in neighbours[key]]
-                desired.append(sum(near) / len(near) if near else items[key].y)
-            gaps = [_separation(items[a], items[b]) for a, b in pairwise(column)]
-            for key, y in zip(column, _isotonic(desired, gaps), strict=True):
-                items[key].y = y
+            for item, linked in rows[index]:
+                near = [n.y for n in linked]
+                desired.append(sum(near) / len(near) if near else item.y)
+            for (item, _), y in zip(rows[index], _isotonic(desired, gaps[index]), strict=True):
+                item.y = y
 
 
 def _separation(above: Item, below: Item) -> float:
