@@ -116,10 +116,29 @@ class Deriver:
             k: Counter(g for p in v for g in peer_groups[p]) for k, v in observed.items()
         }
         self._chosen: dict[tuple[object, ...], str | None] = {}
+        self._targets: dict[tuple[object, ...], Population] = {}
         self.populations = Populations(facts)
 
     def target(self, unit: Unit) -> Population:
         """Who ``unit``'s peer stands for, and the peer its rule may name."""
+        # What the answer reads of a unit: its peer, the local side's VPC (not which ENI
+        # it is), the home rule, the direction, the peer's address, protocol and port. The
+        # members of a group meeting one peer share it.
+        memo = (
+            unit.peer,
+            unit.local.vpc_id,
+            unit.home,
+            unit.direction,
+            unit.address,
+            unit.edge.protocol,
+            unit.edge.server_port,
+        )
+        found = self._targets.get(memo)
+        if found is None:
+            found = self._targets[memo] = self._target(unit)
+        return found
+
+    def _target(self, unit: Unit) -> Population:
         peer, local, home = unit.peer, unit.local, unit.home
         facts = self.facts
         private = peer.is_eni and facts.eni_holds(peer.id, parse_address(unit.address))
