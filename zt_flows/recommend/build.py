@@ -621,14 +621,25 @@ class _Builder:
         self, groups: list[GroupPlan], probe_slots: set[Slot], scanner_slots: set[Slot]
     ) -> list[GroupPlan]:
         """Fill ``covered_by`` and the reasons of removed rules that carried traffic."""
+        # Only the keys of removed rules that carried traffic are looked up below: the
+        # verdicts' matches are gathered for those alone, and each side's slots sorted when
+        # asked for (the same order as sorting every slot first).
+        wanted = {
+            self.removed[(group.group_id, rule.key)]
+            for group in groups
+            for rule in group.rules
+            if rule.action == "remove" and not rule.reason
+        }
         sides: dict[tuple[int, str], list[Slot]] = defaultdict(list)
-        for slot in sorted(set(self.carriers) | probe_slots | scanner_slots):
+        for slot in set(self.carriers) | probe_slots | scanner_slots:
             sides[(slot[0], slot[1])].append(slot)
         matched: dict[str, set[tuple[int, str]]] = defaultdict(set)
-        for index, verdict in enumerate(self.analysis.verdicts):
-            for direction in DIRECTIONS:
-                for key in verdict.side(direction).matched:
-                    matched[key].add((index, direction))
+        if wanted:
+            for index, verdict in enumerate(self.analysis.verdicts):
+                for direction in DIRECTIONS:
+                    for key in verdict.side(direction).matched:
+                        if key in wanted:
+                            matched[key].add((index, direction))
         out = []
         for group in groups:
             rules = []
@@ -637,7 +648,7 @@ class _Builder:
                     rules.append(rule)
                     continue
                 key = self.removed[(group.group_id, rule.key)]
-                slots = [s for side in sorted(matched[key]) for s in sides[side]]
+                slots = [s for side in sorted(matched[key]) for s in sorted(sides[side])]
                 carriers = sorted({c for s in slots for c in self.carriers.get(s, ())})
                 covered = [k if g == group.group_id else f"{g}/{k}" for g, k in carriers]
                 probes = len({s[0] for s in slots if s in probe_slots})
