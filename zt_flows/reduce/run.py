@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from zt_flows.errors import SourceNotFoundError, UsageError
+from zt_flows.errors import UsageError
 from zt_flows.inventory.consistency import FlowOrigin
 from zt_flows.progress import NULL_PROGRESS, Progress
 from zt_flows.reduce.sql import (
@@ -113,24 +113,13 @@ def list_candidates(
     """The flow-log objects under ``source`` that may hold records of the window (listed,
     never downloaded)."""
     text = str(source)
-    window = settings.window
     if text.startswith("s3://"):
-        from zt_flows.aws import make_session
         from zt_flows.sources import s3
 
-        where = s3.parse_s3_uri(text)
         workers = max(1, settings.sources.download_workers)
-        client = s3.s3_client(session or make_session(settings.aws), settings.aws, workers=workers)
-        found = s3.list_s3(
-            client,
-            where,
-            window,
-            page_size=settings.sources.list_page_size,
-            workers=workers,
-            progress=progress,
+        _, _, found = s3.list_s3_source(
+            text, settings, session=session, workers=workers, progress=progress
         )
-        if not found:
-            raise SourceNotFoundError(f"no flow-log objects (.log.gz, .log.parquet) under {text}")
     else:
         found = list_local(Path(source), progress)
     return found

@@ -167,24 +167,11 @@ def _read(
     remove_stale_staging(cache_root)
     refetch: _Refetch | None = None
     if text.startswith("s3://"):
-        from zt_flows.aws import make_session
         from zt_flows.sources import s3
 
-        where = s3.parse_s3_uri(text)
-        client = s3.s3_client(session or make_session(settings.aws), settings.aws, workers=workers)
-        candidates = s3.list_s3(
-            client,
-            where,
-            window,
-            page_size=settings.sources.list_page_size,
-            workers=workers,
-            progress=progress,
+        where, client, candidates = s3.list_s3_source(
+            text, settings, session=session, workers=workers, progress=progress
         )
-        if not candidates:
-            raise SourceNotFoundError(
-                f"no flow-log objects (.log.gz, .log.parquet) under {where.uri}",
-                hint="check the bucket and prefix; AWS delivers under <prefix>/AWSLogs/",
-            )
         selected = [c for c in candidates if c.info.may_overlap(window)]
         plans = [_s3_plan(c, where.bucket, cache_root, staging, fields) for c in selected]
 

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING
 import boto3
 import botocore.exceptions
 
-from zt_flows.aws import aws_call, client_config
-from zt_flows.errors import AwsError, UsageError
+from zt_flows.aws import aws_call, client_config, make_session
+from zt_flows.errors import AwsError, SourceNotFoundError, UsageError
 from zt_flows.parallel import Cancelled, run_parallel
 from zt_flows.progress import Progress, Task
-from zt_flows.settings import AwsSettings, TimeWindow
+from zt_flows.settings import AwsSettings, Settings, TimeWindow
 from zt_flows.sources.cache import cache_entry
 from zt_flows.sources.candidates import Candidate, format_of
 from zt_flows.sources.layout import PrefixState, is_flow_log_name, parse_key, state_of_prefix, step
@@ -78,6 +78,35 @@ def s3_client(session: boto3.session.Session, aws: AwsSettings, *, workers: int)
 
 
 # --------------------------------------------------------------------------- listing
+
+
+def list_s3_source(
+    uri: str,
+    settings: Settings,
+    *,
+    session: boto3.session.Session | None,
+    workers: int,
+    progress: Progress,
+) -> tuple[S3Source, S3Client, list[Candidate]]:
+    """The flow-log objects under the ``s3://`` source ``uri`` for the settings' window,
+    with the parsed source and the client that listed them (to download with). What
+    ``read_flow_logs`` and the daily reduce's planning both list; none is an error."""
+    where = parse_s3_uri(uri)
+    client = s3_client(session or make_session(settings.aws), settings.aws, workers=workers)
+    found = list_s3(
+        client,
+        where,
+        settings.window,
+        page_size=settings.sources.list_page_size,
+        workers=workers,
+        progress=progress,
+    )
+    if not found:
+        raise SourceNotFoundError(
+            f"no flow-log objects (.log.gz, .log.parquet) under {where.uri}",
+            hint="check the bucket and prefix; AWS delivers under <prefix>/AWSLogs/",
+        )
+    return where, client, found
 
 
 def list_s3(
