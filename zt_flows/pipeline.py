@@ -67,6 +67,7 @@ from zt_flows.settings import (
 )
 from zt_flows.sources import FlowLogs, IngestSummary, read_flow_logs
 from zt_flows.sources.model import count_skipped
+from zt_flows.sources.sql import identifier
 from zt_flows.suppressions import apply_suppressions
 from zt_flows.terraform import render_terraform
 
@@ -131,13 +132,13 @@ def obtain_inventory(
 
 def logged_interfaces(flows: FlowLogs, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     """Interfaces with any record in the window (flows, NODATA or SKIPDATA)."""
-    query = LOGGED_INTERFACES.format(view=_quoted(flows.all_view))
+    query = LOGGED_INTERFACES.format(view=identifier(flows.all_view))
     return frozenset(str(row[0]) for row in con.execute(query).fetchall())
 
 
 def logged_origins(flows: FlowLogs, con: duckdb.DuckDBPyConnection) -> tuple[FlowOrigin, ...]:
     """Every (interface, account, VPC) the records of the window name, with their count."""
-    query = LOGGED_ORIGINS.format(view=_quoted(flows.all_view))
+    query = LOGGED_ORIGINS.format(view=identifier(flows.all_view))
     return tuple(
         FlowOrigin(
             interface_id=None if row[0] is None else str(row[0]),
@@ -227,11 +228,6 @@ def _observe_partials(
         warnings=(*check_inventory(inventory), *check_flow_origins(inventory, reduction.origins)),
         ingest=reduction.summary,
     )
-
-
-def _quoted(identifier: str) -> str:
-    """A view name we created ourselves, quoted as a SQL identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 # --------------------------------------------------------------------------- the second half

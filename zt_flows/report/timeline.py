@@ -24,6 +24,7 @@ import polars as pl
 import pyarrow as pa
 
 from zt_flows.report.names import Names, Ref
+from zt_flows.sources.sql import identifier
 from zt_flows.text import utc
 from zt_flows.vocabulary import conversation_label
 
@@ -82,10 +83,6 @@ class ConversationHours:
     hours: tuple[tuple[datetime, int, int], ...]  # (hour start, records, bytes), by hour
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def hourly_timelines(
     con: duckdb.DuckDBPyConnection,
     reduced: str,
@@ -138,7 +135,7 @@ def hourly_timelines(
     con.register("zt_timeline_servers", pa.table(servers, schema=SERVER_KEYS))
     con.register("zt_timeline_clients", pa.table(clients, schema=CLIENT_KEYS))
     try:
-        rows = con.execute(HOURLY_RECORDS.format(reduced=_quoted(reduced))).fetchall()
+        rows = con.execute(HOURLY_RECORDS.format(reduced=identifier(reduced))).fetchall()
     finally:
         con.unregister("zt_timeline_servers")
         con.unregister("zt_timeline_clients")
