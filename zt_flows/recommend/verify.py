@@ -187,10 +187,8 @@ def readings_from_frame(evidence: pl.DataFrame) -> tuple[Reading, ...]:
         "last_seen",
     ]
     columns = [evidence.get_column(name).to_list() for name in names]
-    # One EdgeSide per distinct side: an ENI is a side of many record groups.
-    interned: dict[tuple[object, ...], EdgeSide] = {}
-    client_sides = _sides(evidence, "client", interned)
-    server_sides = _sides(evidence, "server", interned)
+    client_sides = _sides(evidence, "client")
+    server_sides = _sides(evidence, "server")
     out = []
     for client, server, values in zip(client_sides, server_sides, _rows(columns), strict=True):
         row_id, reading, need, vantage, protocol, port, interface, count, first, last = values
@@ -240,28 +238,24 @@ def _rows(columns: list[list[object]]) -> Iterator[tuple[object, ...]]:
     return zip(*columns, strict=True)
 
 
-def _sides(
-    evidence: pl.DataFrame, prefix: str, interned: dict[tuple[object, ...], EdgeSide]
-) -> list[EdgeSide]:
-    """The ``prefix`` side of every row, the same EdgeSide object for equal sides."""
+def _sides(evidence: pl.DataFrame, prefix: str) -> list[EdgeSide]:
+    """The ``prefix`` side of every row (record_groups_from_frame passes the distinct
+    sides; readings_from_frame the few rows the replay reports)."""
     columns = [evidence.get_column(f"{prefix}_{name}").to_list() for name in _SIDE_FIELDS]
     out = []
     for kind, id_, vpc_id, role, sgs, label, address in zip(*columns, strict=True):
         assert sgs is None or isinstance(sgs, list | tuple)
-        groups = tuple(str(g) for g in sgs or ())
-        key = (kind, id_, vpc_id, role, groups, label, address)
-        side = interned.get(key)
-        if side is None:
-            side = interned[key] = EdgeSide(
+        out.append(
+            EdgeSide(
                 kind=str(kind),
                 id=str(id_),
                 vpc_id=None if vpc_id is None else str(vpc_id),
                 role=None if role is None else str(role),
-                sgs=groups,
+                sgs=tuple(str(g) for g in sgs or ()),
                 addrs=(str(address),),
                 label=None if label is None else str(label),
             )
-        out.append(side)
+        )
     return out
 
 
@@ -323,7 +317,7 @@ def record_groups_from_frame(evidence: pl.DataFrame) -> RecordGroups:
     for prefix in ("client", "server"):
         columns = [f"{prefix}_{name}" for name in _SIDE_FIELDS]
         distinct, index = index_distinct(indexed, columns)
-        found[prefix] = _sides(distinct, prefix, {})
+        found[prefix] = _sides(distinct, prefix)
         indexed = indexed.with_columns(index.alias(prefix))
     keys = ["client", "server", "protocol", "server_port"]
     distinct, index = index_distinct(indexed, keys)
