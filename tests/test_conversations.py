@@ -17,6 +17,7 @@ from support.inventory import eni
 from zt_flows.cli import main
 from zt_flows.conversations import (
     EDGE_SCHEMA,
+    REDUCED_TABLE,
     Conversations,
     build_conversations,
     read_edges,
@@ -444,7 +445,21 @@ def test_connection_stays_usable_after_the_stage(tmp_path: Path) -> None:
     flows = read_flow_logs(recs.write(tmp_path / "logs"), settings, con)
     inventory = load_inventory(snapshot(tmp_path, A, B))
     conv = build_conversations(flows, inventory, settings.conversations, con)
-    assert con.sql("SELECT count(*) FROM zt_edges").fetchall() == [(conv.report.edges,)]
+    ((rows,),) = con.sql(f"SELECT count(*) FROM {REDUCED_TABLE}").fetchall()
+    assert rows == 4  # the request and the response, each logged at A and at B
+    assert conv.report.edges == 1
+    # The stage's intermediate tables are gone: DuckDB would hold them until the end.
+    tables = {name for (name,) in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert REDUCED_TABLE in tables
+    assert not tables & {
+        "zt_oriented",
+        "zt_localized",
+        "zt_readings",
+        "zt_evidence",
+        "zt_edges",
+        "zt_fold",
+        "zt_fold_candidates",
+    }
     con.close()
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import duckdb
 import polars as pl
@@ -167,16 +167,39 @@ def conversations_from_reduced(
         addresses = register_endpoints(con, inventory, settings)
         task.advance()
         run_script(con, "edges.sql")
+        # fetchall, not fetchone: DuckDB 2 keeps a result that was not fetched to its end
+        # open, and the connection refuses con.sql() until it is closed.
+        methods = con.execute(METHOD_COUNTS).fetchall()
+        drop_tables(con, ORIENTED_TABLES)
         task.advance()
         run_script(con, "evidence.sql", params)
+        drop_tables(con, READINGS_TABLES)
         task.advance()
 
     edges = pl.from_arrow(con.sql(EDGES_ORDERED).to_arrow_table())
     assert isinstance(edges, pl.DataFrame)
     evidence = pl.from_arrow(con.sql(EVIDENCE_ROWS).to_arrow_table().cast(EVIDENCE_SCHEMA))
     assert isinstance(evidence, pl.DataFrame)
-    report = _report(con, input_records, addresses, time.perf_counter() - started)
+    (totals,) = con.execute(EDGE_TOTALS).fetchall()
+    drop_tables(con, RESULT_TABLES)
+    report = _report(methods, totals, input_records, addresses, time.perf_counter() - started)
     return Conversations(edges=edges, report=report, evidence=evidence)
+
+
+# The stage's intermediate tables, dropped as soon as what reads them has run: at 10M estate
+# records they hold millions of rows each, and DuckDB would keep them (or spill them) until
+# the connection closes, beside everything the later stages build in Python. zt_reduced
+# stays: later measures read it (REDUCED_TABLE).
+FOLD_TABLES = ("zt_fold_candidates", "zt_fold")
+ORIENTED_TABLES = ("zt_localized", "zt_oriented")
+READINGS_TABLES = ("zt_readings",)
+RESULT_TABLES = ("zt_evidence", "zt_edges")
+
+
+def drop_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
+    """Drop the stage's own temporary tables ``names`` (constants of this module)."""
+    for name in names:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def reduce_records(
@@ -224,6 +247,7 @@ def fold_classes(
         }
         run_script(con, "fold.sql", params)
         ((folded,),) = con.execute(FOLDED_ROWS).fetchall()
+        drop_tables(con, FOLD_TABLES)
     if folded:
         for statement in SWAP_FOLDED:
             con.execute(statement)
@@ -234,12 +258,13 @@ def fold_classes(
 
 
 def _report(
-    con: duckdb.DuckDBPyConnection, input_records: int, addresses: int, seconds: float
+    methods: list[tuple[Any, ...]],
+    totals: tuple[Any, ...],
+    input_records: int,
+    addresses: int,
+    seconds: float,
 ) -> ConversationReport:
-    # fetchall, not fetchone: DuckDB 2 keeps a result that was not fetched to its end
-    # open, and the connection refuses con.sql() until it is closed.
-    methods = con.execute(METHOD_COUNTS).fetchall()
-    (totals,) = con.execute(EDGE_TOTALS).fetchall()
+    """``methods``: the rows of METHOD_COUNTS; ``totals``: the row of EDGE_TOTALS."""
     used = sum(int(r[2] or 0) for r in methods)
     return ConversationReport(
         input_records=input_records,
