@@ -40,6 +40,12 @@ _SETUP = (
     # lets DuckDB stream Parquet writes and saves memory on large inputs.
     "SET preserve_insertion_order = false",
 )
+# jemalloc's background threads purge freed pages: without them the memory of tables a
+# stage dropped stays in the process (4.9 -> 4.2 GB after dropping 2.3 GB of tables at 10M
+# estate records; with them 2.5 GB), under what the later Python stages allocate. Builds
+# without jemalloc (macOS, Windows) have nothing to purge.
+# https://duckdb.org/docs/stable/core_extensions/jemalloc.html#background-threads
+_PURGE = "SET allocator_background_threads = true"
 
 
 def connect_engine(
@@ -49,6 +55,8 @@ def connect_engine(
     con = duckdb.connect(str(database))
     for statement in _SETUP:
         con.execute(statement)
+    with contextlib.suppress(duckdb.Error):
+        con.execute(_PURGE)
     # SET does not take bound parameters; values are validated by DuckDB itself.
     con.execute(f"SET memory_limit = '{_checked_size(settings.memory_limit)}'")
     if settings.threads:
