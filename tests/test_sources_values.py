@@ -30,6 +30,8 @@ from zt_flows.cli import main
 from zt_flows.errors import FlowLogFormatError, InputError
 from zt_flows.schema import ARROW_SCHEMA
 from zt_flows.sources import read_flow_logs, write_records
+from zt_flows.sources.checks import proven_rules, rules_for
+from zt_flows.sources.parquet import inspect_parquet
 
 HEADER = (
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
@@ -158,6 +160,58 @@ def test_a_bad_parquet_value_through_the_cli(
     doc = json.loads(capsys.readouterr().out)
     assert doc["skipped"]["records"] == 1
     assert doc["records"]["total"] == 5
+
+
+def _range_rules(path: Path) -> tuple[dict[str, int], frozenset[int]]:
+    """The index of each integer range rule of ``path`` by column, and those its footer
+    proves."""
+    columns = inspect_parquet(path, str(path))
+    rules = rules_for(columns)
+    ranged = {r.physical: i for i, r in enumerate(rules) if r.physical is not None}
+    return ranged, proven_rules(connect(), rules, [path])
+
+
+def test_footer_statistics_prove_the_range_rules_of_good_objects(tmp_path: Path) -> None:
+    path = write(tmp_path / "src", "x.log.parquet", _parquet(GOOD_RECORDS))
+    ranged, proven = _range_rules(path)
+    assert {"srcport", "dstport", "protocol", "packets", "bytes", "start", "end"} <= set(ranged)
+    assert proven == frozenset(ranged.values())
+
+
+def test_a_row_group_out_of_range_proves_nothing_for_its_column(tmp_path: Path) -> None:
+    """Two row groups: the second's dstport maximum is out of range, so dstport is scanned
+    row by row (and found); the other columns stay proven."""
+    bad = record(srcport=41000, dstport=70000)
+    table = pa.Table.from_pylist(
+        [*GOOD_RECORDS, bad], schema=pa.schema([ARROW_SCHEMA.field(f) for f in ALL_FIELDS])
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=3)
+    path = write(tmp_path / "src", "x.log.parquet", sink.getvalue())
+    assert pq.read_metadata(path).num_row_groups == 2
+    ranged, proven = _range_rules(path)
+    assert ranged["dstport"] not in proven
+    assert proven == frozenset(ranged.values()) - {ranged["dstport"]}
+    with pytest.raises(FlowLogFormatError) as info:
+        read_flow_logs(tmp_path / "src", settings_for(tmp_path / "cache"), connect())
+    assert (info.value.location.row, info.value.location.column) == (6, "dstport")
+
+
+@pytest.mark.parametrize("case", ["negative bytes", "port above 65535"])
+def test_objects_without_statistics_are_checked_row_by_row(case: str, tmp_path: Path) -> None:
+    values, _, column, _, found = PARQUET_CASES[case]
+    table = pa.Table.from_pylist(
+        [*GOOD_RECORDS, record(srcport=41000, **values)],
+        schema=pa.schema([ARROW_SCHEMA.field(f) for f in ALL_FIELDS]),
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink, write_statistics=False)
+    path = write(tmp_path / "src", "x.log.parquet", sink.getvalue())
+    assert _range_rules(path)[1] == frozenset()
+    with pytest.raises(FlowLogFormatError) as info:
+        read_flow_logs(tmp_path / "src", settings_for(tmp_path / "cache"), connect())
+    assert (info.value.location.row, info.value.location.column) == (6, column)
+    assert found in info.value.found
 
 
 TEXT_CASES: dict[str, tuple[str, str, str, str]] = {

@@ -10,11 +10,19 @@ change, so a later run reads the verdict instead of scanning again.
 
 Only the first bad record of an object is looked at in detail (a second, one-row query),
 on the error path.
+
+Rules the objects' own footers prove are left out of the scan: a Parquet footer keeps each
+row group's minimum, maximum and null count per column, so an integer column whose every
+row group lies within its range cannot break its range rule (on the 100M-record sample
+the ten range rules were half of the scan). A row group without those statistics proves
+nothing and its column is checked row by row. The verdicts are the same either way: a rule
+no row can break changes no row's first broken rule.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Set
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -68,6 +76,10 @@ class Rule:
     expected: str
     kind: str  # how to render what was found: value, start_end, missing, nul
     address: bool = False  # a pattern match, checked on distinct values first
+    # An integer range rule: the physical column and the largest valid value (the
+    # smallest is 0), which footer statistics can prove.
+    physical: str | None = None
+    maximum: int | None = None
 
 
 # The distinct values of the address columns that are no address: a pattern match costs
@@ -129,7 +141,16 @@ def rules_for(columns: ParquetColumns) -> tuple[Rule, ...]:
         bound = f"{col(name)} > {integer(maximum)}"
         unsigned = integer_types.get(name, "").startswith("uint")
         negative = "false" if unsigned else f"{col(name)} < 0"
-        rules.append(Rule(f"({negative} OR {bound})", field.text_name, expected, "value"))
+        rules.append(
+            Rule(
+                f"({negative} OR {bound})",
+                field.text_name,
+                expected,
+                "value",
+                physical=physical[name],
+                maximum=maximum,
+            )
+        )
     if "start" in physical and "end" in physical:
         rules.append(
             Rule(
@@ -173,20 +194,68 @@ def rules_for(columns: ParquetColumns) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def problem_sql(columns: ParquetColumns, rules: tuple[Rule, ...], *, addresses: bool = True) -> str:
+def problem_sql(
+    columns: ParquetColumns, rules: tuple[Rule, ...], *, proven: Set[int] = frozenset()
+) -> str:
     """A CASE giving 0 for a Transit Gateway record, i for the first rule broken, else NULL
-    (``addresses=False``: without the address patterns, known to hold)."""
+    (``proven``: the indexes of rules known to hold, left out)."""
     physical = dict(columns.columns)
     whens = []
     if "account_id" in physical:
         account = identifier(physical["account_id"])
         whens.append(f"WHEN {account} = {string_literal(TRANSIT_GATEWAY_ACCOUNT)} THEN 0")
     whens += [
-        f"WHEN {rule.condition} THEN {i + 1}"
-        for i, rule in enumerate(rules)
-        if addresses or not rule.address
+        f"WHEN {rule.condition} THEN {i + 1}" for i, rule in enumerate(rules) if i not in proven
     ]
+    if not whens:
+        return "CAST(NULL AS INTEGER)"
     return "CASE " + " ".join(whens) + " END"
+
+
+# Per physical column over every row group of the objects: the smallest minimum, the
+# largest maximum, and whether a row group holds values without both statistics (then the
+# column proves nothing). Statistics are read from the footers only.
+COLUMN_STATS_SQL = """
+SELECT
+    path_in_schema,
+    min(TRY_CAST(stats_min_value AS HUGEINT)) AS low,
+    max(TRY_CAST(stats_max_value AS HUGEINT)) AS high,
+    bool_or(
+        num_values > coalesce(stats_null_count, 0)
+        AND (TRY_CAST(stats_min_value AS HUGEINT) IS NULL
+             OR TRY_CAST(stats_max_value AS HUGEINT) IS NULL)
+    ) AS unknown
+FROM parquet_metadata({files})
+WHERE list_contains($columns, path_in_schema)
+GROUP BY path_in_schema
+"""
+
+
+def proven_rules(
+    con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...], files: list[Path]
+) -> frozenset[int]:
+    """The indexes of the range rules that the footers of ``files`` prove hold for every
+    row: each row group's statistics lie within the range (NULLs break no range rule)."""
+    ranged = {i: rule for i, rule in enumerate(rules) if rule.physical is not None}
+    if not ranged or not files:
+        return frozenset()
+    names = sorted({rule.physical for rule in ranged.values() if rule.physical is not None})
+    sql = COLUMN_STATS_SQL.format(files=string_list(files))
+    stats = {
+        str(name): (low, high, unknown)
+        for name, low, high, unknown in con.execute(sql, {"columns": names}).fetchall()
+    }
+    proven = set()
+    for i, rule in ranged.items():
+        found = stats.get(rule.physical or "")
+        if found is None:
+            continue  # no row group names the column: prove nothing, scan it
+        low, high, unknown = found
+        if unknown or rule.maximum is None:
+            continue
+        if (low is None or int(low) >= 0) and (high is None or int(high) <= rule.maximum):
+            proven.add(i)
+    return frozenset(proven)
 
 
 def _addresses_hold(
@@ -213,7 +282,10 @@ def check_values(
 ) -> dict[str, Verdict]:
     """The verdict of every file (by path) of one column set: one scan of them all."""
     rules = rules_for(columns)
-    problem = problem_sql(columns, rules, addresses=not _addresses_hold(con, columns, files))
+    proven = set(proven_rules(con, rules, files))
+    if _addresses_hold(con, columns, files):
+        proven |= {i for i, rule in enumerate(rules) if rule.address}
+    problem = problem_sql(columns, rules, proven=proven)
     sql = SCAN_SQL.format(problem=problem, files=string_list(files))
     rows = con.execute(sql).fetchall()
     verdicts: dict[str, Verdict] = {}
