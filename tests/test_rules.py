@@ -250,3 +250,43 @@ def test_members_are_the_enis_of_the_newest_snapshot() -> None:
     # Its edges still evaluate: the reference matches by the edge's groups and address.
     (edge,) = edges_from_frame(frame([row(old, DB, 5432)]))
     assert Evaluator(facts, RuleSet.from_inventory(inv)).evaluate(edge).ingress.allowed
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 1 << 18])
+def test_index_distinct_numbers_values_first_seen_first(
+    step: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In steps of any size: the distinct values in the order first seen, NULLs equal to
+    NULLs and lists compared whole, and each row numbered by its own value."""
+    import polars as pl
+
+    import zt_flows.rules.edges as edges
+
+    monkeypatch.setattr(edges, "_DISTINCT_STEP", step)
+    values = [
+        ("b", ["sg-2", "sg-1"], None),
+        ("a", ["sg-1"], 1),
+        ("b", ["sg-2", "sg-1"], None),
+        ("b", ["sg-1", "sg-2"], None),
+        (None, None, 1),
+        ("a", ["sg-1"], 1),
+        (None, None, 1),
+        ("a", [], 1),
+        ("b", ["sg-2", "sg-1"], None),
+    ]
+    table = pl.DataFrame(
+        values, schema={"k": pl.String, "sgs": pl.List(pl.String), "n": pl.Int64}, orient="row"
+    ).with_columns(pl.lit(0).alias("other"))
+    distinct, index = edges.index_distinct(table, ["k", "sgs", "n"])
+    assert distinct.columns == ["k", "sgs", "n"]
+    assert distinct.rows() == [
+        ("b", ["sg-2", "sg-1"], None),
+        ("a", ["sg-1"], 1),
+        ("b", ["sg-1", "sg-2"], None),
+        (None, None, 1),
+        ("a", [], 1),
+    ]
+    assert index.to_list() == [0, 1, 0, 2, 3, 1, 3, 4, 0]
+    assert index.dtype == pl.UInt32
+    empty, none = edges.index_distinct(table.clear(), ["k", "sgs", "n"])
+    assert (empty.height, none.len()) == (0, 0)

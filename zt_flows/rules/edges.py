@@ -137,22 +137,33 @@ def _sides(frame: pl.DataFrame, prefix: str) -> list[EdgeSide]:
     return [built[i] for i in index.to_list()]
 
 
+# Rows per step of index_distinct: a grouping of all rows at once held about 400 bytes a
+# row (830 MB for the 2M evidence rows of a 10M-record estate, against 200 MB in steps).
+_DISTINCT_STEP = 1 << 18
+
+
 def index_distinct(frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, pl.Series]:
     """The distinct values of ``columns`` in ``frame``, first seen first, and for each row
-    of ``frame`` the index of its own among them."""
-    grouped = (
-        frame.select(columns)
-        .with_row_index("_row")
-        .group_by(columns, maintain_order=True)
-        .agg(pl.col("_row"))
-    )
-    index = (
-        grouped.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_index"), "_row")
-        .explode("_row")
-        .sort("_row")
-        .get_column("_index")
-    )
-    return grouped.select(columns), index
+    of ``frame`` the index of its own among them (NULLs equal NULLs, as in a grouping).
+
+    Step by step over the rows: each step's new values join the distinct ones found so far,
+    and the step's rows are numbered by a join against them, so memory grows with the
+    distinct values and one step, not with every row at once."""
+    keys = frame.select(columns)
+    distinct = keys.clear()
+    indexes: list[pl.Series] = []
+    for offset in range(0, keys.height, _DISTINCT_STEP):
+        step = keys.slice(offset, _DISTINCT_STEP)
+        fresh = step.unique(maintain_order=True).join(
+            distinct, on=columns, how="anti", nulls_equal=True, maintain_order="left"
+        )
+        distinct = pl.concat([distinct, fresh])
+        numbered = distinct.with_row_index("_index")
+        found = step.join(numbered, on=columns, how="left", nulls_equal=True, maintain_order="left")
+        indexes.append(found.get_column("_index"))
+    if not indexes:
+        return distinct, pl.Series("_index", [], dtype=pl.UInt32)
+    return distinct, pl.concat(indexes).rename("_index")
 
 
 def _int(value: object) -> int:
