@@ -327,8 +327,11 @@ def record_groups_from_frame(evidence: pl.DataFrame) -> RecordGroups:
     )
     # The order of the readings of a record group: musts first, then prefer, fallback;
     # ties in the table's order.
+    # Only the columns the replay reads are sorted: sorting the whole table first copied
+    # every column (the sides' strings and lists too) of every row.
     rows = (
-        indexed.with_columns(
+        indexed.select("pos", "row_id", "need", "reading", "vantage", "records")
+        .with_columns(
             index.alias("pair"),
             pl.col("need").replace_strict(_NEED_ORDER, return_dtype=pl.Int8).alias("rank"),
         )
