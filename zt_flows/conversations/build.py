@@ -74,7 +74,15 @@ EDGES_ORDERED = """
 SELECT * FROM zt_edges
 ORDER BY day, client_kind, client_id, server_kind, server_id, protocol, server_port
 """
-EVIDENCE_ROWS = "SELECT * FROM zt_evidence"
+# In a total order: with preserve_insertion_order off, a scan of a table returns its rows
+# in no fixed order once it holds more than one row group, and outputs are deterministic.
+EVIDENCE_ROWS = """
+SELECT * FROM zt_evidence
+ORDER BY row_id, reading, client_id, server_id, client_a, server_a, need, vantage,
+    client_kind, client_vpc_id, client_role, client_sgs, client_label,
+    server_kind, server_vpc_id, server_role, server_sgs, server_label,
+    protocol, server_port, interface_id, records, first_seen, last_seen
+"""
 EDGE_TOTALS = """
 SELECT
     count(*) AS edges,
@@ -245,6 +253,7 @@ NO_CLASSES = (
     "ALTER TABLE zt_reduced ADD COLUMN dst_class VARCHAR",
 )
 SWAP_FOLDED = ("DROP TABLE zt_reduced", "ALTER TABLE zt_folded RENAME TO zt_reduced")
+DROP_UNFOLDED = "DROP TABLE IF EXISTS zt_folded"  # nothing folded: a copy of zt_reduced
 
 
 def fold_classes(
@@ -272,6 +281,7 @@ def fold_classes(
         for statement in SWAP_FOLDED:
             con.execute(statement)
     else:
+        con.execute(DROP_UNFOLDED)
         for statement in NO_CLASSES:
             con.execute(statement)
     return int(folded)

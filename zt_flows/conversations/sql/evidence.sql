@@ -196,5 +196,4 @@ SELECT
     make_timestamp(min(first_start) * 1000000) AS first_seen,
     make_timestamp(max(last_end) * 1000000) AS last_seen
 FROM keyed
-GROUP BY ALL
-ORDER BY row_id, reading, client_id, server_id, client_a, server_a;
+GROUP BY ALL;
