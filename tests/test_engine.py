@@ -36,9 +36,9 @@ def test_each_connection_spills_into_its_own_folder_removed_afterwards(tmp_path:
     assert _runs(tmp_path) == []
 
 
-def test_freed_memory_goes_back_to_the_system(tmp_path: Path) -> None:
-    """The tables a stage drops give their memory back (jemalloc's purging threads are
-    on where DuckDB has jemalloc), not keep it under what later stages allocate."""
+def test_jemallocs_purging_threads_are_on(tmp_path: Path) -> None:
+    """So the tables a stage drops give their memory back to the system instead of
+    staying under what later stages allocate."""
     con = connect_engine(EngineSettings(temp_dir=tmp_path))
     (setting,) = con.execute("SELECT current_setting('allocator_background_threads')").fetchall()
     assert setting[0] is True

@@ -43,7 +43,8 @@ _SETUP = (
 # jemalloc's background threads purge freed pages: without them the memory of tables a
 # stage dropped stays in the process (4.9 -> 4.2 GB after dropping 2.3 GB of tables at 10M
 # estate records; with them 2.5 GB), under what the later Python stages allocate. Builds
-# without jemalloc (macOS, Windows) have nothing to purge.
+# without jemalloc (macOS, Windows) have nothing to purge. The setting is the process's,
+# not the connection's: a notebook's other connections get it too, which only frees memory.
 # https://duckdb.org/docs/stable/core_extensions/jemalloc.html#background-threads
 _PURGE = "SET allocator_background_threads = true"
 

@@ -160,7 +160,7 @@ def index_distinct(frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFram
         distinct = pl.concat([distinct, fresh])
         numbered = distinct.with_row_index("_index")
         found = step.join(numbered, on=columns, how="left", nulls_equal=True, maintain_order="left")
-        indexes.append(found.get_column("_index"))
+        indexes.append(found.get_column("_index").cast(pl.UInt32))
     if not indexes:
         return distinct, pl.Series("_index", [], dtype=pl.UInt32)
     return distinct, pl.concat(indexes).rename("_index")

@@ -213,8 +213,8 @@ def problem_sql(
 
 
 # Per physical column over every row group of the objects: the smallest minimum, the
-# largest maximum, and whether a row group holds values without both statistics (then the
-# column proves nothing). Statistics are read from the footers only.
+# largest maximum, and whether a row group holds values without both statistics or with a
+# minimum above its maximum (then the column proves nothing). Read from the footers only.
 COLUMN_STATS_SQL = """
 SELECT
     path_in_schema,
@@ -224,6 +224,8 @@ SELECT
         num_values > coalesce(stats_null_count, 0)
         AND (TRY_CAST(stats_min_value AS HUGEINT) IS NULL
              OR TRY_CAST(stats_max_value AS HUGEINT) IS NULL)
+        -- A writer that ordered unsigned values as signed: the statistics say nothing.
+        OR TRY_CAST(stats_min_value AS HUGEINT) > TRY_CAST(stats_max_value AS HUGEINT)
     ) AS unknown
 FROM parquet_metadata({files})
 WHERE list_contains($columns, path_in_schema)
