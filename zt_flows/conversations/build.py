@@ -198,6 +198,7 @@ def conversations_from_reduced(
 # the connection closes, beside everything the later stages build in Python. zt_reduced
 # stays: later measures read it (REDUCED_TABLE).
 FOLD_TABLES = ("zt_fold_candidates", "zt_fold")
+UNFOLDED_TABLES = ("zt_folded",)  # nothing folded: it is a copy of zt_reduced
 ORIENTED_TABLES = ("zt_localized", "zt_oriented")
 READINGS_TABLES = ("zt_readings",)
 RESULT_TABLES = ("zt_evidence", "zt_edges")
@@ -253,7 +254,6 @@ NO_CLASSES = (
     "ALTER TABLE zt_reduced ADD COLUMN dst_class VARCHAR",
 )
 SWAP_FOLDED = ("DROP TABLE zt_reduced", "ALTER TABLE zt_folded RENAME TO zt_reduced")
-DROP_UNFOLDED = "DROP TABLE IF EXISTS zt_folded"  # nothing folded: a copy of zt_reduced
 
 
 def fold_classes(
@@ -281,7 +281,7 @@ def fold_classes(
         for statement in SWAP_FOLDED:
             con.execute(statement)
     else:
-        con.execute(DROP_UNFOLDED)
+        drop_tables(con, UNFOLDED_TABLES)
         for statement in NO_CLASSES:
             con.execute(statement)
     return int(folded)
