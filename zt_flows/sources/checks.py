@@ -204,11 +204,11 @@ def problem_sql(
     if "account_id" in physical:
         account = identifier(physical["account_id"])
         whens.append(f"WHEN {account} = {string_literal(TRANSIT_GATEWAY_ACCOUNT)} THEN 0")
+    # Never empty: the two rules on flows without addresses are no range or pattern rule,
+    # so nothing proves them away.
     whens += [
         f"WHEN {rule.condition} THEN {i + 1}" for i, rule in enumerate(rules) if i not in proven
     ]
-    if not whens:
-        return "CAST(NULL AS INTEGER)"
     return "CASE " + " ".join(whens) + " END"
 
 
@@ -238,24 +238,28 @@ def proven_rules(
 ) -> frozenset[int]:
     """The indexes of the range rules that the footers of ``files`` prove hold for every
     row: each row group's statistics lie within the range (NULLs break no range rule)."""
-    ranged = {i: rule for i, rule in enumerate(rules) if rule.physical is not None}
+    ranged = {
+        i: (rule.physical, rule.maximum)
+        for i, rule in enumerate(rules)
+        if rule.physical is not None and rule.maximum is not None
+    }
     if not ranged or not files:
         return frozenset()
-    names = sorted({rule.physical for rule in ranged.values() if rule.physical is not None})
+    names = sorted({column for column, _ in ranged.values()})
     sql = COLUMN_STATS_SQL.format(files=string_list(files))
     stats = {
         str(name): (low, high, unknown)
         for name, low, high, unknown in con.execute(sql, {"columns": names}).fetchall()
     }
     proven = set()
-    for i, rule in ranged.items():
-        found = stats.get(rule.physical or "")
+    for i, (column, maximum) in ranged.items():
+        found = stats.get(column)
         if found is None:
             continue  # no row group names the column: prove nothing, scan it
         low, high, unknown = found
-        if unknown or rule.maximum is None:
+        if unknown:
             continue
-        if (low is None or int(low) >= 0) and (high is None or int(high) <= rule.maximum):
+        if (low is None or int(low) >= 0) and (high is None or int(high) <= maximum):
             proven.add(i)
     return frozenset(proven)
 
