@@ -14,7 +14,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "sample_data"
@@ -24,14 +23,12 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    """The endpoint URL of a moto server bound to 127.0.0.1 on a free port."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    """The endpoint URL of a moto server bound to 127.0.0.1 on a free port, answering one
+    request at a time as AWS answers concurrent ones (support/awslike.py)."""
+    from support.awslike import serve_moto
+
+    with serve_moto() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -1,9 +1,21 @@
-"""Make the moto server behave as EC2 does where Terraform's AWS provider can tell.
+"""Make the moto server behave as AWS does where our clients and Terraform can tell.
 
-moto is not EC2 in four places a Terraform apply of security-group rules runs into.
+``serve_moto`` runs the server the ``moto_server`` fixture hands out. It answers one
+request at a time: moto's backends are plain dictionaries, and a request that iterates
+one while another thread adds to it fails with HTTP 500 ("dictionary changed size during
+iteration", seen under DescribeSecurityGroupRules while groups were being created). AWS
+does not fail a request because another ran beside it, and a 500 is not harmless: SDKs
+retry it as a transient error
+(https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html), so a
+non-idempotent call that had already changed moto's state before failing, such as
+AuthorizeSecurityGroupIngress, comes back from its retry as InvalidPermission.Duplicate
+and a Terraform apply that AWS would accept fails. Connections are still served on their
+own threads; only the application runs one request at a time.
+
+moto is not EC2 in three places a Terraform apply of security-group rules runs into.
 Each patch below restores the documented AWS behaviour; the product is never bent to
 moto. The patches are applied to moto's backend classes in this process, where the
-``moto_server`` fixture runs the server, for the duration of a test that asks for them.
+server runs, for the duration of a test that asks for them.
 
 1. A rule's description is kept for every kind of peer. moto reads
    ``SecurityGroupRule.description`` from the CIDR range only, so a rule that references
@@ -24,7 +36,8 @@ moto. The patches are applied to moto's backend classes in this process, where t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,6 +48,47 @@ from moto.ec2.exceptions import (
     MissingParameter,
 )
 from moto.ec2.models.security_groups import SecurityGroupBackend, SecurityGroupRule
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def one_request_at_a_time(app: WsgiApp) -> WsgiApp:
+    """The application, run for one request at a time; the body is read under the lock
+    too, since a WSGI body may be produced lazily from the backends."""
+    lock = threading.Lock()
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with lock:
+            result = app(environ, start_response)
+            try:
+                return [bytes(chunk) for chunk in result]
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+    return serve
+
+
+@contextmanager
+def serve_moto() -> Iterator[str]:
+    """A moto server on 127.0.0.1 (a free port) for the block; yields its endpoint URL."""
+    app = one_request_at_a_time(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.shutdown()
+        thread.join()
 
 
 def _description(self: SecurityGroupRule) -> str | None:
